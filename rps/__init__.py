@@ -1,0 +1,1 @@
+"""Resident Profile Sync: shared plumbing for every process (settings, topics, logging, CLI)."""

@@ -1,0 +1,1 @@
+"""The ``rps`` command line: one entry point, one module per group of sub-commands."""

@@ -1,0 +1,19 @@
+"""Helpers shared by the command modules: settings and logging set up once per command."""
+
+from __future__ import annotations
+
+import typer
+
+from rps.logs import configure
+from rps.settings import Settings
+
+
+def settings_and_logging() -> Settings:
+    """Build the settings from the environment and configure logging from them."""
+    try:
+        settings = Settings()
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        typer.echo(f"error: invalid RPS_* settings: {error}", err=True)
+        raise typer.Exit(2) from error
+    configure(settings.log_format, settings.log_level)
+    return settings

@@ -1,0 +1,9 @@
+"""`rps` sub-commands: consumers."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `rps` app."""

@@ -1,0 +1,116 @@
+"""The one typed settings object, read from ``RPS_*`` environment variables.
+
+Build it once per process (``Settings()``) and pass it down; tests construct it
+directly with keyword arguments instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+def _default_state_dir() -> Path:
+    return Path.home() / ".local" / "state" / "rps"
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to know about where it runs."""
+
+    model_config = SettingsConfigDict(env_prefix="RPS_", frozen=True, extra="ignore")
+
+    # Kafka
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+    # Topics
+    topic_prefix: str = "rps"
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    attributes_retention_ms: int = -1  # the system of record: kept for ever by default
+    default_retention_ms: int = 30 * 24 * 3600 * 1000
+
+    # Worker
+    app_id: str = "rps-worker"
+    store: str = "memory://"
+    worker_web_port: int = Field(default=6066, ge=0, le=65535)
+    expiry_tick_seconds: float = Field(default=1.0, gt=0)
+    pseudonym_key: SecretStr = SecretStr("local-development-pseudonym-key")
+
+    # SQL (SQLite by default so the demo needs no server)
+    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")
+
+    # Local services started by `rps infra up`
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    postgres_port: int = 55432
+    kafka_heap: str = "1g"
+
+    # Logging
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    environment: Literal["development", "production"] = "development"
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if not value.startswith(("memory://", "rocksdb://", "rocksdict://")):
+            raise ValueError("store must be memory://, rocksdb:// or rocksdict://")
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        if not value or not set(value) <= allowed:
+            raise ValueError("topic_prefix may hold only letters, digits, '.', '_' and '-'")
+        return value
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """Connection options shared by every aiokafka client we build."""
+        options: dict[str, object] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(
+                cafile=str(self.ssl_cafile) if self.ssl_cafile else None,
+                certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
+                keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
+            )
+        return options
+
+    def database_url_for_logs(self) -> str:
+        """The database URL with any password masked."""
+        return redact_url(self.database_url.get_secret_value())
+
+
+def redact_url(url: str) -> str:
+    """Mask the password in ``scheme://user:password@host/...``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{location}" if ":" in credentials else url

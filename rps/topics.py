@@ -1,0 +1,92 @@
+"""Topic names, built from the configured prefix, and what each topic is for.
+
+The one place a topic name is spelled. Inbound topics joined by resident
+(attributes, consents and the worker's own control topic) must share one
+partition count; ``rps topics create`` refuses to go on when they do not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Cleanup = Literal["delete", "compact"]
+
+_AUTHORITY_GSS = re.compile(r"^[EWSN]\d{8}$")
+_AUTHORITY_ORG = re.compile(r"^urn:org:([a-z0-9][a-z0-9-]{0,62})$")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic the product owns: its name, clean-up policy and whether it is joined by resident."""
+
+    name: str
+    cleanup: Cleanup
+    co_partitioned: bool
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Every topic name for one prefix."""
+
+    prefix: str = "rps"
+
+    @property
+    def attributes(self) -> str:
+        return f"{self.prefix}.attributes.v1"
+
+    @property
+    def consents(self) -> str:
+        return f"{self.prefix}.consents.v1"
+
+    @property
+    def control(self) -> str:
+        """Worker-to-worker instructions keyed by resident (expiry and backfill re-evaluation)."""
+        return f"{self.prefix}.control.v1"
+
+    @property
+    def subscriptions(self) -> str:
+        return f"{self.prefix}.subscriptions.v1"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}.audit.v1"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.prefix}.deadletter.v1"
+
+    @property
+    def acknowledgements(self) -> str:
+        return f"{self.prefix}.acknowledgements.v1"
+
+    def deliveries(self, authority: str) -> str:
+        """The outbound topic of one authority: ``rps.deliveries.E08000012.v1``, ``rps.deliveries.org.dwp.v1``."""
+        return f"{self.prefix}.deliveries.{authority_slug(authority)}.v1"
+
+    def fixed(self) -> tuple[TopicSpec, ...]:
+        """The topics that exist whatever authorities subscribe."""
+        return (
+            TopicSpec(self.attributes, "delete", True, "inbound verified attributes; system of record"),
+            TopicSpec(self.consents, "delete", True, "consent granted and withdrawn"),
+            TopicSpec(self.control, "delete", True, "expiry and backfill re-evaluation, by resident"),
+            TopicSpec(self.subscriptions, "compact", False, "authority subscriptions, a global table"),
+            TopicSpec(self.audit, "delete", False, "one record per decision"),
+            TopicSpec(self.deadletter, "delete", False, "anything that could not be processed"),
+            TopicSpec(self.acknowledgements, "delete", False, "subscribers' delivery.applied events"),
+        )
+
+    def delivery_spec(self, authority: str) -> TopicSpec:
+        return TopicSpec(self.deliveries(authority), "delete", False, f"deliveries to {authority}")
+
+
+def authority_slug(authority: str) -> str:
+    """A topic-safe name for an authority id (a GSS code or ``urn:org:<name>``)."""
+    if _AUTHORITY_GSS.match(authority):
+        return authority
+    match = _AUTHORITY_ORG.match(authority)
+    if match:
+        return f"org.{match.group(1)}"
+    raise ValueError("authority must be a 9-character GSS code or urn:org:<name>")
