@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     # SQL (SQLite by default so the demo needs no server)
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")
 
+    # Publishing: the SDK, `rps publish` and the HTTP gateway
+    publisher_source: str | None = None  # the `source` `rps publish` fills in, e.g. urn:gss:E08000012
+    publish_max_in_flight: int = Field(default=5000, ge=1, le=1_000_000)
+    producer_linger_ms: int = Field(default=5, ge=0, le=10_000)
+    producer_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(default=8080, ge=0, le=65535)
+    gateway_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    gateway_max_batch_events: int = Field(default=1000, ge=1, le=100_000)
+    gateway_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    gateway_credential_cache_seconds: float = Field(default=5.0, ge=0)
+
     # Local services started by `rps infra up`
     state_dir: Path = Field(default_factory=_default_state_dir)
     kafka_port: int = 9092
