@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     gateway_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     gateway_credential_cache_seconds: float = Field(default=5.0, ge=0)
 
+    # Subscribers (`rps subscribe`) and the hub read model (`rps readmodel`)
+    subscriber_retention_days: int = Field(default=0, ge=0, le=3650)  # 0: delete on consent end
+    subscriber_crash_after_commit: int | None = Field(default=None, ge=1)  # tests only: os._exit
+    consumer_batch_size: int = Field(default=500, ge=1, le=100_000)
+    consumer_db_attempts: int = Field(default=6, ge=1, le=100)
+    consumer_db_backoff_seconds: float = Field(default=0.5, gt=0, le=60)
+    readmodel_group_id: str = "rps-readmodel"
+
     # Local services started by `rps infra up`
     state_dir: Path = Field(default_factory=_default_state_dir)
     kafka_port: int = 9092
