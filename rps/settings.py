@@ -20,6 +20,10 @@ def _default_state_dir() -> Path:
     return Path.home() / ".local" / "state" / "rps"
 
 
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "rps"
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know about where it runs."""
 
@@ -77,7 +81,11 @@ class Settings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     postgres_port: int = 55432
-    kafka_heap: str = "1g"
+    kafka_heap: str = Field(default="1g", pattern=r"^[1-9][0-9]*[mMgG]$")
+    cache_dir: Path = Field(default_factory=_default_cache_dir)  # resolved Kafka classpath
+    maven_repo: Path | None = None  # Maven's local repository; None means Maven's own default
+    manage_postgres: bool = True  # `rps infra up` starts a local PostgreSQL
+    service_start_timeout: float = Field(default=180.0, gt=0)
 
     # Logging
     log_format: Literal["console", "json"] = "console"
