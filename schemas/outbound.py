@@ -23,8 +23,6 @@ from schemas._envelope import AttributeList, Envelope, LocalReference, Version
 from schemas._errors import ROOT, field_errors
 from schemas._rules import fail
 from schemas.attributes import (
-    EMAIL_PATTERN,
-    PHONE_PATTERN,
     VALUE_ADAPTERS,
     Address,
     AssuranceLevel,
@@ -50,24 +48,26 @@ class Provenance(ValueModel):
     verified_at: PastTimestamp
 
 
-_VALUE_REFS: dict[AttributeName, dict[str, Any]] = {
-    AttributeName.FULL_NAME: {"$ref": "#/$defs/FullName"},
-    AttributeName.DATE_OF_BIRTH: {"type": "string", "format": "date"},
-    AttributeName.ADDRESS: {"$ref": "#/$defs/Address"},
-    AttributeName.EMAIL: {"type": "string", "pattern": EMAIL_PATTERN, "maxLength": 254},
-    AttributeName.PHONE: {"type": "string", "pattern": PHONE_PATTERN},
-    AttributeName.DATE_OF_DEATH: {"$ref": "#/$defs/DateOfDeath"},
-}
+_VALUE_ORDER = (
+    AttributeName.FULL_NAME,
+    AttributeName.DATE_OF_BIRTH,
+    AttributeName.ADDRESS,
+    AttributeName.EMAIL,
+    AttributeName.PHONE,
+    AttributeName.DATE_OF_DEATH,
+)
+"""The attributes in the order of ``ProfileUpdatedData.value``'s union members."""
 
 
 def _value_follows_attribute(schema: dict[str, Any]) -> None:
-    """In the JSON Schema, tie ``value``'s shape to ``attribute`` (if/then per attribute)."""
+    """In the JSON Schema, tie ``value``'s shape to ``attribute`` (an if/then per attribute)."""
+    shapes = schema["properties"]["value"]["anyOf"]
     schema["allOf"] = [
         {
             "if": {"properties": {"attribute": {"const": name.value}}},
             "then": {"properties": {"value": {"anyOf": [shape, {"type": "null"}]}}},
         }
-        for name, shape in _VALUE_REFS.items()
+        for name, shape in zip(_VALUE_ORDER, shapes, strict=False)
     ]
 
 
