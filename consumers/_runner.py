@@ -1,0 +1,267 @@
+"""The consume loop both processes share: read a batch, write it and its position in one
+database transaction, then (and only then) commit the Kafka offsets.
+
+The database holds the authoritative position (``positions`` table). On every
+assignment the consumer seeks to it, or to the beginning when the database has
+none, so a crash between the database commit and the offset commit never
+re-applies a record, and an emptied database is rebuilt from the topics.
+Undecodable records are dead-lettered before the transaction that steps past
+them; database failures are retried with backoff and then end the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+
+from consumers.errors import PoisonRecord, TransientFailure
+from rps.logs import get_logger
+from rps.settings import Settings
+from rps.topics import Topics
+
+T = TypeVar("T")
+Positions = Mapping[tuple[str, int], int]
+
+CRASH_EXIT_CODE = 70
+IDLE_EVERY_SECONDS = 30.0
+_TRANSIENT = (OperationalError, InterfaceError, IntegrityError, OSError, TimeoutError)
+
+log = get_logger("consumers.runner")
+
+
+class Projection(Protocol[T]):
+    """What a process plugs into the loop: how to decode a record and write a batch."""
+
+    topics: tuple[str, ...]
+
+    async def start(self, producer: AIOKafkaProducer) -> None: ...
+
+    async def positions(self) -> dict[tuple[str, int], int]: ...
+
+    def decode(self, record: Any) -> T | None:
+        """The record as the projection's type; None passes it by; PoisonRecord dead-letters it."""
+        ...
+
+    async def write(self, items: Sequence[T], positions: Positions, now: datetime) -> None: ...
+
+    async def after_commit(self, producer: AIOKafkaProducer) -> None: ...
+
+    async def idle(self, now: datetime) -> None:
+        """Housekeeping when no record came (at most every ``IDLE_EVERY_SECONDS``)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class RunStats:
+    """Counts for the closing log line and for callers that run to the end."""
+
+    records: int = 0
+    written: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+
+
+@dataclass
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    consumer: AIOKafkaConsumer
+    stored: Callable[[], Awaitable[dict[tuple[str, int], int]]]
+    targets: dict[TopicPartition, int] = field(default_factory=dict)
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        for tp in revoked:
+            self.targets.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        stored = await self.stored()
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                await self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+        if assigned:
+            self.targets.update(await self.consumer.end_offsets(list(assigned)))
+        log.info("partitions assigned", count=len(assigned), partitions=sorted(map(str, assigned)))
+
+
+class Runner(Generic[T]):
+    """Drive one projection from Kafka until stopped, or until caught up when ``stop_at_end``."""
+
+    def __init__(
+        self, settings: Settings, projection: Projection[T], *, group_id: str, client_id: str
+    ) -> None:
+        self._settings = settings
+        self._projection = projection
+        self._group_id = group_id
+        self._client_id = client_id
+        self._stop = asyncio.Event()
+        self._commits = 0
+        self._idle_at = time.monotonic()
+        self.stats = RunStats()
+
+    def stop(self) -> None:
+        """Ask the loop to finish the batch in hand and return."""
+        self._stop.set()
+
+    async def run(self, *, stop_at_end: bool = False) -> RunStats:
+        options = self._settings.kafka_client_options()
+        consumer = AIOKafkaConsumer(
+            group_id=self._group_id,
+            client_id=self._client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            **options,
+        )
+        producer = AIOKafkaProducer(
+            client_id=self._client_id, acks="all", enable_idempotence=True, **options
+        )
+        listener = _Assignment(consumer, lambda: self._retry(self._projection.positions))
+        try:
+            await producer.start()
+            await self._retry(lambda: self._projection.start(producer))
+            await consumer.start()
+            present = set(await consumer.topics())
+            topics = [t for t in self._projection.topics if t in present or not stop_at_end]
+            if not topics:
+                log.info("nothing to read: no topic exists yet", topics=self._projection.topics)
+                return self.stats
+            consumer.subscribe(topics, listener=listener)
+            self._handle_signals()
+            while not self._stop.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=500, max_records=self._settings.consumer_batch_size
+                )
+                if batch:
+                    await self._handle(consumer, producer, batch)
+                elif (idle_at := time.monotonic()) - self._idle_at >= IDLE_EVERY_SECONDS:
+                    self._idle_at = idle_at
+                    await self._retry(lambda: self._projection.idle(datetime.now(UTC)))
+                if stop_at_end and await _caught_up(consumer, listener.targets):
+                    break
+        finally:
+            await consumer.stop()
+            await producer.stop()
+            await self._projection.close()
+        log.info("stopped", count=self.stats.records, applied=self.stats.written)
+        return self.stats
+
+    async def _handle(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        batch: Mapping[TopicPartition, list[Any]],
+    ) -> None:
+        items: list[T] = []
+        offsets: dict[TopicPartition, int] = {}
+        for tp, records in batch.items():
+            for record in records:
+                item = await self._decode(producer, record)
+                if item is not None:
+                    items.append(item)
+                offsets[tp] = record.offset + 1
+        positions = {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+        now = datetime.now(UTC)
+        await self._retry(lambda: self._projection.write(items, positions, now))
+        self._commits += 1
+        self.stats.batches += 1
+        self.stats.records += sum(len(records) for records in batch.values())
+        self.stats.written += len(items)
+        if self._settings.subscriber_crash_after_commit == self._commits:
+            os._exit(CRASH_EXIT_CODE)  # test hook: die between the database and the offset commit
+        await self._projection.after_commit(producer)
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as error:
+            # A rebalance took the partitions away; the database keeps the true position.
+            log.warning("offset commit skipped", error_type=type(error).__name__)
+
+    async def _decode(self, producer: AIOKafkaProducer, record: Any) -> T | None:
+        try:
+            item = self._projection.decode(record)
+        except PoisonRecord as poison:
+            await dead_letter(producer, Topics(self._settings.topic_prefix), record, poison.reason)
+            self.stats.dead_lettered += 1
+            return None
+        if item is None:
+            self.stats.skipped += 1
+        return item
+
+    async def _retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        attempts = self._settings.consumer_db_attempts
+        delay = self._settings.consumer_db_backoff_seconds
+        for attempt in range(1, attempts + 1):
+            try:
+                return await action()
+            except (*_TRANSIENT, DBAPIError) as error:
+                if isinstance(error, DBAPIError) and not _transient_dbapi(error):
+                    raise
+                if attempt == attempts:
+                    raise TransientFailure(
+                        f"database unavailable after {attempts} attempts"
+                    ) from error
+                log.warning(
+                    "database unavailable",
+                    attempt=attempt,
+                    retry_in=delay,
+                    error_type=type(error).__name__,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        raise AssertionError("unreachable")
+
+    def _handle_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, self._stop.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread
+                return
+
+
+def _transient_dbapi(error: DBAPIError) -> bool:
+    return bool(error.connection_invalidated) or isinstance(error, _TRANSIENT)
+
+
+async def _caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:
+    if not targets:
+        return False
+    for tp, end in targets.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True
+
+
+async def dead_letter(producer: AIOKafkaProducer, topics: Topics, record: Any, reason: str) -> None:
+    """Send the original bytes and headers on, with where they came from and why."""
+    headers = [
+        *record.headers,
+        ("rps.dlq.reason", reason.encode()),
+        ("rps.dlq.topic", record.topic.encode()),
+        ("rps.dlq.partition", str(record.partition).encode()),
+        ("rps.dlq.offset", str(record.offset).encode()),
+    ]
+    await producer.send_and_wait(
+        topics.deadletter, value=record.value, key=record.key, headers=headers
+    )
+    log.warning(
+        "dead-lettered",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=reason,
+    )

@@ -1,0 +1,111 @@
+"""The subscriber's one translation point between Kafka records and its own types.
+
+Deliveries in (``profile.updated``, ``consent.ended``), acknowledgements out
+(``delivery.applied``). Anything that cannot become a delivery for this
+authority is a ``PoisonRecord`` with a reason that names a field and a rule,
+never a value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from consumers._apply import Delivery, Ending, Provenance, Update
+from consumers._store import PendingAck
+from consumers.errors import PoisonRecord
+from schemas import (
+    ConsentEnded,
+    DeliveryApplied,
+    InvalidEvent,
+    ProfileUpdated,
+    decode,
+    encode,
+)
+from schemas.ids import source_of_authority
+from schemas.types import DELIVERY_APPLIED
+
+_ACK_NAMESPACE = uuid.UUID("5f1d7c1e-7a53-4c39-9a57-6a4f0c6b2e41")
+
+
+def invalid_reason(error: InvalidEvent) -> str:
+    """``invalid:<field>:<rule>`` of the first broken rule (names only, never values)."""
+    first = error.errors[0] if error.errors else None
+    return f"invalid:{first.field}:{first.rule}" if first else "invalid"
+
+
+def to_delivery(record: Any, authority: str) -> Delivery:
+    """Decode one record of the authority's delivery topic, or raise ``PoisonRecord``."""
+    if record.value is None:
+        raise PoisonRecord("invalid:$:empty_record")
+    try:
+        event = decode(record.value, tuple(record.headers))
+    except InvalidEvent as error:
+        raise PoisonRecord(invalid_reason(error)) from None
+    if isinstance(event, ProfileUpdated):
+        data = event.data
+        if data.authority != authority:
+            raise PoisonRecord("wrong_authority:data.authority")
+        value = data.model_dump(mode="json", include={"value"})["value"]
+        p = data.provenance
+        return Update(
+            event_id=event.id,
+            subject=event.subject,
+            decision_id=data.decision_id,
+            version=data.version,
+            local_reference=data.local_reference,
+            attribute=data.attribute.value,
+            value_json=None if value is None else orjson.dumps(value).decode(),
+            provenance=None
+            if p is None
+            else Provenance(p.claim_id, p.source, p.assurance.value, p.method, p.verified_at),
+        )
+    if isinstance(event, ConsentEnded):
+        ended = event.data
+        if ended.authority != authority:
+            raise PoisonRecord("wrong_authority:data.authority")
+        return Ending(
+            event_id=event.id,
+            subject=event.subject,
+            decision_id=ended.decision_id,
+            version=ended.version,
+            local_reference=ended.local_reference,
+            attributes=tuple(name.value for name in ended.attributes),
+            reason=ended.reason,
+        )
+    raise PoisonRecord("unexpected_type:type")
+
+
+def acknowledgements(
+    authority: str, pending: Sequence[PendingAck], now: datetime
+) -> list[tuple[bytes, bytes]]:
+    """``delivery.applied`` events as (key, value): keyed by the delivery's subject.
+
+    The event id is derived from the authority and decision, so a resend after a
+    crash carries the same id and the hub counts it once.
+    """
+    source = source_of_authority(authority)
+    messages = []
+    for ack in pending:
+        event = DeliveryApplied.model_validate(
+            {
+                "specversion": "1.0",
+                "id": str(uuid.uuid5(_ACK_NAMESPACE, f"{authority}/{ack.decision_id}")),
+                "source": source,
+                "type": DELIVERY_APPLIED,
+                "subject": ack.subject,
+                "time": now,
+                "data": {
+                    "authority": authority,
+                    "decision_id": ack.decision_id,
+                    "local_reference": ack.local_reference,
+                    "applied_at": ack.applied_at,
+                },
+            }
+        )
+        messages.append((ack.subject.encode(), encode(event)))
+    return messages

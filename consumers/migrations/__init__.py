@@ -1,0 +1,1 @@
+"""Alembic script directories: ``subscriber`` (an authority's) and ``readmodel`` (the hub's)."""

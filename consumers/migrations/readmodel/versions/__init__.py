@@ -1,0 +1,1 @@
+"""Revisions of the readmodel schema, oldest first."""

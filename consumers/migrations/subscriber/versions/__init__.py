@@ -1,0 +1,1 @@
+"""Revisions of the subscriber schema, oldest first."""

@@ -1,0 +1,105 @@
+"""The hub's read model: each resident's profile, consents and full decision history in SQL.
+
+``rps readmodel`` runs ``run_read_model``: it reads the attributes, consents,
+audit and acknowledgements topics into the hub's database (``RPS_DATABASE_URL``),
+each fact once, in the tables of ``consumers.readmodel._tables``. It is
+rebuildable: ``rebuild=True`` empties the tables and reads every topic again
+from the beginning. ``open_read_model`` gives the queries the resident pages
+and operators use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from consumers._database import create_engine
+from consumers._runner import Positions, Runner, RunStats
+from consumers.readmodel._facts import Fact
+from consumers.readmodel._merge import ConsentNow
+from consumers.readmodel._store import ReadModelStore
+from consumers.readmodel._views import Decision, ProfileEntry, ReadModel, ResidentView
+from consumers.readmodel._wire import to_fact
+from rps.logs import get_logger
+from rps.settings import Settings, redact_url
+from rps.topics import Topics
+
+__all__ = [
+    "ConsentNow",
+    "Decision",
+    "ProfileEntry",
+    "ReadModel",
+    "ResidentView",
+    "RunStats",
+    "open_read_model",
+    "run_read_model",
+]
+
+log = get_logger("consumers.readmodel")
+
+
+class _ReadModelProjection:
+    """The four hub topics into the read model's tables."""
+
+    def __init__(self, settings: Settings, store: ReadModelStore, *, rebuild: bool) -> None:
+        self._names = Topics(settings.topic_prefix)
+        self.topics: tuple[str, ...] = (
+            self._names.attributes,
+            self._names.consents,
+            self._names.audit,
+            self._names.acknowledgements,
+        )
+        self._store = store
+        self._rebuild = rebuild
+
+    async def start(self, producer: AIOKafkaProducer) -> None:
+        await self._store.prepare()
+        if self._rebuild:
+            await self._store.empty()
+            log.info("read model emptied: rebuilding from the topics")
+
+    async def positions(self) -> dict[tuple[str, int], int]:
+        return await self._store.positions()
+
+    def decode(self, record: Any) -> Fact | None:
+        return to_fact(record, self._names)
+
+    async def write(self, items: Sequence[Fact], positions: Positions, now: datetime) -> None:
+        await self._store.write(items, positions)
+
+    async def after_commit(self, producer: AIOKafkaProducer) -> None:
+        return None
+
+    async def idle(self, now: datetime) -> None:
+        return None
+
+    async def close(self) -> None:
+        await self._store.close()
+
+
+async def run_read_model(
+    settings: Settings,
+    db_url: str | None = None,
+    *,
+    stop_at_end: bool = False,
+    rebuild: bool = False,
+) -> RunStats:
+    """Keep the hub's read model up to date (``db_url`` defaults to ``settings.database_url``)."""
+    url = db_url or settings.database_url.get_secret_value()
+    log.info("read model starting", database=redact_url(url))
+    store = ReadModelStore(create_engine(url))
+    projection = _ReadModelProjection(settings, store, rebuild=rebuild)
+    runner: Runner[Fact] = Runner(
+        settings, projection, group_id=settings.readmodel_group_id, client_id="rps-readmodel"
+    )
+    return await runner.run(stop_at_end=stop_at_end)
+
+
+async def open_read_model(db_url: str) -> ReadModel:
+    """The read model's queries over ``db_url`` (migrated first, so an empty database works)."""
+    store = ReadModelStore(create_engine(db_url))
+    await store.prepare()
+    return ReadModel(store.engine)

@@ -1,0 +1,165 @@
+"""What the resident pages and operators read from the hub's read model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consumers.readmodel._facts import GrantSeen, WithdrawalSeen
+from consumers.readmodel._merge import ConsentNow, consent_now
+from consumers.readmodel._tables import (
+    acknowledgements,
+    audit,
+    consent_grants,
+    consent_withdrawals,
+    profile,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileEntry:
+    """The value that stands for one attribute, and where it came from."""
+
+    attribute: str
+    value: Any
+    claim_id: str
+    source: str
+    assurance: str
+    method: str
+    verified_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One audited decision about the resident, with the authority's acknowledgement if any."""
+
+    recorded_at: datetime
+    decision: str
+    reason: str | None
+    event_type: str
+    event_source: str
+    attribute: str | None
+    authority: str | None
+    claim_id: str | None
+    assurance: str | None
+    decision_id: str | None
+    version: int | None
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentView:
+    """Everything a resident may see: profile, consents, and who got what, when and why."""
+
+    resident: str
+    profile: tuple[ProfileEntry, ...]
+    consents: tuple[ConsentNow, ...]
+    history: tuple[Decision, ...]
+
+
+class ReadModel:
+    """Queries over the hub's read model; build with ``open_read_model``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def resident(self, resident: str, now: datetime) -> ResidentView:
+        """The resident's view at ``now`` (consent expiry is judged against it)."""
+        return ResidentView(
+            resident=resident,
+            profile=tuple(await self.profile(resident)),
+            consents=tuple(await self.consents(resident, now)),
+            history=tuple(await self.history(resident)),
+        )
+
+    async def profile(self, resident: str) -> list[ProfileEntry]:
+        query = select(profile).where(profile.c.resident == resident).order_by(profile.c.attribute)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            ProfileEntry(
+                attribute=row.attribute,
+                value=orjson.loads(row.value_json),
+                claim_id=row.claim_id,
+                source=row.source,
+                assurance=row.assurance,
+                method=row.method,
+                verified_at=row.verified_at,
+            )
+            for row in rows
+        ]
+
+    async def consents(self, resident: str, now: datetime) -> list[ConsentNow]:
+        async with self._engine.connect() as connection:
+            grants = (
+                await connection.execute(
+                    select(consent_grants).where(consent_grants.c.resident == resident)
+                )
+            ).all()
+            withdrawals = (
+                await connection.execute(
+                    select(consent_withdrawals).where(consent_withdrawals.c.resident == resident)
+                )
+            ).all()
+        by_authority: dict[str, list[WithdrawalSeen]] = {}
+        for w in withdrawals:
+            by_authority.setdefault(w.authority, []).append(
+                WithdrawalSeen(w.event_id, resident, w.authority, (w.attribute,), w.issued_at)
+            )
+        granted = {
+            g.authority: GrantSeen(
+                event_id=g.event_id,
+                resident=resident,
+                authority=g.authority,
+                attributes=tuple(g.attributes.split(",")),
+                purpose=g.purpose,
+                local_reference=g.local_reference,
+                expires_at=g.expires_at,
+                issued_at=g.issued_at,
+            )
+            for g in grants
+        }
+        return [
+            consent_now(authority, granted.get(authority), by_authority.get(authority, ()), now)
+            for authority in sorted(granted.keys() | by_authority.keys())
+        ]
+
+    async def history(self, resident: str) -> list[Decision]:
+        """Every audited decision about the resident, oldest first, deliveries with their acks."""
+        ack = acknowledgements
+        query = (
+            select(audit, ack.c.applied_at)
+            .outerjoin(
+                ack,
+                (ack.c.decision_id == audit.c.decision_id) & (ack.c.authority == audit.c.authority),
+            )
+            .where(audit.c.subject == resident)
+            .order_by(audit.c.recorded_at, audit.c.topic, audit.c.partition, audit.c.offset)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [
+            Decision(
+                recorded_at=row.recorded_at,
+                decision=row.decision,
+                reason=row.reason,
+                event_type=row.event_type,
+                event_source=row.event_source,
+                attribute=row.attribute,
+                authority=row.authority,
+                claim_id=row.claim_id,
+                assurance=row.assurance,
+                decision_id=row.decision_id,
+                version=row.version,
+                acknowledged_at=row.applied_at,
+            )
+            for row in rows
+        ]
+
+    async def close(self) -> None:
+        await self._engine.dispose()

@@ -1,0 +1,141 @@
+"""The read model's one translation point from Kafka records to its facts.
+
+Inbound topics (attributes, consents) are the worker's to police: it
+dead-letters what it cannot read and audits it as rejected, so here such a
+record is passed by (and counted). Audit records and acknowledgements have no
+other reader, so one that cannot be read is a ``PoisonRecord`` (dead letter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from consumers._wire import invalid_reason
+from consumers.errors import PoisonRecord
+from consumers.readmodel._facts import (
+    AckSeen,
+    AuditSeen,
+    ClaimSeen,
+    Fact,
+    GrantSeen,
+    RetractionSeen,
+    WithdrawalSeen,
+)
+from rps.logs import get_logger
+from rps.topics import Topics
+from schemas import (
+    AttributeRetracted,
+    AttributeVerified,
+    AuditRecorded,
+    ConsentGranted,
+    ConsentWithdrawn,
+    DeliveryApplied,
+    InvalidEvent,
+    decode,
+)
+
+log = get_logger("consumers.readmodel")
+
+
+def to_fact(record: Any, topics: Topics) -> Fact | None:
+    """The fact a record states; None for one the read model passes by."""
+    inbound = record.topic in (topics.attributes, topics.consents)
+    try:
+        if record.value is None:
+            raise PoisonRecord("invalid:$:empty_record")
+        try:
+            event = decode(record.value, tuple(record.headers))
+        except InvalidEvent as error:
+            raise PoisonRecord(invalid_reason(error)) from None
+        fact = _fact(event, record)
+        if fact is None:
+            raise PoisonRecord("unexpected_type:type")
+        return fact
+    except PoisonRecord as poison:
+        if not inbound:
+            raise
+        log.info(
+            "passed by: the worker dead-letters it",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=poison.reason,
+        )
+        return None
+
+
+def _fact(event: Any, record: Any) -> Fact | None:
+    match event:
+        case AttributeVerified(data=data):
+            value = data.model_dump(mode="json", include={"value"})["value"]
+            return ClaimSeen(
+                claim_id=event.id,
+                resident=event.subject,
+                attribute=data.attribute.value,
+                source=event.source,
+                assurance=data.assurance.value,
+                method=data.method,
+                verified_at=data.verified_at,
+                value_json=orjson.dumps(value).decode(),
+            )
+        case AttributeRetracted(data=data):
+            return RetractionSeen(
+                event_id=event.id,
+                resident=event.subject,
+                claim_id=data.claim_id,
+                attribute=data.attribute.value,
+                source=event.source,
+                reason=data.reason.value,
+                issued_at=event.time,
+            )
+        case ConsentGranted(data=data):
+            return GrantSeen(
+                event_id=event.id,
+                resident=event.subject,
+                authority=data.authority,
+                attributes=tuple(sorted(a.value for a in data.attributes)),
+                purpose=data.purpose,
+                local_reference=data.local_reference,
+                expires_at=data.expires_at,
+                issued_at=event.time,
+            )
+        case ConsentWithdrawn(data=data):
+            names = ("*",) if data.attributes == "all" else tuple(a.value for a in data.attributes)
+            return WithdrawalSeen(
+                event_id=event.id,
+                resident=event.subject,
+                authority=data.authority,
+                attributes=names,
+                issued_at=event.time,
+            )
+        case AuditRecorded(data=data):
+            return AuditSeen(
+                event_id=event.id,
+                subject=event.subject,
+                recorded_at=event.time,
+                decision=data.decision.value,
+                reason=data.reason,
+                input_event_id=data.event_id,
+                event_type=data.event_type,
+                event_source=data.event_source,
+                attribute=data.attribute.value if data.attribute else None,
+                authority=data.authority,
+                claim_id=data.claim_id,
+                assurance=data.assurance.value if data.assurance else None,
+                decision_id=data.decision_id,
+                version=data.version,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+        case DeliveryApplied(data=data):
+            return AckSeen(
+                event_id=event.id,
+                authority=data.authority,
+                decision_id=data.decision_id,
+                local_reference=data.local_reference,
+                applied_at=data.applied_at,
+            )
+    return None

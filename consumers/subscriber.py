@@ -1,0 +1,157 @@
+"""The reference subscriber: an authority's deliveries, applied into its own database.
+
+Reads ``rps.deliveries.<authority>.v1``, applies each delivery by decision id
+and version (see ``consumers._apply``), records it in history, saves the
+consumed position in the same transaction, acknowledges each decision to the
+hub (``delivery.applied``, from the history table used as an outbox) and only
+then commits the Kafka offsets. Councils are welcome to copy it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from consumers._apply import Delivery, Outcome
+from consumers._database import create_engine
+from consumers._render import holdings_table
+from consumers._runner import Positions, Runner, RunStats
+from consumers._store import AuthorityStore, HistoryEntry, Holding, SqlAuthorityStore
+from consumers._wire import acknowledgements, to_delivery
+from consumers.errors import ConfigurationError
+from rps.logs import get_logger
+from rps.settings import Settings, redact_url
+from rps.topics import Topics, authority_slug
+
+__all__ = [
+    "HistoryEntry",
+    "Holding",
+    "Outcome",
+    "RunStats",
+    "default_db_url",
+    "history",
+    "holdings",
+    "holdings_table",
+    "open_store",
+    "subscribe",
+]
+
+log = get_logger("consumers.subscriber")
+
+
+class _Subscription:
+    """The subscriber's projection: one authority's deliveries into its store."""
+
+    def __init__(self, settings: Settings, authority: str, store: AuthorityStore) -> None:
+        self.topics: tuple[str, ...] = (Topics(settings.topic_prefix).deliveries(authority),)
+        self._acks_topic = Topics(settings.topic_prefix).acknowledgements
+        self._authority = authority
+        self._store = store
+
+    async def start(self, producer: AIOKafkaProducer) -> None:
+        await self._store.prepare()
+        await self._store.purge_expired(datetime.now(UTC))
+        await self._acknowledge(producer)  # whatever a crash left in the outbox
+
+    async def positions(self) -> dict[tuple[str, int], int]:
+        topic = self.topics[0]
+        stored = await self._store.positions(topic)
+        return {(topic, partition): offset for partition, offset in stored.items()}
+
+    def decode(self, record: Any) -> Delivery:
+        return to_delivery(record, self._authority)
+
+    async def write(self, items: Sequence[Delivery], positions: Positions, now: datetime) -> None:
+        async with self._store.unit() as unit:
+            outcomes = [await unit.apply(delivery, now) for delivery in items]
+            for (topic, partition), offset in positions.items():
+                await unit.save_position(topic, partition, offset)
+        for delivery, outcome in zip(items, outcomes, strict=True):
+            log.info(
+                "delivery",
+                decision_id=delivery.decision_id,
+                version=delivery.version,
+                decision=outcome.value,
+                authority=self._authority,
+            )
+
+    async def after_commit(self, producer: AIOKafkaProducer) -> None:
+        await self._acknowledge(producer)
+
+    async def idle(self, now: datetime) -> None:
+        purged = await self._store.purge_expired(now)
+        if purged:
+            log.info("retention passed: values deleted", count=purged, authority=self._authority)
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    async def _acknowledge(self, producer: AIOKafkaProducer) -> None:
+        while pending := await self._store.pending_acks():
+            now = datetime.now(UTC)
+            sent = [
+                await producer.send(self._acks_topic, key=key, value=value)
+                for key, value in acknowledgements(self._authority, pending, now)
+            ]
+            for future in sent:
+                await future
+            await self._store.mark_acked([ack.decision_id for ack in pending], now)
+            log.info("acknowledged", count=len(pending), authority=self._authority)
+
+
+def default_db_url(settings: Settings, authority: str) -> str:
+    """SQLite under the state directory: ``<state_dir>/authorities/<slug>.db``."""
+    path = settings.state_dir / "authorities" / f"{_slug(authority)}.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _slug(authority: str) -> str:
+    try:
+        return authority_slug(authority)
+    except ValueError:
+        raise ConfigurationError(
+            "AUTHORITY", "must be a 9-character GSS code or urn:org:<name>"
+        ) from None
+
+
+def open_store(db_url: str, settings: Settings | None = None) -> SqlAuthorityStore:
+    """The authority's store at ``db_url``, with the retention policy from ``settings``."""
+    days = settings.subscriber_retention_days if settings else 0
+    return SqlAuthorityStore(create_engine(db_url), timedelta(days=days) if days else None)
+
+
+async def subscribe(
+    settings: Settings, authority: str, db_url: str, *, stop_at_end: bool = False
+) -> RunStats:
+    """Run the subscriber for ``authority`` until stopped (or caught up, with ``stop_at_end``)."""
+    slug = _slug(authority)
+    store = open_store(db_url, settings)
+    log.info("subscribing", authority=authority, database=redact_url(db_url))
+    projection = _Subscription(settings, authority, store)
+    runner: Runner[Delivery] = Runner(
+        settings, projection, group_id=f"rps-subscriber-{slug}", client_id=f"rps-subscriber-{slug}"
+    )
+    return await runner.run(stop_at_end=stop_at_end)
+
+
+async def holdings(db_url: str, *, with_values: bool = False) -> list[Holding]:
+    """What the authority's database holds: reference, attribute, provenance; values if asked."""
+    store = open_store(db_url)
+    try:
+        await store.prepare()
+        return await store.holdings(with_values=with_values)
+    finally:
+        await store.close()
+
+
+async def history(db_url: str, local_reference: str | None = None) -> list[HistoryEntry]:
+    """Every decision the authority received, once each, oldest first."""
+    store = open_store(db_url)
+    try:
+        await store.prepare()
+        return await store.history(local_reference)
+    finally:
+        await store.close()
