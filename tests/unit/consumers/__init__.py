@@ -1,0 +1,1 @@
+"""Unit tests of the subscriber and the hub read model."""
