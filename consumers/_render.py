@@ -8,7 +8,7 @@ from datetime import datetime
 import orjson
 from rich.table import Table
 
-from consumers._store import Holding
+from consumers._repository import Holding
 
 
 def holdings_table(rows: Sequence[Holding], *, title: str, with_values: bool = False) -> Table:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from consumers._apply import Delivery, Ending, Provenance, Update
-from consumers._store import PendingAck
+from consumers._repository import PendingAck
 from consumers.errors import PoisonRecord
 from schemas import (
     ConsentEnded,

@@ -18,8 +18,9 @@ from aiokafka import AIOKafkaProducer
 from consumers._apply import Delivery, Outcome
 from consumers._database import create_engine
 from consumers._render import holdings_table
+from consumers._repository import AuthorityStore, HistoryEntry, Holding
 from consumers._runner import Positions, Runner, RunStats
-from consumers._store import AuthorityStore, HistoryEntry, Holding, SqlAuthorityStore
+from consumers._sql_store import SqlAuthorityStore
 from consumers._wire import acknowledgements, to_delivery
 from consumers.errors import ConfigurationError
 from rps.logs import get_logger
