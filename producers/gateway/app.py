@@ -1,0 +1,371 @@
+"""The HTTP gateway for publishers that do not speak Kafka: FastAPI routes over a Publisher.
+
+Every request is checked in the same order: the API key (401), the body's size
+(413) and JSON (400), the ``source`` against the key's own (403), the event
+against the contract (422); only then is it sent, and the answer is 202 only
+after Kafka has acknowledged it. When Kafka does not answer the gateway says
+503 with ``Retry-After``, never a silent drop. Every error is an RFC 9457
+problem document that names fields and rules, never a value sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Protocol
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from producers.credentials import PublisherCredential
+from producers.errors import EventRejected, NotPublishable, PublishFailed, SourceMismatch
+from producers.gateway.contract import component_schemas, problem_responses, request_body
+from producers.gateway.problems import Located, Problem, ProblemResponse
+from producers.inputs import read_document, read_retraction
+from producers.publisher import Publisher
+from rps.logs import get_logger
+from rps.settings import Settings
+from schemas import ROOT, Event, FieldError
+
+_log = get_logger("producers.gateway")
+
+JSON_TYPES: Final = (
+    "application/json",
+    "application/cloudevents+json",
+    "application/cloudevents-batch+json",
+)
+
+
+class Authenticator(Protocol):
+    """Finds the active credential an API key belongs to."""
+
+    async def authenticate(self, key: str) -> PublisherCredential | None: ...
+
+
+class Accepted(BaseModel):
+    """Kafka has acknowledged the event."""
+
+    id: str
+
+
+class AcceptedBatch(BaseModel):
+    """Kafka has acknowledged every event of the batch; ids in request order."""
+
+    ids: list[str]
+
+
+class Health(BaseModel):
+    """The gateway runs and Kafka answers."""
+
+    status: str
+    kafka: str
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """What the routes need, built once by the process that serves them."""
+
+    settings: Settings
+    publisher: Publisher
+    authenticator: Authenticator
+    clock: Callable[[], dt.datetime] = _utcnow
+
+
+def create_app(
+    settings: Settings,
+    publisher: Publisher,
+    authenticator: Authenticator,
+    *,
+    clock: Callable[[], dt.datetime] = _utcnow,
+) -> FastAPI:
+    """The gateway application; the caller owns (starts and closes) the publisher and store."""
+    app = FastAPI(
+        title="Resident Profile Sync: publishing gateway",
+        version="1.0.0",
+        description=(
+            "Publish verified-attribute events to the hub over HTTP. Each publisher has its "
+            "own API key, bound to one CloudEvents `source`. A 202 means Kafka has "
+            "acknowledged the event. Errors are RFC 9457 problem documents "
+            "(`application/problem+json`) that never repeat a value you sent."
+        ),
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.wiring = Wiring(settings, publisher, authenticator, clock)
+    app.include_router(router)
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            document.setdefault("components", {}).setdefault("schemas", {}).update(
+                component_schemas()
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+# --- dependencies ------------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, description="The publisher's API key.")
+
+
+def _wiring(request: Request) -> Wiring:
+    wiring: Wiring = request.app.state.wiring
+    return wiring
+
+
+Wired = Annotated[Wiring, Depends(_wiring)]
+
+
+async def _caller(
+    wiring: Wired,
+    authorization: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> PublisherCredential:
+    """The credential of the API key in ``Authorization: Bearer``, or 401."""
+    credential = None
+    if authorization is not None and authorization.scheme.lower() == "bearer":
+        credential = await wiring.authenticator.authenticate(authorization.credentials)
+    if credential is None:
+        _log.info("refused", reason="unauthenticated", status=401)
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Unknown or revoked API key",
+            "send a valid, unrevoked API key as `Authorization: Bearer <key>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return credential
+
+
+Caller = Annotated[PublisherCredential, Depends(_caller)]
+
+
+async def _body(request: Request, wiring: Wired) -> Any:
+    """The request body parsed as JSON, read no further than the size limit."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media.lower() not in JSON_TYPES:
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send JSON: application/json or application/cloudevents+json",
+        )
+    limit = wiring.settings.gateway_max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError:
+        raise Problem(
+            400, "not-json", "Body is not JSON", "the request body must be one JSON document"
+        ) from None
+
+
+Body = Annotated[Any, Depends(_body)]
+
+# --- routes ------------------------------------------------------------------------------------
+
+router = APIRouter()
+_PROBLEMS: Final = problem_responses()
+
+
+@router.post(
+    "/v1/events",
+    operation_id="publishEvent",
+    status_code=202,
+    response_model=Accepted,
+    summary="Publish one event",
+    description=(
+        "A CloudEvent in structured JSON mode whose `source` is yours, or the simple form of a "
+        "verified attribute (the gateway fills `id`, `time`, `source` and `type`). Answers 202 "
+        "once Kafka has acknowledged it."
+    ),
+    responses=_PROBLEMS,
+    openapi_extra=request_body("#/components/schemas/PublishRequest"),
+)
+async def publish_one(wiring: Wired, credential: Caller, document: Body) -> JSONResponse:
+    event = _read(document, credential, None, wiring.clock())
+    await _send(wiring, [event], credential)
+    return JSONResponse({"id": event.id}, status_code=202)
+
+
+@router.post(
+    "/v1/events/batch",
+    operation_id="publishBatch",
+    status_code=202,
+    response_model=AcceptedBatch,
+    summary="Publish a batch of events",
+    description=(
+        "A JSON array of events (either form). Every event is checked first: if any is refused, "
+        "none is sent and the problem lists each error with its `index`. Answers 202 once Kafka "
+        "has acknowledged them all."
+    ),
+    responses=_PROBLEMS,
+    openapi_extra=request_body("#/components/schemas/PublishBatchRequest"),
+)
+async def publish_batch(wiring: Wired, credential: Caller, document: Body) -> JSONResponse:
+    maximum = wiring.settings.gateway_max_batch_events
+    if not isinstance(document, list) or not document:
+        raise _invalid(((None, FieldError(ROOT, "wrong_type", "must be a non-empty array")),))
+    if len(document) > maximum:
+        raise _invalid(((None, FieldError(ROOT, "too_long", f"must hold at most {maximum}")),))
+    now = wiring.clock()
+    events: list[Event] = []
+    refusals: list[Problem] = []
+    for index, item in enumerate(document):
+        try:
+            events.append(_read(item, credential, index, now))
+        except Problem as refusal:
+            refusals.append(refusal)
+    if refusals:
+        forbidden = [refusal for refusal in refusals if refusal.status == 403]
+        errors = tuple(error for refusal in refusals for error in refusal.errors)
+        raise (forbidden or refusals)[0].with_errors(errors)
+    await _send(wiring, events, credential)
+    return JSONResponse({"ids": [event.id for event in events]}, status_code=202)
+
+
+@router.post(
+    "/v1/retractions",
+    operation_id="retractClaim",
+    status_code=202,
+    response_model=Accepted,
+    summary="Retract one of your earlier claims",
+    description=(
+        "Takes back an `attribute.verified` event you published, by its id; only the claim's "
+        "own publisher can retract it. Answers 202 with the retraction's event id."
+    ),
+    responses=_PROBLEMS,
+    openapi_extra=request_body("#/components/schemas/RetractionRequest"),
+)
+async def retract(wiring: Wired, credential: Caller, document: Body) -> JSONResponse:
+    try:
+        event = read_retraction(document, source=credential.source, now=wiring.clock())
+    except EventRejected as rejected:
+        raise _invalid(tuple((None, error) for error in rejected.errors)) from None
+    await _send(wiring, [event], credential)
+    return JSONResponse({"id": event.id}, status_code=202)
+
+
+@router.get(
+    "/health",
+    operation_id="health",
+    response_model=Health,
+    summary="Whether the gateway can publish now",
+    responses={503: _PROBLEMS[503]},
+)
+async def health(wiring: Wired) -> Any:
+    if await wiring.publisher.reachable():
+        return Health(status="ok", kafka="reachable")
+    return _unavailable(wiring, "the gateway cannot reach Kafka").response()
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+async def _send(wiring: Wiring, events: list[Event], credential: PublisherCredential) -> None:
+    """Send validated events; return once Kafka has acknowledged them all, else 503."""
+    try:
+        if len(events) == 1:
+            await wiring.publisher.publish(events[0], revalidate=False)
+        else:
+            await wiring.publisher.publish_many(events, revalidate=False)
+    except PublishFailed:
+        _log.warning("kafka unavailable", source=credential.source, count=len(events))
+        raise _unavailable(
+            wiring, "not acknowledged: retry after the given seconds with the same event ids"
+        ) from None
+    _log.debug("accepted", source=credential.source, count=len(events))
+
+
+def _read(document: Any, credential: PublisherCredential, index: int | None, now: Any) -> Event:
+    """One event of the request, or the problem that refuses it."""
+    try:
+        return read_document(document, source=credential.source, now=now)
+    except SourceMismatch as rejected:
+        _log.info("refused", reason="source_mismatch", source=credential.source, status=403)
+        raise Problem(
+            403,
+            "forbidden-source",
+            "Not your source",
+            "an event's source must be the source your API key is bound to",
+            errors=tuple((index, error) for error in rejected.errors),
+        ) from None
+    except NotPublishable as rejected:
+        raise Problem(
+            403,
+            "forbidden-type",
+            "Type not publishable",
+            "publishers may send only attribute, consent and subscription events",
+            errors=tuple((index, error) for error in rejected.errors),
+        ) from None
+    except EventRejected as rejected:
+        raise _invalid(tuple((index, error) for error in rejected.errors)) from None
+
+
+def _invalid(errors: tuple[Located, ...]) -> Problem:
+    return Problem(
+        422,
+        "invalid-event",
+        "Invalid event",
+        "the event breaks the contract; each error names the field and the rule",
+        errors=errors,
+    )
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413, "too-large", "Request body too large", f"the body must be at most {limit} bytes"
+    )
+
+
+def _unavailable(wiring: Wiring, detail: str) -> Problem:
+    retry_after = str(wiring.settings.gateway_retry_after_seconds)
+    return Problem(
+        503,
+        "kafka-unavailable",
+        "Kafka is unavailable",
+        detail,
+        headers={"Retry-After": retry_after},
+    )
+
+
+async def _problem(_request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, Problem)
+    return error.response()
+
+
+async def _http_error(_request: Request, error: Exception) -> ProblemResponse:
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    detail = str(error.detail) if isinstance(error, HTTPException) else "internal error"
+    return Problem(status, "http", detail, detail).response()
+
+
+async def _bad_request(_request: Request, _error: Exception) -> ProblemResponse:
+    return Problem(400, "bad-request", "Bad request", "the request is not well formed").response()

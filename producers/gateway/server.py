@@ -1,0 +1,58 @@
+"""Run the gateway: the one place its publisher, credential store and web server are built."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from producers.credentials import CachedAuthenticator, open_store
+from producers.errors import PublishFailed
+from producers.gateway.app import create_app
+from producers.publisher import Publisher
+from rps.logs import get_logger
+from rps.settings import Settings
+
+_log = get_logger("producers.gateway")
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The gateway app with its publisher and credential store open; both closed on exit.
+
+    Kafka need not be up: the gateway answers 503 until it is.
+    """
+    async with open_store(settings) as store:
+        authenticator = CachedAuthenticator(store, settings.gateway_credential_cache_seconds)
+        publisher = Publisher(settings)
+        try:
+            await publisher.start()
+        except PublishFailed:
+            _log.warning("kafka unavailable at start", bootstrap_servers=settings.bootstrap_servers)
+        try:
+            yield create_app(settings, publisher, authenticator)
+        finally:
+            await publisher.close()
+
+
+async def serve(settings: Settings) -> None:
+    """Serve the gateway on ``gateway_host:gateway_port`` until interrupted."""
+    async with running(settings) as app:
+        config = uvicorn.Config(
+            app,
+            host=settings.gateway_host,
+            port=settings.gateway_port,
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            server_header=False,
+        )
+        _log.info(
+            "gateway listening",
+            host=settings.gateway_host,
+            port=settings.gateway_port,
+            database=settings.database_url_for_logs(),
+        )
+        await uvicorn.Server(config).serve()

@@ -1,0 +1,413 @@
+"""The publishing SDK: validated CloudEvents to Kafka, returning only once Kafka has them.
+
+A :class:`Publisher` owns one idempotent aiokafka producer with ``acks=all``:
+the broker acknowledges an event only when every in-sync replica holds it, and
+the idempotent producer's sequence numbers keep a retried batch from being
+written twice. Every event is encoded, decoded again with ``schemas`` (exactly
+the check a consumer makes), routed by :func:`producers.routing.topic_for` and
+keyed by :func:`producers.keys.key_for` before it is sent.
+
+When Kafka does not acknowledge within ``producer_send_timeout_seconds`` the
+call raises :class:`PublishFailed`. The event may still arrive later; resend it
+with the same id, and consumers, which apply by event id, ignore the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from producers import events as build
+from producers.errors import EventRejected, InvalidInput, PublishFailed, SourceMismatch
+from producers.events import check_source
+from producers.keys import key_for
+from producers.routing import topic_for
+from rps.logs import get_logger
+from rps.settings import Settings
+from rps.topics import Topics
+from schemas import (
+    AssuranceLevel,
+    AttributeName,
+    Event,
+    InvalidEvent,
+    RetractionReason,
+    decode,
+    encode,
+)
+
+_log = get_logger("producers.publisher")
+
+RESTART_BACKOFF_SECONDS = 1.0
+"""After a failed connection, how long publish calls fail fast before Kafka is tried again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Kafka's acknowledgement of one event: where it was written."""
+
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event ready for the wire: validated, routed and keyed."""
+
+    event_id: str
+    topic: str
+    key: bytes
+    value: bytes
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Publisher:
+    """Publish inbound events to Kafka, as one ``source`` or (for the gateway and CLI) as any.
+
+    Use it as an async context manager, which connects on entry and flushes on
+    exit; or call :meth:`start` and :meth:`close`. A publisher that was never
+    started connects on its first publish, so a gateway can start while Kafka
+    is down and answer 503 until it returns.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        source: str | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        max_in_flight: int | None = None,
+    ) -> None:
+        self._settings = settings
+        self._source = None if source is None else check_source(source)
+        self._clock = clock
+        self._topics = Topics(settings.topic_prefix)
+        self._timeout = settings.producer_send_timeout_seconds
+        self._max_in_flight = max_in_flight or settings.publish_max_in_flight
+        self._producer: Any = None
+        self._starting = asyncio.Lock()
+        self._retry_at = 0.0
+        self._closed = False
+
+    @property
+    def source(self) -> str | None:
+        """The ``source`` this publisher fills in and insists on, if it is bound to one."""
+        return self._source
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Connect to Kafka, or raise :class:`PublishFailed` when it cannot be reached."""
+        await self._connected()
+
+    async def close(self) -> None:
+        """Flush what is still in flight and disconnect. Safe to call more than once."""
+        self._closed = True
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def reachable(self) -> bool:
+        """Whether Kafka answers a metadata request now (connecting first when needed)."""
+        try:
+            producer = await self._connected()
+            async with asyncio.timeout(self._timeout):
+                cluster = await producer.client.fetch_all_metadata()
+        except (PublishFailed, KafkaError, TimeoutError):
+            return False
+        return bool(cluster.brokers())
+
+    # --- events in, receipts out ------------------------------------------------------------
+
+    def prepare(self, event: Event, *, revalidate: bool = True) -> Outgoing:
+        """Check, route, key and encode ``event`` without sending it (a dry run uses this alone).
+
+        ``revalidate`` decodes the encoded bytes again, exactly as a consumer
+        will; pass ``False`` only for an event ``schemas`` has just validated.
+        """
+        if self._source is not None and event.source != self._source:
+            raise SourceMismatch(event.id)
+        topic = topic_for(event, self._topics)
+        value = encode(event)
+        if revalidate:
+            try:
+                decode(value, now=self._clock())
+            except InvalidEvent as error:
+                raise InvalidInput(error.errors, error.event_id) from None
+        return Outgoing(event.id, topic, key_for(event), value)
+
+    async def publish(self, event: Event, *, revalidate: bool = True) -> Receipt:
+        """Send one event and return once Kafka has acknowledged it."""
+        outgoing = self.prepare(event, revalidate=revalidate)
+        producer = await self._connected()
+        try:
+            async with asyncio.timeout(self._timeout):
+                ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                metadata = await asyncio.shield(ack)
+        except (KafkaError, TimeoutError) as error:
+            raise self._failed(error) from None
+        return Receipt(outgoing.event_id, metadata.topic, metadata.partition, metadata.offset)
+
+    async def publish_many(
+        self,
+        events: Iterable[Event] | AsyncIterable[Event],
+        *,
+        on_receipt: Callable[[Receipt], None] | None = None,
+        revalidate: bool = True,
+    ) -> list[Receipt]:
+        """Send many events, at most ``max_in_flight`` unacknowledged at once; receipts in order.
+
+        Returns once Kafka has acknowledged every event. An invalid event raises
+        before it is sent (those before it have been acknowledged by then); if
+        Kafka makes no progress for ``producer_send_timeout_seconds``,
+        :class:`PublishFailed` is raised.
+        """
+        producer = await self._connected()
+        window = asyncio.Semaphore(self._max_in_flight)
+        acks: list[tuple[str, asyncio.Future[Any]]] = []
+        failures: list[BaseException] = []
+
+        def settled(ack: asyncio.Future[Any], event_id: str) -> None:
+            window.release()
+            if ack.cancelled():
+                failures.append(TimeoutError())
+            elif ack.exception() is not None:
+                failures.append(ack.exception())  # type: ignore[arg-type]
+            elif on_receipt is not None:
+                metadata = ack.result()
+                on_receipt(Receipt(event_id, metadata.topic, metadata.partition, metadata.offset))
+
+        try:
+            async for event in _each(events):
+                outgoing = self.prepare(event, revalidate=revalidate)
+                async with asyncio.timeout(self._timeout):
+                    await window.acquire()
+                    if failures:
+                        raise failures[0]
+                    ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                ack.add_done_callback(lambda done, eid=outgoing.event_id: settled(done, eid))
+                acks.append((outgoing.event_id, ack))
+            await self._drain([ack for _, ack in acks])
+        except (KafkaError, TimeoutError) as error:
+            raise self._failed(error) from None
+        except EventRejected:
+            await self._drain([ack for _, ack in acks])
+            raise
+        receipts = []
+        for event_id, ack in acks:
+            failure = TimeoutError() if ack.cancelled() else ack.exception()
+            if failure is not None:
+                raise self._failed(failure)
+            metadata = ack.result()
+            receipts.append(Receipt(event_id, metadata.topic, metadata.partition, metadata.offset))
+        return receipts
+
+    # --- the typed forms ---------------------------------------------------------------------
+
+    async def publish_attribute(
+        self,
+        resident: str,
+        attribute: AttributeName | str,
+        value: Any,
+        assurance: AssuranceLevel | str,
+        method: str,
+        verified_at: dt.datetime,
+        *,
+        event_id: str | None = None,
+    ) -> Receipt:
+        """Report a verified attribute for a resident (``attribute.verified``)."""
+        return await self.publish(
+            build.verified(
+                source=self._bound_source(),
+                resident=resident,
+                attribute=attribute,
+                value=value,
+                assurance=assurance,
+                method=method,
+                verified_at=verified_at,
+                now=self._clock(),
+                event_id=event_id,
+            ),
+            revalidate=False,
+        )
+
+    async def retract(
+        self,
+        resident: str,
+        claim_id: str,
+        attribute: AttributeName | str,
+        reason: RetractionReason | str,
+        *,
+        event_id: str | None = None,
+    ) -> Receipt:
+        """Take back one of this publisher's own earlier claims, by its event id."""
+        return await self.publish(
+            build.retracted(
+                source=self._bound_source(),
+                resident=resident,
+                claim_id=claim_id,
+                attribute=attribute,
+                reason=reason,
+                now=self._clock(),
+                event_id=event_id,
+            ),
+            revalidate=False,
+        )
+
+    async def grant_consent(
+        self,
+        resident: str,
+        authority: str,
+        attributes: Iterable[AttributeName | str],
+        purpose: str,
+        local_reference: str,
+        *,
+        expires_at: dt.datetime | None = None,
+        event_id: str | None = None,
+    ) -> Receipt:
+        """Record that a resident lets ``authority`` receive ``attributes``."""
+        return await self.publish(
+            build.consent_granted(
+                source=self._bound_source(),
+                resident=resident,
+                authority=authority,
+                attributes=attributes,
+                purpose=purpose,
+                local_reference=local_reference,
+                expires_at=expires_at,
+                now=self._clock(),
+                event_id=event_id,
+            ),
+            revalidate=False,
+        )
+
+    async def withdraw_consent(
+        self,
+        resident: str,
+        authority: str,
+        attributes: Iterable[AttributeName | str] | Literal["all"] = "all",
+        *,
+        event_id: str | None = None,
+    ) -> Receipt:
+        """Record that a resident stops ``authority`` receiving ``attributes`` (all by default)."""
+        return await self.publish(
+            build.consent_withdrawn(
+                source=self._bound_source(),
+                resident=resident,
+                authority=authority,
+                attributes=attributes,
+                now=self._clock(),
+                event_id=event_id,
+            ),
+            revalidate=False,
+        )
+
+    async def change_subscription(
+        self,
+        authority: str,
+        attribute: AttributeName | str,
+        minimum_assurance: AssuranceLevel | str,
+        *,
+        active: bool = True,
+        event_id: str | None = None,
+    ) -> Receipt:
+        """Start (or, with ``active=False``, stop) ``authority`` receiving ``attribute``."""
+        return await self.publish(
+            build.subscription_changed(
+                source=self._bound_source(),
+                authority=authority,
+                attribute=attribute,
+                minimum_assurance=minimum_assurance,
+                active=active,
+                now=self._clock(),
+                event_id=event_id,
+            ),
+            revalidate=False,
+        )
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _bound_source(self) -> str:
+        if self._source is None:
+            raise TypeError("this publisher has no source: pass source= to build events")
+        return self._source
+
+    async def _connected(self) -> Any:
+        """The started producer, connecting first when needed (one attempt at a time)."""
+        if self._producer is not None:
+            return self._producer
+        if self._closed:
+            raise PublishFailed("the publisher is closed")
+        async with self._starting:
+            if self._producer is not None:
+                return self._producer
+            if time.monotonic() < self._retry_at:
+                raise PublishFailed("Kafka is unavailable")
+            producer = AIOKafkaProducer(
+                **self._settings.kafka_client_options(),
+                client_id=f"rps-publisher-{self._source or 'any'}",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=self._settings.producer_linger_ms,
+                max_batch_size=256 * 1024,
+                request_timeout_ms=int(self._timeout * 1000),
+            )
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await producer.start()
+            except (KafkaError, TimeoutError, OSError) as error:
+                await producer.stop()
+                self._retry_at = time.monotonic() + RESTART_BACKOFF_SECONDS
+                raise self._failed(error) from None
+            self._producer = producer
+            return producer
+
+    async def _drain(self, acks: list[asyncio.Future[Any]]) -> None:
+        """Wait for every ack, failing when none settles for a whole timeout."""
+        pending = {ack for ack in acks if not ack.done()}
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=self._timeout)
+            if not done:
+                raise TimeoutError()
+
+    def _failed(self, error: BaseException) -> PublishFailed:
+        _log.warning(
+            "kafka did not acknowledge",
+            error_type=type(error).__name__,
+            bootstrap_servers=self._settings.bootstrap_servers,
+        )
+        return PublishFailed(
+            f"Kafka did not acknowledge within {self._timeout:g} s ({type(error).__name__}); "
+            "resend with the same event id"
+        )
+
+
+async def _each(events: Iterable[Event] | AsyncIterable[Event]) -> AsyncIterator[Event]:
+    if isinstance(events, AsyncIterable):
+        async for event in events:
+            yield event
+    else:
+        for event in events:
+            yield event
