@@ -1,1 +1,75 @@
-"""streams/core."""
+"""The pure core: the merge rule, the consent gate and the decisions, over plain data.
+
+It imports only the standard library and itself: no Kafka, Faust, SQL,
+logging, settings or clock. Time comes in as an argument. The Faust agents,
+the replay tool and the tests all call the same functions.
+"""
+
+from streams.core.consent import Verdict, Withheld, active_grant, consented, gate
+from streams.core.decide import (
+    ATTRIBUTES,
+    Holding,
+    Outcome,
+    Profile,
+    decide,
+    decide_all,
+    next_expiry,
+    view,
+)
+from streams.core.facts import (
+    ALL_ATTRIBUTES,
+    LEVELS,
+    Claim,
+    ConsentGrant,
+    ConsentWithdrawal,
+    Fact,
+    Input,
+    Reevaluate,
+    Retraction,
+    SubscriptionChange,
+    level_rank,
+)
+from streams.core.merge import EMPTY, ResidentState, best_claim, fold, fold_all, join
+from streams.core.outputs import AuditDecision, AuditEntry, Delivery, Ending, rejection
+from streams.core.subscriptions import Directory, apply, apply_all
+
+__all__ = [
+    "ALL_ATTRIBUTES",
+    "ATTRIBUTES",
+    "EMPTY",
+    "LEVELS",
+    "AuditDecision",
+    "AuditEntry",
+    "Claim",
+    "ConsentGrant",
+    "ConsentWithdrawal",
+    "Delivery",
+    "Directory",
+    "Ending",
+    "Fact",
+    "Holding",
+    "Input",
+    "Outcome",
+    "Profile",
+    "Reevaluate",
+    "ResidentState",
+    "Retraction",
+    "SubscriptionChange",
+    "Verdict",
+    "Withheld",
+    "active_grant",
+    "apply",
+    "apply_all",
+    "best_claim",
+    "consented",
+    "decide",
+    "decide_all",
+    "fold",
+    "fold_all",
+    "gate",
+    "join",
+    "level_rank",
+    "next_expiry",
+    "rejection",
+    "view",
+]
