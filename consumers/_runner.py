@@ -77,22 +77,29 @@ class RunStats:
 
 @dataclass
 class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks each assigned partition to the database's position and remembers it as a floor.
+
+    aiokafka may fetch while this listener still awaits the database, so the
+    loop also drops any record below the floor: a record is never applied twice
+    by this process, whatever the timing of a rebalance.
+    """
+
     consumer: AIOKafkaConsumer
     stored: Callable[[], Awaitable[dict[tuple[str, int], int]]]
     targets: dict[TopicPartition, int] = field(default_factory=dict)
+    floor: dict[TopicPartition, int] = field(default_factory=dict)
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         for tp in revoked:
             self.targets.pop(tp, None)
+            self.floor.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         stored = await self.stored()
         for tp in assigned:
-            offset = stored.get((tp.topic, tp.partition))
-            if offset is None:
-                await self.consumer.seek_to_beginning(tp)
-            else:
-                self.consumer.seek(tp, offset)
+            offset = max(stored.get((tp.topic, tp.partition), 0), self.floor.get(tp, 0))
+            self.floor[tp] = offset
+            self.consumer.seek(tp, offset)  # 0 when new: retention gone -> reset to earliest
         if assigned:
             self.targets.update(await self.consumer.end_offsets(list(assigned)))
         log.info("partitions assigned", count=len(assigned), partitions=sorted(map(str, assigned)))
@@ -131,6 +138,7 @@ class Runner(Generic[T]):
             client_id=self._client_id, acks="all", enable_idempotence=True, **options
         )
         listener = _Assignment(consumer, lambda: self._retry(self._projection.positions))
+        self._listener = listener
         try:
             await producer.start()
             await self._retry(lambda: self._projection.start(producer))
@@ -168,21 +176,27 @@ class Runner(Generic[T]):
     ) -> None:
         items: list[T] = []
         offsets: dict[TopicPartition, int] = {}
+        floor = self._listener.floor
         for tp, records in batch.items():
             for record in records:
+                if record.offset < floor.get(tp, 0):
+                    continue  # already applied: fetched before the seek took effect
                 item = await self._decode(producer, record)
                 if item is not None:
                     items.append(item)
                 offsets[tp] = record.offset + 1
+                self.stats.records += 1
+        if not offsets:
+            return
         positions = {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
         now = datetime.now(UTC)
         await self._retry(lambda: self._projection.write(items, positions, now))
         self._commits += 1
         self.stats.batches += 1
-        self.stats.records += sum(len(records) for records in batch.values())
         self.stats.written += len(items)
         if self._settings.subscriber_crash_after_commit == self._commits:
             os._exit(CRASH_EXIT_CODE)  # test hook: die between the database and the offset commit
+        floor.update(offsets)
         await self._projection.after_commit(producer)
         try:
             await consumer.commit(offsets)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumers._sql_store import SqlAuthorityStore
 from consumers.subscriber import open_store
+from infra.topics import ensure_topics
+from rps.settings import Settings
+from rps.topics import Topics
+
+Headers = Sequence[tuple[str, bytes]]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -24,3 +31,67 @@ async def authority_store(backend_url: str) -> AsyncIterator[SqlAuthorityStore]:
     await store.prepare()
     yield store
     await store.close()
+
+
+class KafkaIO:
+    """Plain producing and reading for the tests, against the real broker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+
+    async def ready(self, *authorities: str) -> None:
+        """Create the fixed topics and the delivery topics of ``authorities``."""
+        await ensure_topics(self.settings, [self.topics.delivery_spec(a) for a in authorities])
+
+    async def produce(
+        self, topic: str, values: Sequence[bytes], *, key: bytes, headers: Headers = ()
+    ) -> None:
+        """Send ``values`` in order under one key (so onto one partition)."""
+        producer = AIOKafkaProducer(acks="all", **self.settings.kafka_client_options())
+        await producer.start()
+        try:
+            for value in values:
+                await producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
+        finally:
+            await producer.stop()
+
+    async def read_all(self, topic: str) -> list[Any]:
+        """Every record on ``topic`` now, read without a group."""
+        consumer = AIOKafkaConsumer(
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self.settings.kafka_client_options(),
+        )
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(self.settings.partitions)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            records: list[Any] = []
+            while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+                batch = await consumer.getmany(timeout_ms=1000)
+                for part in batch.values():
+                    records.extend(part)
+            return records
+        finally:
+            await consumer.stop()
+
+    async def committed(self, topic: str, group_id: str) -> dict[int, int | None]:
+        """The group's committed offsets per partition of ``topic``."""
+        consumer = AIOKafkaConsumer(
+            group_id=group_id, enable_auto_commit=False, **self.settings.kafka_client_options()
+        )
+        await consumer.start()
+        try:
+            partitions = range(self.settings.partitions)
+            return {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
+        finally:
+            await consumer.stop()
+
+
+@pytest.fixture
+async def kafka_io(settings: Settings) -> KafkaIO:
+    """Producing and reading on the test's own topics (unique prefix per test)."""
+    return KafkaIO(settings)
