@@ -3,11 +3,13 @@
 pydantic's own messages may quote what was submitted (a union tag, a parse
 error); here every message comes from a fixed table or from one of our own
 checks, and only schema facts (a pattern, a length, the allowed values) are
-filled in.
+filled in. The input is looked at only to tell a wrong JSON type from a wrong
+string; it is never copied into a :class:`FieldError`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -90,13 +92,16 @@ _MESSAGES: Final = {
     "unknown_type": "is not a known event type and major version",
 }
 
+_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,6}")
+"""A path part shown as is; any other (an unknown key a sender made up) is shown as ``*``."""
+
 _ATTRIBUTES: Final = frozenset(name.value for name in AttributeName)
 _EVENT_TYPES: Final = frozenset(EVENT_TYPES)
 
 
 def field_errors(error: ValidationError) -> tuple[FieldError, ...]:
     """The errors of one failed validation, input dropped, one per broken rule."""
-    details = error.errors(include_url=False, include_input=False, include_context=True)
+    details = error.errors(include_url=False, include_input=True, include_context=True)
     return tuple(dict.fromkeys(_convert(detail) for detail in details))
 
 
@@ -109,6 +114,8 @@ def _convert(detail: ErrorDetails) -> FieldError:
         return FieldError(".".join(parts) or ROOT, detail["type"], detail["msg"])
     kind = detail["type"]
     rule = _RULES.get(kind, kind)
+    if rule == "not_allowed" and not isinstance(detail.get("input"), str):
+        rule = "wrong_type"  # a number where a string constant or enum belongs
     if kind == "union_tag_not_found":
         parts.append(str(context.get("discriminator", "")).strip("'"))
     elif kind == "union_tag_invalid":
@@ -133,7 +140,7 @@ def _path(loc: tuple[int | str, ...]) -> list[str]:
             continue  # the claim union's tag
         if text in ("list", "all") and parts and parts[-1] == "attributes":
             continue  # the withdrawn-attributes union's tags
-        parts.append(text)
+        parts.append(text if _NAME.fullmatch(text) else "*")
     return parts
 
 
