@@ -274,7 +274,7 @@ def _reconcile(
         else:
             holdings[authority] = new_holding
     audit.extend(_audit_delivery(d, cause_item) for d in deliveries)
-    audit.extend(_audit_ending(e, cause_item) for e in endings)
+    audit.extend(entry for e in endings for entry in _audit_ending(e, cause_item))
     changed = (
         bool(deliveries or endings) or state is not profile.state or holdings != profile.holdings
     )
@@ -323,19 +323,22 @@ def _audit_delivery(delivery: Delivery, cause: Input) -> AuditEntry:
     )
 
 
-def _audit_ending(ending: Ending, cause: Input) -> AuditEntry:
-    return AuditEntry(
-        AuditDecision.CONSENT_ENDED,
-        ending.resident,
-        cause.id,
-        kind_of(cause),
-        source_of(cause),
-        reason=ending.reason,
-        attribute=",".join(ending.attributes),
-        authority=ending.authority,
-        decision_id=ending.decision_id,
-        version=ending.version,
-    )
+def _audit_ending(ending: Ending, cause: Input) -> list[AuditEntry]:
+    return [
+        AuditEntry(
+            AuditDecision.CONSENT_ENDED,
+            ending.resident,
+            cause.id,
+            kind_of(cause),
+            source_of(cause),
+            reason=ending.reason,
+            attribute=attribute,
+            authority=ending.authority,
+            decision_id=ending.decision_id,
+            version=ending.version,
+        )
+        for attribute in ending.attributes
+    ]
 
 
 def _with_withheld(outcome: Outcome, claim: Claim, directory: Directory, now: datetime) -> Outcome:

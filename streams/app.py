@@ -1,0 +1,162 @@
+"""The one wiring point of the worker process: the Faust app, its table, agent and timers.
+
+``build(settings)`` does all the work; nothing happens at import time. The
+agent is a thin adapter: every decision is the core's (``streams.core``), every
+byte conversion the codec's (``streams.codec``), and the order of send, record
+and ack is the processor's (``streams.pipeline``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+
+import infra
+from rps.logs import get_logger
+from rps.settings import Settings
+from rps.topics import Topics
+from streams import codec, expiry
+from streams.core import SubscriptionChange
+from streams.directory import SubscriptionDirectory
+from streams.pipeline import Processor
+
+log = get_logger("worker")
+
+
+@dataclass(slots=True)
+class Worker:
+    """The pieces of one worker process, built together."""
+
+    app: faust.App
+    processor: Processor
+    directory: SubscriptionDirectory
+
+
+def faust_id(settings: Settings) -> str:
+    """The consumer group and changelog prefix: one per topic prefix."""
+    return f"{settings.topic_prefix}.{settings.app_id}"
+
+
+def _credentials(settings: Settings) -> Any:
+    if settings.sasl_mechanism:
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=cast(Any, settings.kafka_client_options().get("ssl_context")),
+        )
+    if settings.security_protocol == "SSL":
+        return faust.SSLCredentials(cast(Any, settings.kafka_client_options()["ssl_context"]))
+    return None
+
+
+def build(settings: Settings) -> Worker:
+    """Build the Faust app for ``settings``: table, agent, subscription follower, expiry timer."""
+    topics = Topics(settings.topic_prefix)
+    app = faust.App(
+        faust_id(settings),
+        broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        store=settings.store,
+        datadir=str(settings.state_dir / "faust" / faust_id(settings)),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        stream_ack_exceptions=False,
+        stream_ack_cancelled_tasks=False,
+        web_enabled=False,
+        autodiscover=False,
+    )
+    profiles = app.Table(
+        "profiles", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
+    schedule = app.Table(
+        "expiries", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
+    directory = SubscriptionDirectory(settings)
+
+    async def send(
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> Any:
+        return await app.producer.send(topic, key, value, partition, None, headers)
+
+    async def ensure_topic(authority: str) -> str:
+        return await infra.ensure_delivery_topic(settings, authority)
+
+    async def crash(error: BaseException) -> None:
+        log.error("worker stopping after an unrecoverable output failure")
+        os._exit(70)  # offsets of unsettled inputs are not committed: they will be redone
+
+    processor = Processor(settings, send, profiles, schedule, directory, ensure_topic, crash)
+
+    async def on_authority(authority: str) -> None:
+        await ensure_topic(authority)
+
+    async def on_widened(change: SubscriptionChange) -> None:
+        needle = f'"{change.authority}"'.encode()
+        count = 0
+        for key, raw in list(profiles.data.items()):
+            if raw and needle in raw and change.authority in codec.decode_profile(raw).state.grants:
+                await processor.request_reevaluation(key.decode(), "subscription", change.id)
+                count += 1
+        log.info("backfill requested", authority=change.authority, count=count)
+
+    directory.on_authority = on_authority
+    directory.on_widened = on_widened
+
+    inbound = app.topic(
+        topics.attributes,
+        topics.consents,
+        topics.control,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+    )
+
+    @app.task
+    async def follow_subscriptions() -> None:
+        await directory.run()
+
+    @app.agent(inbound)
+    async def process(stream: Any) -> AsyncIterator[None]:
+        await directory.ready.wait()
+        async for event in stream.noack().events():
+            await processor.handle(event)
+            yield None
+
+    cursor = expiry.Cursor()
+
+    @app.timer(settings.expiry_tick_seconds)
+    async def sweep_expiries() -> None:
+        if not directory.ready.is_set():
+            return
+        assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == topics.control}
+        for partition, resident, due in cursor.due(schedule, assigned, expiry.utcnow()):
+            await processor.request_reevaluation(resident, "expiry", due, partition)
+
+    return Worker(app, processor, directory)
+
+
+def run(settings: Settings) -> None:
+    """Run one worker until it is stopped (SIGTERM, SIGINT)."""
+    worker = build(settings)
+    log.info(
+        "worker starting",
+        app_id=faust_id(settings),
+        store=settings.store,
+        partitions=settings.partitions,
+        bootstrap_servers=settings.bootstrap_servers,
+    )
+    faust.Worker(worker.app, loglevel="warning", quiet=True).execute_from_commandline()

@@ -1,0 +1,371 @@
+"""The one place wire bytes become core values and core values become wire bytes.
+
+Inbound: CloudEvents (validated by ``schemas``) become core facts; worker
+control messages become ``Reevaluate``. Outbound: deliveries, consent endings
+and audit entries become CloudEvents. Profiles (the Faust table's values)
+are stored as compact JSON.
+
+Deliveries carry the authority's pairwise pseudonym for the resident as key
+and subject (an HMAC of authority and hub id under a secret key), never the
+hub id itself, and the authority's own local reference in their data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+import schemas
+from streams.core import (
+    ALL_ATTRIBUTES,
+    LEVELS,
+    AuditEntry,
+    Claim,
+    ConsentGrant,
+    ConsentWithdrawal,
+    Delivery,
+    Ending,
+    Holding,
+    Input,
+    Profile,
+    Reevaluate,
+    ResidentState,
+    Retraction,
+    SubscriptionChange,
+)
+
+Headers = Sequence[tuple[str, bytes]]
+
+KIND_TYPES = {
+    "Claim": schemas.ATTRIBUTE_VERIFIED,
+    "Retraction": schemas.ATTRIBUTE_RETRACTED,
+    "ConsentGrant": schemas.CONSENT_GRANTED,
+    "ConsentWithdrawal": schemas.CONSENT_WITHDRAWN,
+    "Reevaluate": "uk.gov.rps.control.reevaluate.v1",
+}
+CONTROL_TYPE = KIND_TYPES["Reevaluate"]
+
+
+class ControlError(ValueError):
+    """A control message that is not one this worker wrote."""
+
+
+def digest(raw: bytes) -> str:
+    """A fingerprint of an event's canonical bytes."""
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+# -- inbound -------------------------------------------------------------------------------
+
+
+def to_fact(event: schemas.Event) -> Input | SubscriptionChange:
+    """The core value for a validated inbound event."""
+    fingerprint = digest(schemas.encode(event))
+    source = schemas.authority_of_source(event.source)
+    match event:
+        case schemas.AttributeVerified():
+            data = event.data
+            value = schemas.VALUE_ADAPTERS[data.attribute].dump_python(data.value, mode="json")
+            return Claim(
+                id=event.id,
+                resident=event.subject,
+                attribute=str(data.attribute),
+                value=value,
+                level=data.assurance.rank,
+                source=source,
+                method=data.method,
+                verified_at=data.verified_at,
+                digest=fingerprint,
+            )
+        case schemas.AttributeRetracted():
+            return Retraction(
+                id=event.id,
+                resident=event.subject,
+                claim_id=event.data.claim_id,
+                attribute=str(event.data.attribute),
+                source=source,
+                reason=str(event.data.reason),
+                issued_at=event.time,
+                digest=fingerprint,
+            )
+        case schemas.ConsentGranted():
+            return ConsentGrant(
+                id=event.id,
+                resident=event.subject,
+                authority=event.data.authority,
+                attributes=frozenset(str(a) for a in event.data.attributes),
+                purpose=event.data.purpose,
+                local_reference=event.data.local_reference,
+                expires_at=event.data.expires_at,
+                issued_at=event.time,
+                digest=fingerprint,
+                source=source,
+            )
+        case schemas.ConsentWithdrawn():
+            names = event.data.attributes
+            return ConsentWithdrawal(
+                id=event.id,
+                resident=event.subject,
+                authority=event.data.authority,
+                attributes=frozenset({ALL_ATTRIBUTES})
+                if names == "all"
+                else frozenset(str(a) for a in names),
+                issued_at=event.time,
+                digest=fingerprint,
+                source=source,
+            )
+        case schemas.SubscriptionChanged():
+            return SubscriptionChange(
+                id=event.id,
+                authority=event.data.authority,
+                attribute=str(event.data.attribute),
+                minimum_level=event.data.minimum_assurance.rank,
+                active=event.data.active,
+                issued_at=event.time,
+            )
+    raise schemas.InvalidEvent(
+        event.id, [schemas.FieldError("type", "not_inbound", "is not an inbound event type")]
+    )
+
+
+def decode_inbound(value: bytes | None, headers: Headers = ()) -> Input | SubscriptionChange:
+    """Validate and convert one inbound record; raises ``schemas.InvalidEvent``."""
+    return to_fact(schemas.decode(value or b"", headers))
+
+
+def encode_control(item: Reevaluate) -> bytes:
+    return orjson.dumps(
+        {"type": CONTROL_TYPE, "id": item.id, "subject": item.resident, "reason": item.reason}
+    )
+
+
+def decode_control(value: bytes | None) -> Reevaluate:
+    try:
+        document = orjson.loads(value or b"")
+        if document["type"] != CONTROL_TYPE:
+            raise ControlError("not a control message")
+        return Reevaluate(str(document["id"]), str(document["subject"]), str(document["reason"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+        raise ControlError("not a control message") from error
+
+
+# -- outbound ------------------------------------------------------------------------------
+
+
+def pseudonym(key: bytes, authority: str, resident: str) -> str:
+    """The authority's pairwise pseudonym for a resident: stable, opaque, UUID-shaped."""
+    mac = hmac.new(key, f"{authority}|{resident}".encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=mac[:16], version=4))
+
+
+def encode_delivery(delivery: Delivery, key: bytes, now: datetime) -> tuple[bytes, bytes]:
+    """The (key, value) of a ``profile.updated`` record for the authority's topic."""
+    subject = pseudonym(key, delivery.authority, delivery.resident)
+    claim = delivery.claim
+    event = schemas.ProfileUpdated.model_validate(
+        {
+            "specversion": "1.0",
+            "id": delivery.decision_id,
+            "source": schemas.HUB_SOURCE,
+            "type": schemas.PROFILE_UPDATED,
+            "subject": subject,
+            "time": now,
+            "data": {
+                "authority": delivery.authority,
+                "local_reference": delivery.local_reference,
+                "attribute": delivery.attribute,
+                "value": claim.value if claim else None,
+                "provenance": {
+                    "claim_id": claim.id,
+                    "source": schemas.source_of_authority(claim.source),
+                    "assurance": LEVELS[claim.level],
+                    "method": claim.method,
+                    "verified_at": claim.verified_at,
+                }
+                if claim
+                else None,
+                "decision_id": delivery.decision_id,
+                "version": delivery.version,
+            },
+        }
+    )
+    return subject.encode(), schemas.encode(event)
+
+
+def encode_ending(ending: Ending, key: bytes, now: datetime) -> tuple[bytes, bytes]:
+    """The (key, value) of a ``consent.ended`` record for the authority's topic."""
+    subject = pseudonym(key, ending.authority, ending.resident)
+    event = schemas.ConsentEnded.model_validate(
+        {
+            "specversion": "1.0",
+            "id": ending.decision_id,
+            "source": schemas.HUB_SOURCE,
+            "type": schemas.CONSENT_ENDED,
+            "subject": subject,
+            "time": now,
+            "data": {
+                "authority": ending.authority,
+                "local_reference": ending.local_reference,
+                "attributes": list(ending.attributes),
+                "reason": ending.reason,
+                "decision_id": ending.decision_id,
+                "version": ending.version,
+            },
+        }
+    )
+    return subject.encode(), schemas.encode(event)
+
+
+def audit_id(entry: AuditEntry) -> str:
+    """A stable id for an audit entry, so a reprocessed input yields the same record ids."""
+    parts = (
+        entry.event_id,
+        entry.decision,
+        entry.authority,
+        entry.attribute,
+        entry.claim_id,
+        entry.decision_id,
+    )
+    return "a-" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]
+
+
+def audit_data(entry: AuditEntry) -> dict[str, Any]:
+    """The data of an ``audit.recorded`` event for one entry (ids, names, levels: no values)."""
+    source = entry.event_source
+    return {
+        "decision": str(entry.decision),
+        "reason": entry.reason,
+        "event_id": entry.event_id,
+        "event_type": KIND_TYPES.get(entry.event_kind, entry.event_kind),
+        "event_source": schemas.source_of_authority(source) if source else schemas.HUB_SOURCE,
+        "attribute": entry.attribute,
+        "authority": entry.authority,
+        "claim_id": entry.claim_id,
+        "assurance": LEVELS[entry.level] if entry.level is not None else None,
+        "decision_id": entry.decision_id,
+        "version": entry.version,
+    }
+
+
+def encode_audit(entry: AuditEntry, now: datetime) -> tuple[bytes, bytes]:
+    """The (key, value) of an ``audit.recorded`` record, keyed by resident."""
+    event = schemas.AuditRecorded.model_validate(
+        {
+            "specversion": "1.0",
+            "id": audit_id(entry),
+            "source": schemas.HUB_SOURCE,
+            "type": schemas.AUDIT_RECORDED,
+            "subject": entry.resident,
+            "time": now,
+            "data": audit_data(entry),
+        }
+    )
+    return entry.resident.encode(), schemas.encode(event)
+
+
+# -- profiles (the table's values) ---------------------------------------------------------
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def encode_profile(profile: Profile) -> bytes:
+    """A profile as compact JSON: the lattice state, the holdings and the decision count."""
+    state = profile.state
+    return orjson.dumps(
+        {
+            "r": profile.resident,
+            "q": profile.sequence,
+            "c": [
+                [
+                    c.id,
+                    c.attribute,
+                    c.value,
+                    c.level,
+                    c.source,
+                    c.method,
+                    _ts(c.verified_at),
+                    c.digest,
+                ]
+                for c in state.claims.values()
+            ],
+            "x": [
+                [x.id, x.claim_id, x.attribute, x.source, x.reason, _ts(x.issued_at), x.digest]
+                for x in state.retractions.values()
+            ],
+            "g": [
+                [
+                    g.id,
+                    g.authority,
+                    sorted(g.attributes),
+                    g.purpose,
+                    g.local_reference,
+                    _ts(g.expires_at),
+                    _ts(g.issued_at),
+                    g.digest,
+                    g.source,
+                ]
+                for g in state.grants.values()
+            ],
+            "w": [
+                [a, attr, w.id, sorted(w.attributes), _ts(w.issued_at), w.digest, w.source]
+                for (a, attr), w in state.withdrawals.items()
+            ],
+            "s": dict(state.seen),
+            "h": {
+                a: [h.local_reference, sorted(h.consented), dict(h.values)]
+                for a, h in profile.holdings.items()
+            },
+        }
+    )
+
+
+def decode_profile(raw: bytes) -> Profile:
+    """The inverse of ``encode_profile``."""
+    d = orjson.loads(raw)
+    resident = d["r"]
+    at = datetime.fromisoformat
+    claims = {
+        c[0]: Claim(c[0], resident, c[1], c[2], c[3], c[4], c[5], at(c[6]), c[7]) for c in d["c"]
+    }
+    retractions = {
+        x[0]: Retraction(x[0], resident, x[1], x[2], x[3], x[4], at(x[5]), x[6]) for x in d["x"]
+    }
+    grants = {
+        g[1]: ConsentGrant(
+            g[0], resident, g[1], frozenset(g[2]), g[3], g[4], _dt(g[5]), at(g[6]), g[7], g[8]
+        )
+        for g in d["g"]
+    }
+    withdrawals = {
+        (w[0], w[1]): ConsentWithdrawal(w[2], resident, w[0], frozenset(w[3]), at(w[4]), w[5], w[6])
+        for w in d["w"]
+    }
+    holdings = {a: Holding(h[0], frozenset(h[1]), h[2]) for a, h in d["h"].items()}
+    state = ResidentState(claims, retractions, grants, withdrawals, d["s"])
+    return Profile(resident, state, holdings, d["q"])
+
+
+def state_digest(state: ResidentState) -> str:
+    """A digest of the lattice state alone (what replay compares): the ids and fingerprints seen
+    plus the winners of every last-writer-wins register."""
+    canonical = orjson.dumps(
+        {
+            "s": state.seen,
+            "g": {a: g.id for a, g in state.grants.items()},
+            "w": {f"{a}|{attr}": w.id for (a, attr), w in state.withdrawals.items()},
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).hexdigest()
