@@ -88,17 +88,20 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
     stored: Callable[[], Awaitable[dict[tuple[str, int], int]]]
     targets: dict[TopicPartition, int] = field(default_factory=dict)
     floor: dict[TopicPartition, int] = field(default_factory=dict)
+    unsynced: set[TopicPartition] = field(default_factory=set)
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         for tp in revoked:
             self.targets.pop(tp, None)
             self.floor.pop(tp, None)
+            self.unsynced.discard(tp)
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         stored = await self.stored()
         for tp in assigned:
             offset = max(stored.get((tp.topic, tp.partition), 0), self.floor.get(tp, 0))
             self.floor[tp] = offset
+            self.unsynced.add(tp)
             self.consumer.seek(tp, offset)  # 0 when new: retention gone -> reset to earliest
         if assigned:
             self.targets.update(await self.consumer.end_offsets(list(assigned)))
@@ -154,6 +157,8 @@ class Runner(Generic[T]):
                 batch = await consumer.getmany(
                     timeout_ms=500, max_records=self._settings.consumer_batch_size
                 )
+                if listener.unsynced:
+                    await self._sync_offsets(consumer, listener)
                 if batch:
                     await self._handle(consumer, producer, batch)
                 elif (idle_at := time.monotonic()) - self._idle_at >= IDLE_EVERY_SECONDS:
@@ -198,11 +203,18 @@ class Runner(Generic[T]):
             os._exit(CRASH_EXIT_CODE)  # test hook: die between the database and the offset commit
         floor.update(offsets)
         await self._projection.after_commit(producer)
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as error:
-            # A rebalance took the partitions away; the database keeps the true position.
-            log.warning("offset commit skipped", error_type=type(error).__name__)
+        await _commit(consumer, offsets)
+
+    async def _sync_offsets(self, consumer: AIOKafkaConsumer, listener: _Assignment) -> None:
+        """Bring the group's committed offsets up to the database's (after a crash, say)."""
+        ahead = {}
+        for tp in listener.unsynced:
+            committed = await consumer.committed(tp)
+            if listener.floor.get(tp, 0) > (committed or 0):
+                ahead[tp] = listener.floor[tp]
+        listener.unsynced.clear()
+        if ahead:
+            await _commit(consumer, ahead)
 
     async def _decode(self, producer: AIOKafkaProducer, record: Any) -> T | None:
         try:
@@ -245,6 +257,14 @@ class Runner(Generic[T]):
                 loop.add_signal_handler(signum, self._stop.set)
             except (NotImplementedError, RuntimeError):  # not the main thread
                 return
+
+
+async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+    try:
+        await consumer.commit(dict(offsets))
+    except (CommitFailedError, IllegalStateError) as error:
+        # A rebalance took the partitions away; the database keeps the true position.
+        log.warning("offset commit skipped", error_type=type(error).__name__)
 
 
 def _transient_dbapi(error: DBAPIError) -> bool:

@@ -10,9 +10,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumers._sql_store import SqlAuthorityStore
 from consumers.subscriber import open_store
-from infra.topics import ensure_topics
+from infra.topics import ensure_delivery_topic
 from rps.settings import Settings
 from rps.topics import Topics
+from tests.conftest import read_records
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -41,8 +42,9 @@ class KafkaIO:
         self.topics = Topics(settings.topic_prefix)
 
     async def ready(self, *authorities: str) -> None:
-        """Create the fixed topics and the delivery topics of ``authorities``."""
-        await ensure_topics(self.settings, [self.topics.delivery_spec(a) for a in authorities])
+        """Create the delivery topics of ``authorities`` (the fixed ones exist already)."""
+        for authority in authorities:
+            await ensure_delivery_topic(self.settings, authority)
 
     async def produce(
         self, topic: str, values: Sequence[bytes], *, key: bytes, headers: Headers = ()
@@ -58,25 +60,7 @@ class KafkaIO:
 
     async def read_all(self, topic: str) -> list[Any]:
         """Every record on ``topic`` now, read without a group."""
-        consumer = AIOKafkaConsumer(
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            **self.settings.kafka_client_options(),
-        )
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(topic, p) for p in range(self.settings.partitions)]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            records: list[Any] = []
-            while any([await consumer.position(tp) < end for tp, end in ends.items()]):
-                batch = await consumer.getmany(timeout_ms=1000)
-                for part in batch.values():
-                    records.extend(part)
-            return records
-        finally:
-            await consumer.stop()
+        return await read_records(self.settings, topic)
 
     async def committed(self, topic: str, group_id: str) -> dict[int, int | None]:
         """The group's committed offsets per partition of ``topic``."""
@@ -85,7 +69,7 @@ class KafkaIO:
         )
         await consumer.start()
         try:
-            partitions = range(self.settings.partitions)
+            partitions = {r.partition for r in await self.read_all(topic)} or {0}
             return {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
         finally:
             await consumer.stop()
