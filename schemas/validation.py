@@ -29,6 +29,7 @@ MAX_DEPTH: Final = 16
 """The deepest JSON nesting accepted; a real event nests four levels at most."""
 
 _ENVELOPE: Final = ("specversion", "id", "source", "type", "subject", "time", "datacontenttype")
+_CONTAINERS: Final = (dict, list)
 _ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -72,7 +73,7 @@ def decode(
         document = {**envelope, "data": document}
     elif isinstance(document, dict):
         event_id = document.get("id")
-    if _depth(document) > MAX_DEPTH:
+    if _too_deep(document):
         raise _invalid(_safe_id(event_id), ROOT, "too_deep", f"must nest at most {MAX_DEPTH} deep")
     return parse(document, now=now)
 
@@ -155,23 +156,18 @@ def _json_failure(reason: str) -> tuple[str, str]:
     return "not_json", "must be a JSON document"
 
 
-def _depth(document: Any) -> int:
-    """How deeply ``document`` nests objects and arrays (a scalar is 0, ``{}`` is 1)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+def _too_deep(node: Any, room: int = MAX_DEPTH) -> bool:
+    """Whether ``node`` nests objects and arrays more than ``room`` levels deep."""
+    kind = type(node)
+    if kind is dict:
+        children = node.values()
+    elif kind is list:
+        children = node
+    else:
+        return False
+    if room == 0:
+        return True
+    return any(type(child) in _CONTAINERS and _too_deep(child, room - 1) for child in children)
 
 
 def _safe_id(candidate: Any) -> str | None:
