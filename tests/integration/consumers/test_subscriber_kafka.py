@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from consumers.errors import TransientFailure
 from consumers.subscriber import history, holdings, subscribe
 from rps.settings import Settings
 from schemas import DeliveryApplied, decode
@@ -128,3 +129,20 @@ async def test_a_restart_resumes_from_the_stored_position(
     second = await subscribe(settings, AUTHORITY, backend_url, stop_at_end=True)
     assert (first.records, second.records) == (1, 1)
     assert [e.version for e in await history(backend_url)] == [1, 2]
+
+
+async def test_a_database_that_stays_away_ends_the_subscriber_after_bounded_retries(
+    settings: Settings, kafka_io: KafkaIO
+) -> None:
+    """With PostgreSQL unreachable the subscriber retries a bounded number of times, then fails."""
+    await kafka_io.ready(AUTHORITY)
+    impatient = settings.model_copy(
+        update={"consumer_db_attempts": 2, "consumer_db_backoff_seconds": 0.01}
+    )
+    with pytest.raises(TransientFailure):
+        await subscribe(
+            impatient,
+            AUTHORITY,
+            "postgresql+asyncpg://rps:pw@127.0.0.1:9/nowhere",
+            stop_at_end=True,
+        )
