@@ -1,0 +1,50 @@
+"""The topic layout rules: co-partitioning, compaction, retention."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.errors import TopicLayoutError
+from infra.topics import check_layout, retention_ms, topic_config
+from rps.settings import Settings
+from rps.topics import Topics
+
+
+def test_co_partitioned_topics_must_match_the_setting() -> None:
+    """An existing co-partitioned topic with another count is refused, and the message names it."""
+    settings = Settings(partitions=4)
+    topics = Topics("rps")
+    with pytest.raises(TopicLayoutError, match=r"rps\.consents\.v1 has 8"):
+        check_layout(settings, topics.fixed(), {topics.consents: 8})
+
+
+def test_non_co_partitioned_topics_may_differ() -> None:
+    """Audit, dead-letter and subscription topics may have any partition count."""
+    settings = Settings(partitions=4)
+    topics = Topics("rps")
+    check_layout(settings, topics.fixed(), {topics.audit: 1, topics.subscriptions: 12})
+
+
+def test_subscriptions_are_compacted_without_retention() -> None:
+    """The subscriptions topic is compacted and carries no retention.ms."""
+    settings = Settings()
+    spec = next(s for s in Topics("rps").fixed() if s.name == "rps.subscriptions.v1")
+    assert topic_config(settings, spec) == {"cleanup.policy": "compact"}
+    assert retention_ms(settings, spec) is None
+
+
+def test_record_topics_keep_the_long_retention_and_the_rest_the_default() -> None:
+    """Attributes, consents and audit keep attributes_retention_ms; others default_retention_ms."""
+    settings = Settings(attributes_retention_ms=-1, default_retention_ms=1000)
+    topics = Topics("rps")
+    kept = {s.name: retention_ms(settings, s) for s in topics.fixed()}
+    assert kept[topics.attributes] == kept[topics.consents] == kept[topics.audit] == -1
+    assert kept[topics.deadletter] == kept[topics.control] == 1000
+    assert retention_ms(settings, topics.delivery_spec("E08000012")) == 1000
+
+
+def test_replicated_clusters_get_a_min_insync_of_two() -> None:
+    """With replication factor 3 topics are created with min.insync.replicas=2."""
+    spec = Topics("rps").fixed()[0]
+    assert topic_config(Settings(replication_factor=3), spec)["min.insync.replicas"] == "2"
+    assert "min.insync.replicas" not in topic_config(Settings(replication_factor=1), spec)
