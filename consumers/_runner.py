@@ -121,6 +121,7 @@ class Runner(Generic[T]):
         self._stop = asyncio.Event()
         self._commits = 0
         self._idle_at = time.monotonic()
+        self._signals: list[signal.Signals] = []
         self.stats = RunStats()
 
     def stop(self) -> None:
@@ -167,6 +168,7 @@ class Runner(Generic[T]):
                 if stop_at_end and await _caught_up(consumer, listener.targets):
                     break
         finally:
+            self._release_signals()
             await consumer.stop()
             await producer.stop()
             await self._projection.close()
@@ -251,12 +253,19 @@ class Runner(Generic[T]):
         raise AssertionError("unreachable")
 
     def _handle_signals(self) -> None:
+        """SIGTERM and SIGINT finish the batch in hand, then stop (handlers removed on return)."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(signum, self._stop.set)
             except (NotImplementedError, RuntimeError):  # not the main thread
                 return
+            self._signals.append(signum)
+
+    def _release_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._signals:
+            loop.remove_signal_handler(self._signals.pop())
 
 
 async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
