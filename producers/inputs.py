@@ -111,7 +111,8 @@ def _simple(document: Mapping[str, Any], *, source: str | None, now: dt.datetime
             event_id=event_id,
         )
     except InvalidInput as error:
-        raise InvalidInput(tuple(_simple_field(e) for e in error.errors), error.event_id) from None
+        named = tuple(_simple_field(e) for e in error.errors)
+        raise InvalidInput(named, _safe_id(event_id)) from None  # only an id the caller gave
 
 
 def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:
@@ -145,7 +146,8 @@ def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:
             event_id=event_id,
         )
     except InvalidInput as error:
-        raise InvalidInput(tuple(_simple_field(e) for e in error.errors), error.event_id) from None
+        named = tuple(_simple_field(e) for e in error.errors)
+        raise InvalidInput(named, _safe_id(event_id)) from None  # only an id the caller gave
 
 
 def _simple_field(error: FieldError) -> FieldError:

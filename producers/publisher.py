@@ -45,6 +45,9 @@ from schemas import (
 
 _log = get_logger("producers.publisher")
 
+YIELD_EVERY = 200
+"""publish_many gives the event loop a turn this often, so batches leave while it reads on."""
+
 RESTART_BACKOFF_SECONDS = 1.0
 """After a failed connection, how long publish calls fail fast before Kafka is tried again."""
 
@@ -202,13 +205,19 @@ class Publisher:
         try:
             async for event in _each(events):
                 outgoing = self.prepare(event, revalidate=revalidate)
-                async with asyncio.timeout(self._timeout):
+                if window.locked():
+                    async with asyncio.timeout(self._timeout):
+                        await window.acquire()
+                else:
                     await window.acquire()
-                    if failures:
-                        raise failures[0]
-                    ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                if failures:
+                    raise failures[0]
+                # aiokafka bounds send(): metadata and buffer waits end at request_timeout_ms.
+                ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
                 ack.add_done_callback(lambda done, eid=outgoing.event_id: settled(done, eid))
                 acks.append((outgoing.event_id, ack))
+                if len(acks) % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the sender ship batches while we read on
             await self._drain([ack for _, ack in acks])
         except (KafkaError, TimeoutError) as error:
             raise self._failed(error) from None

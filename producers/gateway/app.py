@@ -128,7 +128,7 @@ def create_app(
 _bearer = HTTPBearer(auto_error=False, description="The publisher's API key.")
 
 
-def _wiring(request: Request) -> Wiring:
+async def _wiring(request: Request) -> Wiring:
     wiring: Wiring = request.app.state.wiring
     return wiring
 
