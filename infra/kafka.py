@@ -340,11 +340,41 @@ def running_pid(settings: Settings) -> int | None:
     return owned_pid(paths.pid, str(paths.properties))
 
 
-def _recorded_version(paths: KafkaPaths) -> str | None:
+def _recorded(paths: KafkaPaths) -> dict[str, object]:
+    """What `launch` wrote down about the running broker: pid, version and ports."""
     try:
-        return str(json.loads(paths.record.read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
+        found = json.loads(paths.record.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _wanted(settings: Settings) -> dict[str, object]:
+    return {
+        "version": kafka_version(),
+        "port": settings.kafka_port,
+        "controller_port": settings.kafka_controller_port,
+    }
+
+
+def _detach(command: list[str], console: Path, cwd: Path) -> int:
+    """Start ``command`` in its own session, not as our child, and return its pid.
+
+    A shell starts it in the background and exits at once, so the broker outlives
+    this process, is never left a zombie of ours, and no Popen object is left
+    waiting for it.
+    """
+    script = '"$@" </dev/null >>"$0" 2>&1 & echo $!'
+    launcher = subprocess.run(
+        ["/bin/sh", "-c", script, str(console), *command],
+        cwd=cwd,
+        start_new_session=True,  # survives the command that started it, and Ctrl-C there
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return int(launcher.stdout.strip())
 
 
 def launch(settings: Settings) -> int:
@@ -365,18 +395,10 @@ def launch(settings: Settings) -> int:
     paths.log4j.write_text(log4j_config(paths))
     format_storage(java, classpath, settings, paths)
     command = [*_jvm(java, classpath, settings, paths), "kafka.Kafka", str(paths.properties)]
-    with paths.console.open("ab") as console:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=console,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # survives the command that started it, and Ctrl-C there
-            cwd=paths.home,
-        )
-    paths.pid.write_text(f"{process.pid}\n")
-    paths.record.write_text(json.dumps({"pid": process.pid, "version": kafka_version()}))
-    return process.pid
+    pid = _detach(command, paths.console, paths.home)
+    paths.pid.write_text(f"{pid}\n")
+    paths.record.write_text(json.dumps({"pid": pid, **_wanted(settings)}))
+    return pid
 
 
 def stop(settings: Settings) -> int | None:
@@ -393,8 +415,9 @@ async def start(settings: Settings) -> tuple[int, bool]:
     """Start the local broker, or reuse the one already running. Returns (pid, started_now)."""
     paths = KafkaPaths.of(settings)
     pid = running_pid(settings)
-    if pid is not None and _recorded_version(paths) != kafka_version():
-        await asyncio.to_thread(stop, settings)  # the pin moved: run the pinned version
+    recorded = _recorded(paths)
+    if pid is not None and {k: recorded.get(k) for k in _wanted(settings)} != _wanted(settings):
+        await asyncio.to_thread(stop, settings)  # the pin or a port moved: restart as wanted
         pid = None
     started = pid is None
     if pid is None:
@@ -407,6 +430,10 @@ async def status(settings: Settings) -> KafkaStatus:
     """Whether the local broker runs and answers."""
     paths = KafkaPaths.of(settings)
     pid = running_pid(settings)
-    answering = pid is not None and await probe(local_address(settings))
-    version = _recorded_version(paths) or kafka_version()
-    return KafkaStatus(answering, pid, local_address(settings), version, paths.log)
+    recorded = _recorded(paths)
+    address = local_address(settings)
+    if pid is not None and recorded.get("port"):
+        address = f"127.0.0.1:{recorded['port']}"  # where it really listens
+    answering = pid is not None and await probe(address)
+    version = str(recorded.get("version") or kafka_version())
+    return KafkaStatus(answering, pid, address, version, paths.log)

@@ -351,6 +351,9 @@ async def status(settings: Settings) -> PostgresStatus:
         url = local_url(settings)
     except ServiceError:
         url = ""
+    port = _recorded_port(paths) if pid is not None else None
+    if url and port is not None:
+        url = url.replace(f"@127.0.0.1:{settings.postgres_port}/", f"@127.0.0.1:{port}/")
     answering = pid is not None and bool(url) and await probe(url)
     shown = redact_url(url) if url else f"127.0.0.1:{settings.postgres_port} (not set up)"
     return PostgresStatus(answering, pid, shown, paths.log)

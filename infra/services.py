@@ -29,7 +29,7 @@ class Service:
     """One service as `up`, `down` or `status` found it."""
 
     name: str  # "kafka" or "postgres"
-    state: str  # running, stopped, external, disabled
+    state: str  # running, stopped, "no answer" (process up, not answering), external, disabled
     where: str  # bootstrap servers or database URL, never with a password
     pid: int | None = None
     started: bool = False  # by this call
@@ -133,12 +133,18 @@ async def down(settings: Settings, report: Report = _quiet) -> list[Service]:
     ]
 
 
+def _state(answering: bool, pid: int | None) -> str:
+    if answering:
+        return "running"
+    return "no answer" if pid is not None else "stopped"
+
+
 async def status(settings: Settings) -> list[Service]:
     """What runs: the local services `up` manages, or where the external ones are."""
     services: list[Service] = []
     if kafka.is_local(settings):
         k = await kafka.status(settings)
-        state = "running" if k.running else "stopped"
+        state = _state(k.running, k.pid)
         services.append(
             Service("kafka", state, k.address, k.pid, detail=f"Apache Kafka {k.version}", log=k.log)
         )
@@ -146,7 +152,7 @@ async def status(settings: Settings) -> list[Service]:
         services.append(Service("kafka", "external", settings.bootstrap_servers))
     if postgres.is_managed(settings):
         p = await postgres.status(settings)
-        state = "running" if p.running else "stopped"
+        state = _state(p.running, p.pid)
         services.append(Service("postgres", state, p.url, p.pid, log=p.log))
     else:
         services.append(_postgres_elsewhere(settings))

@@ -46,7 +46,7 @@ def _service_line(service: Service) -> str:
         extras.append(f"pid {service.pid}" + (", started now" if service.started else ""))
     if extras:
         line += f"  ({'; '.join(extras)})"
-    if service.log is not None and service.state in ("running", "stopped"):
+    if service.log is not None:
         line += f"\n{'':<20}log {service.log}"
     return line
 
@@ -103,7 +103,7 @@ def status_command() -> None:
         services = asyncio.run(status(settings))
     for service in services:
         typer.echo(_service_line(service))
-    if any(service.state == "stopped" for service in services):
+    if any(service.state in ("stopped", "no answer") for service in services):
         raise typer.Exit(3)
 
 
