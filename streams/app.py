@@ -58,12 +58,14 @@ def _credentials(settings: Settings) -> Any:
 def build(settings: Settings) -> Worker:
     """Build the Faust app for ``settings``: table, agent, subscription follower, expiry timer."""
     topics = Topics(settings.topic_prefix)
+    datadir = settings.state_dir / "faust" / faust_id(settings)
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         faust_id(settings),
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
         broker_credentials=_credentials(settings),
         store=settings.store,
-        datadir=str(settings.state_dir / "faust" / faust_id(settings)),
+        datadir=str(datadir),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         key_serializer="raw",

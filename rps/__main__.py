@@ -1,0 +1,5 @@
+"""``python -m rps`` runs the ``rps`` command line."""
+
+from rps.cli.main import main
+
+main()
