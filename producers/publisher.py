@@ -15,9 +15,10 @@ with the same id, and consumers, which apply by event id, ignore the duplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -103,6 +104,9 @@ class Publisher:
         self._starting = asyncio.Lock()
         self._retry_at = 0.0
         self._closed = False
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def source(self) -> str | None:
@@ -126,8 +130,14 @@ class Publisher:
         await self._connected()
 
     async def close(self) -> None:
-        """Flush what is still in flight and disconnect. Safe to call more than once."""
+        """Refuse new publishes, let those under way finish, flush, disconnect. Idempotent.
+
+        Waits at most ``producer_send_timeout_seconds`` for the publishes under way.
+        """
         self._closed = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._timeout):
+                await self._idle.wait()
         producer, self._producer = self._producer, None
         if producer is not None:
             await producer.stop()
@@ -150,9 +160,9 @@ class Publisher:
         ``revalidate`` decodes the encoded bytes again, exactly as a consumer
         will; pass ``False`` only for an event ``schemas`` has just validated.
         """
+        topic = topic_for(event, self._topics)
         if self._source is not None and event.source != self._source:
             raise SourceMismatch(event.id)
-        topic = topic_for(event, self._topics)
         value = encode(event)
         if revalidate:
             try:
@@ -164,13 +174,14 @@ class Publisher:
     async def publish(self, event: Event, *, revalidate: bool = True) -> Receipt:
         """Send one event and return once Kafka has acknowledged it."""
         outgoing = self.prepare(event, revalidate=revalidate)
-        producer = await self._connected()
-        try:
-            async with asyncio.timeout(self._timeout):
-                ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
-                metadata = await asyncio.shield(ack)
-        except (KafkaError, TimeoutError) as error:
-            raise self._failed(error) from None
+        with self._under_way():
+            producer = await self._connected()
+            try:
+                async with asyncio.timeout(self._timeout):
+                    ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                    metadata = await asyncio.shield(ack)
+            except (KafkaError, TimeoutError) as error:
+                raise self._failed(error) from None
         return Receipt(outgoing.event_id, metadata.topic, metadata.partition, metadata.offset)
 
     async def publish_many(
@@ -187,6 +198,15 @@ class Publisher:
         Kafka makes no progress for ``producer_send_timeout_seconds``,
         :class:`PublishFailed` is raised.
         """
+        with self._under_way():
+            return await self._publish_many(events, on_receipt, revalidate)
+
+    async def _publish_many(
+        self,
+        events: Iterable[Event] | AsyncIterable[Event],
+        on_receipt: Callable[[Receipt], None] | None,
+        revalidate: bool,
+    ) -> list[Receipt]:
         producer = await self._connected()
         window = asyncio.Semaphore(self._max_in_flight)
         acks: list[tuple[str, asyncio.Future[Any]]] = []
@@ -357,6 +377,20 @@ class Publisher:
         )
 
     # --- plumbing ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _under_way(self) -> Iterator[None]:
+        """Count a publish as under way, so that close() waits for it."""
+        if self._closed:
+            raise PublishFailed("the publisher is closed")
+        self._active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
 
     def _bound_source(self) -> str:
         if self._source is None:
