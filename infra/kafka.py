@@ -136,6 +136,28 @@ def _classpath_file(settings: Settings) -> Path:
     return settings.cache_dir.expanduser() / f"kafka-{kafka_version()}" / f"classpath-{digest}.txt"
 
 
+def class_archive(settings: Settings) -> Path:
+    """Where the JVM's class-data-sharing archive of the broker's classes is kept."""
+    return _classpath_file(settings).with_name(
+        _classpath_file(settings).name.replace("classpath-", "classes-").replace(".txt", ".jsa")
+    )
+
+
+def sharing_flags(settings: Settings) -> tuple[list[str], Path | None]:
+    """JVM flags for class-data sharing, and the partial archive this run will write, if any.
+
+    Starting the JVM is most of a warm start's cost. The first broker dumps the
+    classes it loaded into an archive when it exits (at `down`); later starts map
+    that archive and start markedly faster. A stale or foreign archive is
+    ignored by the JVM, which then starts as usual.
+    """
+    archive = class_archive(settings)
+    if archive.is_file():
+        return [f"-XX:SharedArchiveFile={archive}"], None
+    partial = archive.with_name(f"{archive.name}.{uuid.uuid4().hex[:8]}.partial")
+    return [f"-XX:ArchiveClassesAtExit={partial}"], partial
+
+
 def cached_classpath(settings: Settings) -> list[Path] | None:
     """The cached classpath, when every jar on it is still present."""
     try:
@@ -394,10 +416,17 @@ def launch(settings: Settings) -> int:
     paths.properties.write_text(server_properties(settings, paths))
     paths.log4j.write_text(log4j_config(paths))
     format_storage(java, classpath, settings, paths)
-    command = [*_jvm(java, classpath, settings, paths), "kafka.Kafka", str(paths.properties)]
+    sharing, partial = sharing_flags(settings)
+    command = [
+        *_jvm(java, classpath, settings, paths),
+        *sharing,
+        "kafka.Kafka",
+        str(paths.properties),
+    ]
     pid = _detach(command, paths.console, paths.home)
     paths.pid.write_text(f"{pid}\n")
-    paths.record.write_text(json.dumps({"pid": pid, **_wanted(settings)}))
+    record = {"pid": pid, **_wanted(settings), "archive": str(partial) if partial else None}
+    paths.record.write_text(json.dumps(record))
     return pid
 
 
@@ -406,9 +435,20 @@ def stop(settings: Settings) -> int | None:
     paths = KafkaPaths.of(settings)
     pid = running_pid(settings)
     if pid is not None:
-        terminate(pid, grace_seconds=60)
+        killed = terminate(pid, grace_seconds=60)
+        _keep_archive(settings, _recorded(paths).get("archive"), complete=not killed)
     paths.pid.unlink(missing_ok=True)
     return pid
+
+
+def _keep_archive(settings: Settings, partial: object, *, complete: bool) -> None:
+    """Put the class archive a broker wrote at exit in place (or drop it, if cut short)."""
+    if not isinstance(partial, str) or not Path(partial).is_file():
+        return
+    if complete:
+        Path(partial).replace(class_archive(settings))
+    else:
+        Path(partial).unlink(missing_ok=True)
 
 
 async def start(settings: Settings) -> tuple[int, bool]:
