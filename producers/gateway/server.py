@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import uvicorn
@@ -37,8 +40,20 @@ async def running(settings: Settings) -> AsyncIterator[FastAPI]:
             await publisher.close()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving SIGINT and SIGTERM to :func:`serve`.
+
+    uvicorn re-raises a captured signal once it has stopped, which would end the
+    process before the publisher is closed; here a signal only asks it to stop.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(settings: Settings) -> None:
-    """Serve the gateway on ``gateway_host:gateway_port`` until interrupted."""
+    """Serve the gateway on ``gateway_host:gateway_port`` until SIGINT or SIGTERM, then close."""
     async with running(settings) as app:
         config = uvicorn.Config(
             app,
@@ -49,10 +64,19 @@ async def serve(settings: Settings) -> None:
             log_config=None,
             server_header=False,
         )
+        server = _Server(config)
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop, server.handle_exit, stop, None)
         _log.info(
             "gateway listening",
             host=settings.gateway_host,
             port=settings.gateway_port,
             database=settings.database_url_for_logs(),
         )
-        await uvicorn.Server(config).serve()
+        try:
+            await server.serve()
+        finally:
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(stop)
+    _log.info("gateway stopped")

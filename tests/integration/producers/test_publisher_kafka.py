@@ -14,7 +14,7 @@ from producers import NotPublishable, Publisher, PublishFailed, SourceMismatch
 from producers import events as build
 from rps.settings import Settings
 from rps.topics import Topics
-from schemas import PROFILE_UPDATED, AttributeRetracted, AttributeVerified, decode
+from schemas import PROFILE_UPDATED, Address, AttributeRetracted, AttributeVerified, decode
 from schemas.samples import example_lines
 from tests.conftest import ReadTopic
 from tests.unit.producers.support import EARLIER, OTHER_SOURCE, RESIDENT, SOURCE, address
@@ -38,6 +38,7 @@ async def test_a_verified_attribute_reaches_the_attributes_topic_keyed_by_reside
         receipt.partition,
         receipt.offset,
     )
+    assert isinstance(event.data.value, Address)
     assert (event.id, event.source, event.data.value.postcode) == (
         receipt.event_id,
         SOURCE,
