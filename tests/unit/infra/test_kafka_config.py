@@ -105,3 +105,16 @@ def test_heap_setting_is_validated() -> None:
     assert Settings(kafka_heap="768m").kafka_heap == "768m"
     with pytest.raises(ValueError, match="kafka_heap"):
         Settings(kafka_heap="lots")
+
+
+def test_first_broker_writes_a_class_archive_and_later_ones_map_it(tmp_path: Path) -> None:
+    """Without an archive the JVM is told to write one beside the classpath; with one, to use it."""
+    settings = Settings(cache_dir=tmp_path)
+    flags, partial = kafka.sharing_flags(settings)
+    archive = kafka.class_archive(settings)
+    assert partial is not None
+    assert partial.parent == archive.parent
+    assert flags == [f"-XX:ArchiveClassesAtExit={partial}"]
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"archive")
+    assert kafka.sharing_flags(settings) == ([f"-XX:SharedArchiveFile={archive}"], None)
