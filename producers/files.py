@@ -138,7 +138,7 @@ async def publish_file(
     show = progress if progress is not None else (total or 0) >= PROGRESS_FROM_LINES
     started = time.perf_counter()
     with (
-        _open(name, stdin) as stream,
+        _Input(name, stdin) as stream,
         _Bar(total, enabled=show and Console(stderr=True).is_terminal) as bar,
     ):
         try:
@@ -190,7 +190,7 @@ def _count_lines(path: Path) -> int:
     return count
 
 
-class _open:
+class _Input:
     """The named file, or standard input for ``-``, read as bytes."""
 
     def __init__(self, name: str, stdin: IO[bytes] | None) -> None:

@@ -181,7 +181,7 @@ class Publisher:
                     ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
                     metadata = await asyncio.shield(ack)
             except (KafkaError, TimeoutError) as error:
-                raise self._failed(error) from None
+                raise self._failed(error, outgoing.topic) from None
         return Receipt(outgoing.event_id, metadata.topic, metadata.partition, metadata.offset)
 
     async def publish_many(
@@ -211,6 +211,7 @@ class Publisher:
         window = asyncio.Semaphore(self._max_in_flight)
         acks: list[tuple[str, asyncio.Future[Any]]] = []
         failures: list[BaseException] = []
+        topic: str | None = None
 
         def settled(ack: asyncio.Future[Any], event_id: str) -> None:
             window.release()
@@ -225,6 +226,7 @@ class Publisher:
         try:
             async for event in _each(events):
                 outgoing = self.prepare(event, revalidate=revalidate)
+                topic = outgoing.topic
                 if window.locked():
                     async with asyncio.timeout(self._timeout):
                         await window.acquire()
@@ -240,7 +242,7 @@ class Publisher:
                     await asyncio.sleep(0)  # let the sender ship batches while we read on
             await self._drain([ack for _, ack in acks])
         except (KafkaError, TimeoutError) as error:
-            raise self._failed(error) from None
+            raise self._failed(error, topic) from None
         except EventRejected:
             await self._drain([ack for _, ack in acks])
             raise
@@ -248,7 +250,7 @@ class Publisher:
         for event_id, ack in acks:
             failure = TimeoutError() if ack.cancelled() else ack.exception()
             if failure is not None:
-                raise self._failed(failure)
+                raise self._failed(failure, topic)
             metadata = ack.result()
             receipts.append(Receipt(event_id, metadata.topic, metadata.partition, metadata.offset))
         return receipts
@@ -435,12 +437,20 @@ class Publisher:
             if not done:
                 raise TimeoutError()
 
-    def _failed(self, error: BaseException) -> PublishFailed:
+    def _failed(self, error: BaseException, topic: str | None = None) -> PublishFailed:
         _log.warning(
             "kafka did not acknowledge",
             error_type=type(error).__name__,
             bootstrap_servers=self._settings.bootstrap_servers,
+            topic=topic,
         )
+        producer = self._producer
+        known = producer is not None and topic is not None
+        if known and producer.client.cluster.partitions_for_topic(topic) is None:
+            return PublishFailed(
+                f"topic {topic} does not exist on Kafka: create the topics with "
+                "`rps topics create`, then resend"
+            )
         return PublishFailed(
             f"Kafka did not acknowledge within {self._timeout:g} s ({type(error).__name__}); "
             "resend with the same event id"

@@ -326,6 +326,13 @@ def _read(document: Any, credential: PublisherCredential, index: int | None, now
             errors=tuple((index, error) for error in rejected.errors),
         ) from None
     except EventRejected as rejected:
+        _log.info(
+            "refused",
+            reason="invalid_event",
+            source=credential.source,
+            status=422,
+            count=len(rejected.errors),
+        )
         raise _invalid(tuple((index, error) for error in rejected.errors)) from None
 
 

@@ -171,3 +171,18 @@ async def test_an_unreachable_kafka_raises_publish_failed(settings: Settings) ->
     with pytest.raises(PublishFailed, match="same event id"):
         await publisher.start()
     await publisher.close()
+
+
+async def test_a_missing_topic_is_named_in_the_failure(settings: Settings) -> None:
+    """Publishing under a prefix whose topics were never created says which topic is missing."""
+    missing = settings.model_copy(
+        update={
+            "topic_prefix": f"absent{uuid.uuid4().hex[:8]}",
+            "producer_send_timeout_seconds": 2.0,
+        }
+    )
+    async with Publisher(missing, source=SOURCE) as publisher:
+        with pytest.raises(PublishFailed, match=r"topic absent\w+\.attributes\.v1 does not exist"):
+            await publisher.publish_attribute(
+                RESIDENT, "email", "a@example.com", "low", "self_asserted", EARLIER
+            )
