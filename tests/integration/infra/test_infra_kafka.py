@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from typer.testing import CliRunner
 
 import infra
 from infra.errors import TopicLayoutError
+from rps.cli.main import app
 from rps.settings import Settings
 from rps.topics import Topics, TopicSpec
 from tests.conftest import ReadTopic, TopicFactory
@@ -117,3 +121,17 @@ async def test_delivery_topic_is_created_on_demand_and_usable(
         await producer.stop()
     records = await read_topic(first, at_least=1)
     assert [record.value for record in records] == [b"delivered"]
+
+
+def test_topics_create_command_creates_then_reports_existing(local_services: Settings) -> None:
+    """`rps topics create` creates the seven fixed topics, and a second run finds them all there."""
+    prefix = f"cli{uuid.uuid4().hex[:10]}"
+    partitions = local_services.partitions
+    env = {"RPS_BOOTSTRAP_SERVERS": local_services.bootstrap_servers, "RPS_TOPIC_PREFIX": prefix}
+    first = CliRunner().invoke(app, ["topics", "create"], env=env)
+    second = CliRunner().invoke(app, ["topics", "create"], env=env)
+    assert first.exit_code == 0, first.output
+    assert first.output.count("created  ") == 7
+    assert f"created  {prefix}.subscriptions.v1  {partitions} partitions, compacted" in first.output
+    assert second.exit_code == 0, second.output
+    assert second.output.count("exists   ") == 7
