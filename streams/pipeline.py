@@ -156,14 +156,14 @@ class Processor:
         futures: list[Awaitable[Any]] = []
         if outcome.rejected:
             futures.append(await self._dead_letter(message, outcome.rejected))
+        for ending in outcome.endings:  # endings first: a new reference ends the old one
+            topic = await self._delivery_topic(ending.authority)
+            futures.append(await self._send(topic, *codec.encode_ending(ending, self._key, now)))
         for delivery in outcome.deliveries:
             topic = await self._delivery_topic(delivery.authority)
             futures.append(
                 await self._send(topic, *codec.encode_delivery(delivery, self._key, now))
             )
-        for ending in outcome.endings:
-            topic = await self._delivery_topic(ending.authority)
-            futures.append(await self._send(topic, *codec.encode_ending(ending, self._key, now)))
         for entry in outcome.audit:
             futures.append(await self._send(self.topics.audit, *codec.encode_audit(entry, now)))
         if outcome.deliveries or outcome.endings:

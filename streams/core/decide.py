@@ -70,7 +70,11 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The new profile and everything to emit, in order."""
+    """The new profile and everything to emit: endings first, then deliveries, then audit.
+
+    Endings precede deliveries because a consent under a new local reference
+    ends the old reference before the values are sent under the new one.
+    """
 
     profile: Profile
     audit: tuple[AuditEntry, ...] = ()

@@ -33,18 +33,18 @@ from tests.unit.core.strategies import (
 
 
 def held_by_authorities(outcomes: list[Outcome]) -> dict[str, dict[str, str]]:
-    """What each authority holds after applying its deliveries and endings in order."""
+    """What each authority holds after applying each outcome's endings, then deliveries."""
     held: dict[str, dict[str, str]] = {}
     for outcome in outcomes:
+        for e in outcome.endings:
+            for attribute in e.attributes:
+                held.get(e.authority, {}).pop(attribute, None)
         for d in outcome.deliveries:
             values = held.setdefault(d.authority, {})
             if d.claim is None:
                 values.pop(d.attribute, None)
             else:
                 values[d.attribute] = d.claim.id
-        for e in outcome.endings:
-            for attribute in e.attributes:
-                held.get(e.authority, {}).pop(attribute, None)
     return {a: v for a, v in held.items() if v}
 
 
