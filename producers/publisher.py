@@ -1,11 +1,10 @@
 """The publishing SDK: validated CloudEvents to Kafka, returning only once Kafka has them.
 
-A :class:`Publisher` owns one idempotent aiokafka producer with ``acks=all``:
-the broker acknowledges an event only when every in-sync replica holds it, and
-the idempotent producer's sequence numbers keep a retried batch from being
-written twice. Every event is encoded, decoded again with ``schemas`` (exactly
-the check a consumer makes), routed by :func:`producers.routing.topic_for` and
-keyed by :func:`producers.keys.key_for` before it is sent.
+A :class:`Publisher` sends through one idempotent aiokafka producer with
+``acks=all`` (see ``producers._connection``). Every event is encoded, decoded
+again with ``schemas`` (exactly the check a consumer makes), routed by
+:func:`producers.routing.topic_for` and keyed by :func:`producers.keys.key_for`
+before it is sent.
 
 When Kafka does not acknowledge within ``producer_send_timeout_seconds`` the
 call raises :class:`PublishFailed`. The event may still arrive later; resend it
@@ -15,23 +14,20 @@ with the same id, and consumers, which apply by event id, ignore the duplicate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from producers import events as build
-from producers.errors import EventRejected, InvalidInput, PublishFailed, SourceMismatch
+from producers._connection import Connection
+from producers.errors import EventRejected, InvalidInput, SourceMismatch
 from producers.events import check_source
 from producers.keys import key_for
 from producers.routing import topic_for
-from rps.logs import get_logger
 from rps.settings import Settings
 from rps.topics import Topics
 from schemas import (
@@ -44,13 +40,8 @@ from schemas import (
     encode,
 )
 
-_log = get_logger("producers.publisher")
-
 YIELD_EVERY = 200
 """publish_many gives the event loop a turn this often, so batches leave while it reads on."""
-
-RESTART_BACKOFF_SECONDS = 1.0
-"""After a failed connection, how long publish calls fail fast before Kafka is tried again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +85,12 @@ class Publisher:
         clock: Callable[[], dt.datetime] = _utcnow,
         max_in_flight: int | None = None,
     ) -> None:
-        self._settings = settings
         self._source = None if source is None else check_source(source)
         self._clock = clock
         self._topics = Topics(settings.topic_prefix)
         self._timeout = settings.producer_send_timeout_seconds
         self._max_in_flight = max_in_flight or settings.publish_max_in_flight
-        self._producer: Any = None
-        self._starting = asyncio.Lock()
-        self._retry_at = 0.0
-        self._closed = False
-        self._active = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._kafka = Connection(settings, client_id=f"rps-publisher-{self._source or 'any'}")
 
     @property
     def source(self) -> str | None:
@@ -127,30 +111,18 @@ class Publisher:
 
     async def start(self) -> None:
         """Connect to Kafka, or raise :class:`PublishFailed` when it cannot be reached."""
-        await self._connected()
+        await self._kafka.producer()
 
     async def close(self) -> None:
         """Refuse new publishes, let those under way finish, flush, disconnect. Idempotent.
 
         Waits at most ``producer_send_timeout_seconds`` for the publishes under way.
         """
-        self._closed = True
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._timeout):
-                await self._idle.wait()
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
+        await self._kafka.close()
 
     async def reachable(self) -> bool:
         """Whether Kafka answers a metadata request now (connecting first when needed)."""
-        try:
-            producer = await self._connected()
-            async with asyncio.timeout(self._timeout):
-                cluster = await producer.client.fetch_all_metadata()
-        except (PublishFailed, KafkaError, TimeoutError):
-            return False
-        return bool(cluster.brokers())
+        return await self._kafka.reachable()
 
     # --- events in, receipts out ------------------------------------------------------------
 
@@ -174,14 +146,14 @@ class Publisher:
     async def publish(self, event: Event, *, revalidate: bool = True) -> Receipt:
         """Send one event and return once Kafka has acknowledged it."""
         outgoing = self.prepare(event, revalidate=revalidate)
-        with self._under_way():
-            producer = await self._connected()
+        with self._kafka.under_way():
+            producer = await self._kafka.producer()
             try:
                 async with asyncio.timeout(self._timeout):
                     ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
                     metadata = await asyncio.shield(ack)
             except (KafkaError, TimeoutError) as error:
-                raise self._failed(error, outgoing.topic) from None
+                raise self._kafka.failed(error, outgoing.topic) from None
         return Receipt(outgoing.event_id, metadata.topic, metadata.partition, metadata.offset)
 
     async def publish_many(
@@ -198,7 +170,7 @@ class Publisher:
         Kafka makes no progress for ``producer_send_timeout_seconds``,
         :class:`PublishFailed` is raised.
         """
-        with self._under_way():
+        with self._kafka.under_way():
             return await self._publish_many(events, on_receipt, revalidate)
 
     async def _publish_many(
@@ -207,7 +179,7 @@ class Publisher:
         on_receipt: Callable[[Receipt], None] | None,
         revalidate: bool,
     ) -> list[Receipt]:
-        producer = await self._connected()
+        producer = await self._kafka.producer()
         window = asyncio.Semaphore(self._max_in_flight)
         acks: list[tuple[str, asyncio.Future[Any]]] = []
         failures: list[BaseException] = []
@@ -240,17 +212,17 @@ class Publisher:
                 acks.append((outgoing.event_id, ack))
                 if len(acks) % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the sender ship batches while we read on
-            await self._drain([ack for _, ack in acks])
+            await self._kafka.drain([ack for _, ack in acks])
         except (KafkaError, TimeoutError) as error:
-            raise self._failed(error, topic) from None
+            raise self._kafka.failed(error, topic) from None
         except EventRejected:
-            await self._drain([ack for _, ack in acks])
+            await self._kafka.drain([ack for _, ack in acks])
             raise
         receipts = []
         for event_id, ack in acks:
             failure = TimeoutError() if ack.cancelled() else ack.exception()
             if failure is not None:
-                raise self._failed(failure, topic)
+                raise self._kafka.failed(failure, topic)
             metadata = ack.result()
             receipts.append(Receipt(event_id, metadata.topic, metadata.partition, metadata.offset))
         return receipts
@@ -380,81 +352,10 @@ class Publisher:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _under_way(self) -> Iterator[None]:
-        """Count a publish as under way, so that close() waits for it."""
-        if self._closed:
-            raise PublishFailed("the publisher is closed")
-        self._active += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._active -= 1
-            if not self._active:
-                self._idle.set()
-
     def _bound_source(self) -> str:
         if self._source is None:
             raise TypeError("this publisher has no source: pass source= to build events")
         return self._source
-
-    async def _connected(self) -> Any:
-        """The started producer, connecting first when needed (one attempt at a time)."""
-        if self._producer is not None:
-            return self._producer
-        if self._closed:
-            raise PublishFailed("the publisher is closed")
-        async with self._starting:
-            if self._producer is not None:
-                return self._producer
-            if time.monotonic() < self._retry_at:
-                raise PublishFailed("Kafka is unavailable")
-            producer = AIOKafkaProducer(
-                **self._settings.kafka_client_options(),
-                client_id=f"rps-publisher-{self._source or 'any'}",
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=self._settings.producer_linger_ms,
-                max_batch_size=256 * 1024,
-                request_timeout_ms=int(self._timeout * 1000),
-            )
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await producer.start()
-            except (KafkaError, TimeoutError, OSError) as error:
-                await producer.stop()
-                self._retry_at = time.monotonic() + RESTART_BACKOFF_SECONDS
-                raise self._failed(error) from None
-            self._producer = producer
-            return producer
-
-    async def _drain(self, acks: list[asyncio.Future[Any]]) -> None:
-        """Wait for every ack, failing when none settles for a whole timeout."""
-        pending = {ack for ack in acks if not ack.done()}
-        while pending:
-            done, pending = await asyncio.wait(pending, timeout=self._timeout)
-            if not done:
-                raise TimeoutError()
-
-    def _failed(self, error: BaseException, topic: str | None = None) -> PublishFailed:
-        _log.warning(
-            "kafka did not acknowledge",
-            error_type=type(error).__name__,
-            bootstrap_servers=self._settings.bootstrap_servers,
-            topic=topic,
-        )
-        producer = self._producer
-        known = producer is not None and topic is not None
-        if known and producer.client.cluster.partitions_for_topic(topic) is None:
-            return PublishFailed(
-                f"topic {topic} does not exist on Kafka: create the topics with "
-                "`rps topics create`, then resend"
-            )
-        return PublishFailed(
-            f"Kafka did not acknowledge within {self._timeout:g} s ({type(error).__name__}); "
-            "resend with the same event id"
-        )
 
 
 async def _each(events: Iterable[Event] | AsyncIterable[Event]) -> AsyncIterator[Event]:

@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Final, Protocol
+from typing import Any, Final
 
-import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from producers.credentials import PublisherCredential
 from producers.errors import EventRejected, NotPublishable, PublishFailed, SourceMismatch
 from producers.gateway.contract import component_schemas, problem_responses, request_body
+from producers.gateway.dependencies import Authenticator, Body, Caller, Wired, Wiring, utcnow
 from producers.gateway.problems import Located, Problem, ProblemResponse
 from producers.inputs import read_document, read_retraction
 from producers.publisher import Publisher
@@ -35,18 +33,6 @@ from rps.settings import Settings
 from schemas import ROOT, Event, FieldError
 
 _log = get_logger("producers.gateway")
-
-JSON_TYPES: Final = (
-    "application/json",
-    "application/cloudevents+json",
-    "application/cloudevents-batch+json",
-)
-
-
-class Authenticator(Protocol):
-    """Finds the active credential an API key belongs to."""
-
-    async def authenticate(self, key: str) -> PublisherCredential | None: ...
 
 
 class Accepted(BaseModel):
@@ -68,26 +54,12 @@ class Health(BaseModel):
     kafka: str
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Wiring:
-    """What the routes need, built once by the process that serves them."""
-
-    settings: Settings
-    publisher: Publisher
-    authenticator: Authenticator
-    clock: Callable[[], dt.datetime] = _utcnow
-
-
 def create_app(
     settings: Settings,
     publisher: Publisher,
     authenticator: Authenticator,
     *,
-    clock: Callable[[], dt.datetime] = _utcnow,
+    clock: Callable[[], dt.datetime] = utcnow,
 ) -> FastAPI:
     """The gateway application; the caller owns (starts and closes) the publisher and store."""
     app = FastAPI(
@@ -122,72 +94,6 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     return app
 
-
-# --- dependencies ------------------------------------------------------------------------------
-
-_bearer = HTTPBearer(auto_error=False, description="The publisher's API key.")
-
-
-async def _wiring(request: Request) -> Wiring:
-    wiring: Wiring = request.app.state.wiring
-    return wiring
-
-
-Wired = Annotated[Wiring, Depends(_wiring)]
-
-
-async def _caller(
-    wiring: Wired,
-    authorization: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> PublisherCredential:
-    """The credential of the API key in ``Authorization: Bearer``, or 401."""
-    credential = None
-    if authorization is not None and authorization.scheme.lower() == "bearer":
-        credential = await wiring.authenticator.authenticate(authorization.credentials)
-    if credential is None:
-        _log.info("refused", reason="unauthenticated", status=401)
-        raise Problem(
-            401,
-            "unauthenticated",
-            "Unknown or revoked API key",
-            "send a valid, unrevoked API key as `Authorization: Bearer <key>`",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return credential
-
-
-Caller = Annotated[PublisherCredential, Depends(_caller)]
-
-
-async def _body(request: Request, wiring: Wired) -> Any:
-    """The request body parsed as JSON, read no further than the size limit."""
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if media.lower() not in JSON_TYPES:
-        raise Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send JSON: application/json or application/cloudevents+json",
-        )
-    limit = wiring.settings.gateway_max_body_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    try:
-        return orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError:
-        raise Problem(
-            400, "not-json", "Body is not JSON", "the request body must be one JSON document"
-        ) from None
-
-
-Body = Annotated[Any, Depends(_body)]
 
 # --- routes ------------------------------------------------------------------------------------
 
@@ -343,12 +249,6 @@ def _invalid(errors: tuple[Located, ...]) -> Problem:
         "Invalid event",
         "the event breaks the contract; each error names the field and the rule",
         errors=errors,
-    )
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(
-        413, "too-large", "Request body too large", f"the body must be at most {limit} bytes"
     )
 
 
