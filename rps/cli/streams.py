@@ -41,8 +41,13 @@ def register(app: typer.Typer) -> None:
         flow through a real worker. Exits non-zero if any authority received
         something other than what it may see.
         """
+        import os
+
+        from rps.logs import configure
         from streams.demo import run_demo
 
         settings = settings_and_logging()
+        if "RPS_LOG_LEVEL" not in os.environ:
+            configure(settings.log_format, "warning")  # the story's tables are the output
         ok = asyncio.run(run_demo(settings, keep_running=keep_running))
         raise typer.Exit(0 if ok else 1)

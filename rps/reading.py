@@ -1,0 +1,67 @@
+"""Read a whole topic from the start (no consumer group): for the demo, audits and replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+import schemas
+from rps.settings import Settings
+
+
+async def read_to_end(settings: Settings, topic: str) -> list[Any]:
+    """Every record ``topic`` holds now, partition by partition, oldest first within each."""
+    partitions = await partitions_of(settings, topic)
+    if not partitions:
+        return []
+    consumer = AIOKafkaConsumer(
+        enable_auto_commit=False, auto_offset_reset="earliest", **settings.kafka_client_options()
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[Any] = []
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=500)
+            for tp, part in batch.items():
+                records.extend(part)
+                if part and part[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def partitions_of(settings: Settings, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic`` (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(**settings.kafka_client_options())
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"] != 0:
+        return []
+    return [
+        TopicPartition(topic, p["partition"])
+        for p in sorted(described["partitions"], key=lambda p: p["partition"])
+    ]
+
+
+async def read_events(settings: Settings, topic: str) -> list[schemas.Event]:
+    """Every record of ``topic`` decoded as an event (records that do not decode are skipped)."""
+    events: list[schemas.Event] = []
+    for record in await read_to_end(settings, topic):
+        try:
+            events.append(schemas.decode(record.value or b""))
+        except schemas.InvalidEvent:
+            continue
+    return events

@@ -1,0 +1,33 @@
+"""The README's first command ends with ``rps demo``: it must run end to end and check itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rps.settings import Settings
+
+
+def test_demo_runs_the_whole_story_and_every_authority_holds_what_it_may(
+    local_services: Settings, tmp_path: Path
+) -> None:
+    """`rps demo` publishes the story, runs a worker and four subscribers, and exits 0."""
+    env = {**os.environ, "RPS_STATE_DIR": str(tmp_path), "RPS_TOPIC_PREFIX": "e2e"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rps", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "every authority holds exactly what it may" in done.stdout
+    for name in ("Liverpool (E08000012) holds", "Wirral (E08000015) holds", "DWP", "DVLA"):
+        assert name in done.stdout
+    assert "below_minimum_assurance" in done.stdout
+    assert "consent_ended" in done.stdout
+    for planted in ("1 Dale Street", "L2 2DH", "resident.a@example.org", "1941-05-17"):
+        assert planted not in done.stdout + done.stderr
