@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import pytest
+import structlog
+
+from rps.logs import configure
 
 SOURCE = "urn:gss:E08000012"
 OTHER_SOURCE = "urn:gss:E08000015"
@@ -78,3 +83,16 @@ def address(postcode: str = "L1 8JQ") -> dict[str, Any]:
 
 def line(document: Any) -> bytes:
     return orjson.dumps(document)
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """Log to the live stderr, whatever an earlier test left configured; restore afterwards.
+
+    A test that runs the CLI through typer's CliRunner leaves structlog writing
+    to the runner's stream, which is closed once that test ends.
+    """
+    saved = structlog.get_config()
+    configure("console", "info")
+    yield
+    structlog.configure(**saved)
