@@ -51,13 +51,22 @@ class Settings(BaseSettings):
     store: str = "memory://"
     worker_web_port: int = Field(default=6066, ge=0, le=65535)
     expiry_tick_seconds: float = Field(default=1.0, gt=0)
+    worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
+    """How long a silent worker keeps its partitions before the others take them over."""
     pseudonym_key: SecretStr = SecretStr("local-development-pseudonym-key")
+    fault_crash_after: int = Field(default=0, ge=0)
+    """Fault injection for the tests: exit hard at the N-th input (0: never) ..."""
+    fault_crash_at: Literal["recorded", "sent"] = "sent"
+    """... once its decision is recorded (outputs unsent), or once its outputs are sent
+    (offset not committed)."""
 
     # SQL (SQLite by default so the demo needs no server)
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")
 
     # Publishing: the SDK, `rps publish` and the HTTP gateway
-    publisher_source: str | None = None  # the `source` `rps publish` fills in, e.g. urn:gss:E08000012
+    publisher_source: str | None = (
+        None  # the `source` `rps publish` fills in, e.g. urn:gss:E08000012
+    )
     publish_max_in_flight: int = Field(default=5000, ge=1, le=1_000_000)
     producer_linger_ms: int = Field(default=5, ge=0, le=10_000)
     producer_send_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -63,19 +63,27 @@ class Topics:
         return f"{self.prefix}.acknowledgements.v1"
 
     def deliveries(self, authority: str) -> str:
-        """The outbound topic of one authority: ``rps.deliveries.E08000012.v1``, ``rps.deliveries.org.dwp.v1``."""
+        """The outbound topic of one authority, e.g. ``rps.deliveries.org.dwp.v1``."""
         return f"{self.prefix}.deliveries.{authority_slug(authority)}.v1"
 
     def fixed(self) -> tuple[TopicSpec, ...]:
         """The topics that exist whatever authorities subscribe."""
         return (
-            TopicSpec(self.attributes, "delete", True, "inbound verified attributes; system of record"),
+            TopicSpec(
+                self.attributes, "delete", True, "inbound verified attributes; system of record"
+            ),
             TopicSpec(self.consents, "delete", True, "consent granted and withdrawn"),
-            TopicSpec(self.control, "delete", True, "expiry and backfill re-evaluation, by resident"),
-            TopicSpec(self.subscriptions, "compact", False, "authority subscriptions, a global table"),
+            TopicSpec(
+                self.control, "delete", True, "expiry and backfill re-evaluation, by resident"
+            ),
+            TopicSpec(
+                self.subscriptions, "compact", False, "authority subscriptions, a global table"
+            ),
             TopicSpec(self.audit, "delete", False, "one record per decision"),
             TopicSpec(self.deadletter, "delete", False, "anything that could not be processed"),
-            TopicSpec(self.acknowledgements, "delete", False, "subscribers' delivery.applied events"),
+            TopicSpec(
+                self.acknowledgements, "delete", False, "subscribers' delivery.applied events"
+            ),
         )
 
     def delivery_spec(self, authority: str) -> TopicSpec:

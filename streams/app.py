@@ -75,6 +75,8 @@ def build(settings: Settings) -> Worker:
         stream_ack_exceptions=False,
         stream_ack_cancelled_tasks=False,
         web_enabled=False,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=settings.worker_session_timeout_seconds / 4,
         autodiscover=False,
     )
     profiles = app.Table(

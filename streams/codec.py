@@ -280,11 +280,17 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
-def encode_profile(profile: Profile) -> bytes:
-    """A profile as compact JSON: the lattice state, the holdings and the decision count."""
+Outbox = dict[str, list[tuple[str, str, str]]]
+"""Outputs decided but not yet known to be in Kafka, by input id: (topic, key, value)."""
+
+
+def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
+    """A profile as compact JSON: the lattice state, the holdings, the decision count, and
+    the outbox of outputs that must be sent again if their input is seen again."""
     state = profile.state
     return orjson.dumps(
         {
+            "o": outbox or {},
             "r": profile.resident,
             "q": profile.sequence,
             "c": [
@@ -331,9 +337,19 @@ def encode_profile(profile: Profile) -> bytes:
     )
 
 
-def decode_profile(raw: bytes) -> Profile:
-    """The inverse of ``encode_profile``."""
+def decode_stored(raw: bytes) -> tuple[Profile, Outbox]:
+    """A stored profile and its outbox."""
     d = orjson.loads(raw)
+    outbox: Outbox = {k: [(r[0], r[1], r[2]) for r in v] for k, v in d.get("o", {}).items()}
+    return _profile(d), outbox
+
+
+def decode_profile(raw: bytes) -> Profile:
+    """The inverse of ``encode_profile`` (the outbox aside)."""
+    return _profile(orjson.loads(raw))
+
+
+def _profile(d: dict[str, Any]) -> Profile:
     resident = d["r"]
     at = datetime.fromisoformat
     claims = {

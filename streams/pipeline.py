@@ -1,27 +1,32 @@
-"""The worker's per-event path: decode, decide with the core, send, then record state, then ack.
+"""The worker's per-event path: decide, record, send, ack — in that order.
 
-The order is what makes "nothing accepted is lost" and "no second effect" hold:
+The order is what makes "nothing accepted is lost" and "no second effect" hold
+without Kafka transactions:
 
-1. every output of a decision (deliveries, endings, audit, dead letter) is
-   sent and *acknowledged by Kafka*;
-2. only then is the resident's new profile written to the table's changelog;
-3. only then is the input acked, so its offset may be committed (Faust
-   flushes the producer before it commits).
+1. the core decides; the resident's new profile is written to the table's
+   changelog *together with an outbox*: the encoded outputs of the decision;
+2. once the changelog record is acknowledged, the outputs (deliveries,
+   endings, audit records) are sent;
+3. once every output is acknowledged, the input is acked, so its offset may
+   be committed (Faust flushes the producer before it commits).
 
-A crash before (2) leaves the old profile: the input is processed again and
-yields the same decisions with the same ids and versions, which an idempotent
-subscriber ignores. A crash after (2) leaves the new profile: the input is seen
-as a duplicate and yields nothing more, its outputs already being in Kafka.
-Outputs are pipelined: the agent moves on while earlier outputs are in
-flight, and a single settler acknowledges inputs strictly in order.
+A crash before (2) sent nothing: the input is decided afresh on restart, as if
+for the first time. A crash after (2) left the decision recorded: the input is
+seen again as a duplicate and its outbox is sent again, byte for byte, which a
+subscriber applying by decision id and version ignores. No output ever leaves
+the worker that its recorded state does not account for. Stages are pipelined:
+the agent moves on while earlier records are in flight, and inputs are acked
+strictly in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import schemas
@@ -51,13 +56,19 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 Send = Callable[..., Awaitable[Awaitable[Any]]]
 
 
+Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]
+"""An output to send: (topic, key, value, headers)."""
+
+_REMEMBERED = 100_000  # input ids whose outputs are known sent, so outboxes can drop them
+
+
 @dataclass(slots=True)
 class _Pending:
-    futures: list[Awaitable[Any]]
     event: Any
-    key: bytes | None
-    profile: bytes | None
-    partition: int
+    input_id: str
+    changelog: Awaitable[Any] | None
+    records: list[Record]
+    futures: list[Awaitable[Any]] = field(default_factory=list)
 
 
 class Processor:
@@ -82,22 +93,25 @@ class Processor:
         self._crash = crash
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=2000)
-        self._settler: asyncio.Task[None] | None = None
+        self._recorded: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=2000)
+        self._sent_queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=2000)
+        self._stages: list[asyncio.Task[None]] = []
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._crash_after = settings.fault_crash_after
+        self._crash_at = settings.fault_crash_at
+        self._settled = self._recorded_count = 0
 
     # -- the agent's entry point --------------------------------------------------------
 
     async def handle(self, event: Any) -> None:
         """Process one record of the attributes, consents or control topic."""
-        if self._settler is None:
-            self._settler = asyncio.create_task(self._settle())
+        self._start_stages()
         message = event.message
         now = expiry.utcnow()
         try:
             item = self._decode(message)
         except PoisonMessage as poison:
-            futures = [await self._dead_letter(message, poison.reason)]
-            futures += await self._audit_rejection(message, poison, now)
+            records = await self._audit_rejection(message, poison, now)
             log.warning(
                 "input rejected",
                 reason=poison.reason,
@@ -105,25 +119,41 @@ class Processor:
                 partition=message.partition,
                 offset=message.offset,
             )
-            await self._queue.put(_Pending(futures, event, None, None, message.partition))
+            dead = self._dead_letter_record(message, poison.reason)
+            await self._recorded.put(_Pending(event, "", None, [dead, *records]))
             return
         key = item.resident.encode()
         raw = self._profiles.get(key)
-        profile = codec.decode_profile(raw) if raw else Profile(item.resident)
+        profile, outbox = codec.decode_stored(raw) if raw else (Profile(item.resident), {})
+        if item.id in outbox and item.id in profile.state.seen:
+            # Decided and recorded before a restart: send the same outputs again.
+            records = [(t, k.encode(), v.encode(), None) for t, k, v in outbox[item.id]]
+            await self._recorded.put(_Pending(event, item.id, None, records))
+            return
         outcome = decide(profile, item, self._directory.directory, now)
-        futures = await self._emit(outcome, message, now)
-        encoded = None
+        records = await self._records(outcome, now)
+        changelog = None
         if outcome.profile != profile:
-            encoded = codec.encode_profile(outcome.profile)
-            self._profiles.data[key] = encoded  # visible to the next event; changelog waits
+            kept = {i: r for i, r in outbox.items() if i not in self._sent}
+            if records:
+                kept[item.id] = [
+                    (t, (k or b"").decode(), (v or b"").decode()) for t, k, v, _ in records
+                ]
+            encoded = codec.encode_profile(outcome.profile, kept)
+            self._profiles.data[key] = encoded  # visible to the next event at once
+            changelog = self._profiles.send_changelog(message.partition, key, encoded)
             due = next_expiry(outcome.profile)
             if due is not None and due != next_expiry(profile):
                 expiry.add(self._schedule, message.partition, item.resident, due)
-        await self._queue.put(_Pending(futures, event, key, encoded, message.partition))
+        if outcome.rejected:
+            records.append(self._dead_letter_record(message, outcome.rejected))
+        self._log(outcome)
+        await self._recorded.put(_Pending(event, item.id, changelog, records))
 
     async def drain(self) -> None:
         """Wait until every input handed to ``handle`` is settled."""
-        await self._queue.join()
+        await self._recorded.join()
+        await self._sent_queue.join()
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -150,22 +180,22 @@ class Processor:
             raise PoisonMessage("key_mismatch", "the record key must be the event's subject")
         return item
 
-    # -- sending -------------------------------------------------------------------------
+    # -- outputs -------------------------------------------------------------------------
 
-    async def _emit(self, outcome: Outcome, message: Any, now: Any) -> list[Awaitable[Any]]:
-        futures: list[Awaitable[Any]] = []
-        if outcome.rejected:
-            futures.append(await self._dead_letter(message, outcome.rejected))
-        for ending in outcome.endings:  # endings first: a new reference ends the old one
+    async def _records(self, outcome: Outcome, now: Any) -> list[Record]:
+        """The encoded outputs of a decision: endings first, then deliveries, then audit."""
+        records: list[Record] = []
+        for ending in outcome.endings:  # a new reference ends the old one first
             topic = await self._delivery_topic(ending.authority)
-            futures.append(await self._send(topic, *codec.encode_ending(ending, self._key, now)))
+            records.append((topic, *codec.encode_ending(ending, self._key, now), None))
         for delivery in outcome.deliveries:
             topic = await self._delivery_topic(delivery.authority)
-            futures.append(
-                await self._send(topic, *codec.encode_delivery(delivery, self._key, now))
-            )
+            records.append((topic, *codec.encode_delivery(delivery, self._key, now), None))
         for entry in outcome.audit:
-            futures.append(await self._send(self.topics.audit, *codec.encode_audit(entry, now)))
+            records.append((self.topics.audit, *codec.encode_audit(entry, now), None))
+        return records
+
+    def _log(self, outcome: Outcome) -> None:
         if outcome.deliveries or outcome.endings:
             log.info(
                 "decided",
@@ -174,7 +204,6 @@ class Processor:
                 count=len(outcome.endings),
                 version=outcome.profile.sequence,
             )
-        return futures
 
     async def _delivery_topic(self, authority: str) -> str:
         topic = self._known_topics.get(authority)
@@ -183,7 +212,7 @@ class Processor:
             self._known_topics[authority] = topic
         return topic
 
-    async def _dead_letter(self, message: Any, reason: str) -> Awaitable[Any]:
+    def _dead_letter_record(self, message: Any, reason: str) -> Record:
         headers = [
             *(message.headers or ()),
             ("rps.dlq.reason", reason.encode()),
@@ -191,11 +220,9 @@ class Processor:
             ("rps.dlq.partition", str(message.partition).encode()),
             ("rps.dlq.offset", str(message.offset).encode()),
         ]
-        return await self._send(self.topics.deadletter, message.key, message.value, headers)
+        return (self.topics.deadletter, message.key, message.value, headers)
 
-    async def _audit_rejection(
-        self, message: Any, poison: PoisonMessage, now: Any
-    ) -> list[Awaitable[Any]]:
+    async def _audit_rejection(self, message: Any, poison: PoisonMessage, now: Any) -> list[Record]:
         resident = (message.key or b"").decode("utf-8", "replace")
         if not _UUID.match(resident):
             return []  # no resident to file it under; the dead letter carries it
@@ -204,26 +231,62 @@ class Processor:
             f"kafka:{message.topic}:{message.partition}:{message.offset}"
         )
         entry = rejection(resident, event_id, "Rejected", "", poison.reason)
-        return [await self._send(self.topics.audit, *codec.encode_audit(entry, now))]
+        return [(self.topics.audit, *codec.encode_audit(entry, now), None)]
 
-    # -- settling ------------------------------------------------------------------------
+    # -- the two stages ------------------------------------------------------------------
 
-    async def _settle(self) -> None:
-        """Strictly in input order: await outputs, write the changelog, ack the input."""
+    def _start_stages(self) -> None:
+        if not self._stages:
+            self._stages = [
+                asyncio.create_task(self._send_when_recorded()),
+                asyncio.create_task(self._ack_when_sent()),
+            ]
+
+    async def _send_when_recorded(self) -> None:
+        """Stage 1, in input order: wait for the changelog record, then send the outputs."""
         while True:
-            pending = await self._queue.get()
+            pending = await self._recorded.get()
+            try:
+                if pending.changelog is not None:
+                    await pending.changelog
+                    self._recorded_count += 1
+                    if self._crash_at == "recorded" and self._recorded_count == self._crash_after:
+                        os._exit(86)  # fault injection: decision recorded, outputs not sent
+                pending.futures = [
+                    await self._send(topic, key, value, headers)
+                    for topic, key, value, headers in pending.records
+                ]
+                await self._sent_queue.put(pending)
+            except BaseException as error:
+                await self._fail(error)
+                raise
+            finally:
+                self._recorded.task_done()
+
+    async def _ack_when_sent(self) -> None:
+        """Stage 2, in input order: wait until Kafka has every output, then ack the input."""
+        while True:
+            pending = await self._sent_queue.get()
             try:
                 for future in pending.futures:
                     await future
-                if pending.key is not None and pending.profile is not None:
-                    self._profiles.send_changelog(pending.partition, pending.key, pending.profile)
+                self._settled += 1
+                if self._crash_at == "sent" and self._settled == self._crash_after:
+                    os._exit(86)  # fault injection: outputs sent, offset not committed
+                if pending.input_id:
+                    self._sent[pending.input_id] = None
+                    while len(self._sent) > _REMEMBERED:
+                        self._sent.popitem(last=False)
                 pending.event.ack()
-            except BaseException as error:  # a send Kafka refused for good: fail the worker
-                log.error("output not acknowledged; stopping", error_type=type(error).__name__)
-                await self._crash(error)
+            except BaseException as error:
+                await self._fail(error)
                 raise
             finally:
-                self._queue.task_done()
+                self._sent_queue.task_done()
+
+    async def _fail(self, error: BaseException) -> None:
+        log.error("output not acknowledged; stopping", error_type=type(error).__name__)
+        await self._crash(error)
 
     # -- re-evaluation requests ----------------------------------------------------------
 

@@ -24,6 +24,8 @@ _FIELDS = (
     "expiry_tick_seconds",
     "log_format",
     "log_level",
+    "fault_crash_after",
+    "fault_crash_at",
 )
 
 
