@@ -47,7 +47,7 @@ def test_fold_of_concatenation_is_join_of_folds(a: list[Fact], b: list[Fact]) ->
 
 @given(st.data(), worlds())
 def test_best_claim_is_the_latest_live_claim_at_or_above_the_level(
-    data: st.DataObject, facts: list
+    data: st.DataObject, facts: list[Fact]
 ) -> None:
     """best_claim picks the greatest (verified_at, id) among live claims at or above the level."""
     state = fold_all(facts)
