@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     store: str = "memory://"
     worker_web_port: int = Field(default=6066, ge=0, le=65535)
     expiry_tick_seconds: float = Field(default=1.0, gt=0)
+    worker_name: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    """Names this worker's local state directory (RocksDB): give each worker on a host its own."""
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     """How long a silent worker keeps its partitions before the others take them over."""
     pseudonym_key: SecretStr = SecretStr("local-development-pseudonym-key")

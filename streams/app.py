@@ -58,7 +58,7 @@ def _credentials(settings: Settings) -> Any:
 def build(settings: Settings) -> Worker:
     """Build the Faust app for ``settings``: table, agent, subscription follower, expiry timer."""
     topics = Topics(settings.topic_prefix)
-    datadir = settings.state_dir / "faust" / faust_id(settings)
+    datadir = settings.state_dir / "faust" / faust_id(settings) / settings.worker_name
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         faust_id(settings),

@@ -126,9 +126,11 @@ class Processor:
         raw = self._profiles.get(key)
         profile, outbox = codec.decode_stored(raw) if raw else (Profile(item.resident), {})
         if item.id in outbox and item.id in profile.state.seen:
-            # Decided and recorded before a restart: send the same outputs again.
+            # Decided and recorded before a restart: record it again (a local store may be
+            # ahead of the changelog) and send the same outputs again, byte for byte.
             records = [(t, k.encode(), v.encode(), None) for t, k, v in outbox[item.id]]
-            await self._recorded.put(_Pending(event, item.id, None, records))
+            again = self._profiles.send_changelog(message.partition, key, raw)
+            await self._recorded.put(_Pending(event, item.id, again, records))
             return
         outcome = decide(profile, item, self._directory.directory, now)
         records = await self._records(outcome, now)

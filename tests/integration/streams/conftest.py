@@ -37,7 +37,10 @@ class Workers:
         self.processes: list[Any] = []
 
     def __call__(self) -> Any:
-        process = start_worker(self.settings, self.logs / f"worker-{len(self.processes)}.log")
+        n = len(self.processes)
+        process = start_worker(
+            self.settings, self.logs / f"worker-{n}.log", RPS_WORKER_NAME=f"w{n}"
+        )
         self.processes.append(process)
         return process
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
+
 import schemas
 from rps.settings import Settings
 from rps.topics import Topics
@@ -23,10 +25,13 @@ def ago(minutes: int) -> dt.datetime:
     return dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 async def test_a_consented_change_reaches_exactly_the_authorities_allowed(
-    worker_settings: Settings, workers: Workers, publish_as: PublishAs
+    worker_settings: Settings, workers: Workers, publish_as: PublishAs, store: str
 ) -> None:
-    """A medium address from Liverpool reaches consented Wirral, not DVLA (high) nor Liverpool."""
+    """A medium address from Liverpool reaches consented Wirral, not DVLA (high) nor Liverpool,
+    with the profile table in memory or in RocksDB."""
+    workers.settings = worker_settings.model_copy(update={"store": store})
     topics = Topics(worker_settings.topic_prefix)
     resident = str(uuid.uuid4())
     for authority, level in (
