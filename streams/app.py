@@ -137,7 +137,11 @@ def build(settings: Settings) -> Worker:
     async def process(stream: Any) -> AsyncIterator[None]:
         await directory.ready.wait()
         async for event in stream.noack().events():
-            await processor.handle(event)
+            try:
+                await processor.handle(event)
+            except Exception as error:  # unknown: stop, so the group hands the partitions on
+                log.error("worker stopping on an unexpected error", error_type=type(error).__name__)
+                os._exit(70)
             yield None
 
     cursor = expiry.Cursor()

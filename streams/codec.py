@@ -17,9 +17,10 @@ import hmac
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 
 import schemas
 from streams.core import (
@@ -39,8 +40,10 @@ from streams.core import (
     Retraction,
     SubscriptionChange,
 )
+from streams.errors import OutputRejected
 
 Headers = Sequence[tuple[str, bytes]]
+_M = TypeVar("_M", bound=BaseModel)
 
 KIND_TYPES = {
     "Claim": schemas.ATTRIBUTE_VERIFIED,
@@ -158,6 +161,17 @@ def decode_control(value: bytes | None) -> Reevaluate:
 # -- outbound ------------------------------------------------------------------------------
 
 
+def _validated(model: type[_M], document: dict[str, Any]) -> _M:
+    """Validate an outbound document; a failure names fields and rules only, never values."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        where = ", ".join(
+            f"{'.'.join(str(p) for p in e['loc'])} ({e['type']})" for e in error.errors()
+        )
+        raise OutputRejected(f"{model.__name__} breaks its contract at {where}") from None
+
+
 def pseudonym(key: bytes, authority: str, resident: str) -> str:
     """The authority's pairwise pseudonym for a resident: stable, opaque, UUID-shaped."""
     mac = hmac.new(key, f"{authority}|{resident}".encode(), hashlib.sha256).digest()
@@ -168,7 +182,8 @@ def encode_delivery(delivery: Delivery, key: bytes, now: datetime) -> tuple[byte
     """The (key, value) of a ``profile.updated`` record for the authority's topic."""
     subject = pseudonym(key, delivery.authority, delivery.resident)
     claim = delivery.claim
-    event = schemas.ProfileUpdated.model_validate(
+    event = _validated(
+        schemas.ProfileUpdated,
         {
             "specversion": "1.0",
             "id": delivery.decision_id,
@@ -193,7 +208,7 @@ def encode_delivery(delivery: Delivery, key: bytes, now: datetime) -> tuple[byte
                 "decision_id": delivery.decision_id,
                 "version": delivery.version,
             },
-        }
+        },
     )
     return subject.encode(), schemas.encode(event)
 
@@ -201,7 +216,8 @@ def encode_delivery(delivery: Delivery, key: bytes, now: datetime) -> tuple[byte
 def encode_ending(ending: Ending, key: bytes, now: datetime) -> tuple[bytes, bytes]:
     """The (key, value) of a ``consent.ended`` record for the authority's topic."""
     subject = pseudonym(key, ending.authority, ending.resident)
-    event = schemas.ConsentEnded.model_validate(
+    event = _validated(
+        schemas.ConsentEnded,
         {
             "specversion": "1.0",
             "id": ending.decision_id,
@@ -217,7 +233,7 @@ def encode_ending(ending: Ending, key: bytes, now: datetime) -> tuple[bytes, byt
                 "decision_id": ending.decision_id,
                 "version": ending.version,
             },
-        }
+        },
     )
     return subject.encode(), schemas.encode(event)
 
@@ -255,7 +271,8 @@ def audit_data(entry: AuditEntry) -> dict[str, Any]:
 
 def encode_audit(entry: AuditEntry, now: datetime) -> tuple[bytes, bytes]:
     """The (key, value) of an ``audit.recorded`` record, keyed by resident."""
-    event = schemas.AuditRecorded.model_validate(
+    event = _validated(
+        schemas.AuditRecorded,
         {
             "specversion": "1.0",
             "id": audit_id(entry),
@@ -264,7 +281,7 @@ def encode_audit(entry: AuditEntry, now: datetime) -> tuple[bytes, bytes]:
             "subject": entry.resident,
             "time": now,
             "data": audit_data(entry),
-        }
+        },
     )
     return entry.resident.encode(), schemas.encode(event)
 

@@ -22,6 +22,7 @@ strictly in order.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 from collections import OrderedDict
@@ -296,7 +297,8 @@ class Processor:
         self, resident: str, reason: str, cause: str, partition: int | None = None
     ) -> None:
         """Ask the resident's partition to look at it again (expiry, new subscription)."""
-        item = Reevaluate(f"{reason}:{cause}:{resident}", resident, reason)
+        digest = hashlib.sha256(f"{reason}|{cause}|{resident}".encode()).hexdigest()[:32]
+        item = Reevaluate(f"{reason}:{digest}", resident, reason)
         await self._send(
             self.topics.control, resident.encode(), codec.encode_control(item), None, partition
         )

@@ -162,19 +162,22 @@ async def test_consent_lifecycle_backfill_withdrawal_expiry_and_new_subscription
     )
     await subscribe(publish_as, "E08000015", "email", "medium")
 
-    def finished(records: list[schemas.AuditRecorded]) -> bool:
+    def progress(records: list[schemas.AuditRecorded]) -> tuple[bool, bool, bool]:
         ended = {(r.subject, r.data.reason) for r in records if r.data.decision == "consent_ended"}
         emailed = any(
             r.data.decision == "delivered" and r.data.claim_id == email.event_id for r in records
         )
         return (
-            (expiring, "expired") in ended
-            and emailed
-            and after.event_id in {r.data.event_id for r in records}
+            (expiring, "expired") in ended,
+            emailed,
+            after.event_id in {r.data.event_id for r in records},
         )
 
-    audit = await audit_until(worker_settings, finished, workers, wait=60)
-    assert finished(audit)
+    audit = await audit_until(worker_settings, lambda rs: all(progress(rs)), workers, wait=60)
+    expired, backfilled, decided_after = progress(audit)
+    assert expired, "the consent that expired was not ended"
+    assert backfilled, "the new subscription did not backfill the consented resident"
+    assert decided_after
     wirral = await events_of(worker_settings, topics.deliveries("E08000015"))
     dwp = await events_of(worker_settings, topics.deliveries("urn:org:dwp"))
     refs = [

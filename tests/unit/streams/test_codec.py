@@ -1,0 +1,102 @@
+"""The codec: the one place bytes become core values and back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+
+import schemas
+from schemas import strategies
+from streams import codec
+from streams.core import (
+    AuditDecision,
+    AuditEntry,
+    Claim,
+    Delivery,
+    Directory,
+    Fact,
+    Profile,
+    decide_all,
+)
+from streams.errors import OutputRejected
+from tests.unit.core.strategies import NOW, RESIDENT, directories, worlds
+
+NOW_UTC = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+@given(worlds(), directories())
+def test_a_profile_and_its_outbox_survive_the_table_encoding(
+    facts: list[Fact], directory: Directory
+) -> None:
+    """encode_profile/decode_stored give back the same profile and outbox."""
+    outcomes = decide_all(Profile(RESIDENT), facts, directory, NOW)
+    profile = outcomes[-1].profile if outcomes else Profile(RESIDENT)
+    outbox = {"e1": [("t", "k", "v")]}
+    again, box = codec.decode_stored(codec.encode_profile(profile, outbox))
+    assert again == profile
+    assert box == outbox
+    assert codec.state_digest(again.state) == codec.state_digest(profile.state)
+
+
+@given(strategies.inbound_events())
+def test_every_valid_inbound_event_becomes_a_core_value(event: schemas.Event) -> None:
+    """Decoding an inbound event's bytes yields the core value with its id and a fingerprint."""
+    fact = codec.decode_inbound(schemas.encode(event))
+    assert fact.id == event.id
+    assert getattr(fact, "digest", "x")
+
+
+def test_the_pseudonym_is_stable_per_authority_and_hides_the_resident() -> None:
+    """The same resident gets one pseudonym per authority, different across authorities."""
+    key = b"secret"
+    a = codec.pseudonym(key, "E08000012", RESIDENT)
+    assert a == codec.pseudonym(key, "E08000012", RESIDENT)
+    assert a != codec.pseudonym(key, "E08000015", RESIDENT)
+    assert a != codec.pseudonym(b"other", "E08000012", RESIDENT)
+    assert RESIDENT not in a
+
+
+def test_a_delivery_carries_the_local_reference_and_no_hub_id() -> None:
+    """A profile.updated record is keyed by the pseudonym and never names the hub resident id."""
+    claim = Claim("c1", RESIDENT, "email", "someone@example.org", 1, "E08000012", "m", NOW_UTC, "d")
+    delivery = Delivery("d-1", RESIDENT, "urn:org:dwp", "DWP-1", "email", claim, 3)
+    key, value = codec.encode_delivery(delivery, b"secret", NOW_UTC)
+    event = schemas.decode(value)
+    assert isinstance(event, schemas.ProfileUpdated)
+    assert event.data.local_reference == "DWP-1"
+    assert key.decode() == event.subject
+    assert RESIDENT.encode() not in key + value
+
+
+def test_an_output_that_breaks_its_contract_names_fields_not_values() -> None:
+    """A refused output says where and which rule, and never repeats the value."""
+    claim = Claim(
+        "c1", RESIDENT, "email", "not-an-email-PLANTED", 1, "E08000012", "m", NOW_UTC, "d"
+    )
+    delivery = Delivery("d-1", RESIDENT, "urn:org:dwp", "DWP-1", "email", claim, 3)
+    with pytest.raises(OutputRejected) as raised:
+        codec.encode_delivery(delivery, b"secret", NOW_UTC)
+    assert "data.value" in str(raised.value)
+    assert "PLANTED" not in str(raised.value)
+
+
+def test_audit_records_of_re_evaluations_are_valid() -> None:
+    """Audit entries caused by expiry re-evaluations encode to valid audit records."""
+    entry = AuditEntry(
+        AuditDecision.CONSENT_ENDED,
+        RESIDENT,
+        "expiry:0123456789abcdef0123456789abcdef",
+        "Reevaluate",
+        "",
+        reason="expired",
+        attribute="address",
+        authority="E08000015",
+        decision_id="d-2",
+        version=4,
+    )
+    _, value = codec.encode_audit(entry, NOW_UTC)
+    record = schemas.decode(value)
+    assert isinstance(record, schemas.AuditRecorded)
+    assert record.data.event_source == schemas.HUB_SOURCE
