@@ -54,7 +54,8 @@ AttributeList = Annotated[
 """A non-empty list of distinct attribute names."""
 
 Version = Annotated[int, Field(strict=True, ge=1)]
-"""A per-(authority, resident, attribute) delivery version, counting from 1."""
+"""A delivery version: it grows with every decision the hub takes about the resident, so it
+only ever increases per (authority, resident, attribute); a subscriber keeps the highest."""
 
 
 class Envelope(ValueModel):
