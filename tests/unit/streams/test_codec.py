@@ -100,3 +100,8 @@ def test_audit_records_of_re_evaluations_are_valid() -> None:
     record = schemas.decode(value)
     assert isinstance(record, schemas.AuditRecorded)
     assert record.data.event_source == schemas.HUB_SOURCE
+
+
+def test_the_core_and_the_contract_share_one_audit_vocabulary() -> None:
+    """Every decision the core can take is a value the audit contract accepts, and vice versa."""
+    assert {d.value for d in AuditDecision} == {d.value for d in schemas.AuditDecision}
