@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     """How long a silent worker keeps its partitions before the others take them over."""
     pseudonym_key: SecretStr = SecretStr("local-development-pseudonym-key")
+    audit_key_id: str = Field(default="local-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    """Names the key that signs new audit records (kept in each record's chain)."""
+    audit_key: SecretStr = SecretStr("local-development-audit-key")
+    """The HMAC-SHA256 key that signs new audit records."""
+    audit_keys: SecretStr = SecretStr("")
+    """Retired keys still accepted by `rps audit verify`: "id:secret,id:secret"."""
     fault_crash_after: int = Field(default=0, ge=0)
     """Fault injection for the tests: exit hard at the N-th input (0: never) ..."""
     fault_crash_at: Literal["recorded", "sent"] = "sent"

@@ -232,7 +232,7 @@ async def active_members(settings: Settings) -> int:
 
 
 async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
-    """Write the rebuilt states as the new latest changelog values; how many were written.
+    """Write the rebuilt states that differ as the new latest changelog values; how many.
 
     Holdings (what authorities were sent) and pending outboxes are kept from the live record
     where one exists; residents with no inbound event are removed. Refused while any worker of
@@ -263,9 +263,11 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
                 profile = Profile(resident, rebuilt.states[resident], old.holdings, old.sequence)
             else:
                 profile, outbox = Profile(resident, rebuilt.states[resident]), {}
+            if resident in stored and codec.state_digest(old.state) == codec.state_digest(
+                profile.state
+            ):
+                continue  # equal already: leave the live record as it is
             value = codec.encode_profile(profile, outbox)
-            if resident in stored and stored[resident][0] == value:
-                continue
             await producer.send(topic, value, key, partition=partition)
             written += 1
         await producer.flush()
