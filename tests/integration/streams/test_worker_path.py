@@ -45,18 +45,23 @@ async def test_a_consented_change_reaches_exactly_the_authorities_allowed(
         )
     resident_app = await publish_as("urn:org:resident-app")
     workers()
+    grants = set()
     for authority, ref in (
         ("E08000015", "WIR-77"),
         ("urn:org:dvla", "DVLA-1"),
         ("E08000012", "LIV-9"),
     ):
-        await resident_app.grant_consent(
+        grant = await resident_app.grant_consent(
             resident=resident,
             authority=authority,
             attributes=["address"],
             purpose="council_tax",
             local_reference=ref,
         )
+        grants.add(grant.event_id)
+    # Consents and attributes travel on two topics: wait for the consents to be decided so
+    # the claim meets them (the other order backfills, and is covered elsewhere).
+    await audit_until(worker_settings, lambda rs: grants <= {r.data.event_id for r in rs}, workers)
     liverpool = await publish_as("urn:gss:E08000012")
     receipt = await liverpool.publish_attribute(
         resident=resident,
