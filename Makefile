@@ -32,6 +32,10 @@ check: $(BIN)/rps
 contracts: $(BIN)/rps
 	$(BIN)/rps contracts generate
 
+## Measure throughput, latency, growth and memory against the passthrough ceiling (table + JSON in artifacts/perf/).
+perf: setup
+	$(BIN)/python -m tests.perf.suite $(PERF_ARGS)
+
 down: $(BIN)/rps
 	$(BIN)/rps infra down
 

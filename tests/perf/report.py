@@ -1,0 +1,134 @@
+"""The suite's results as targets met or not, and as the printed table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+GIB_MIB = 1024
+
+
+def _find(results: dict[str, Any], store: str, residents: int, authorities: int) -> dict[str, Any]:
+    for run in results["scenarios"]:
+        if (run["store"], run["residents"], run["authorities"]) == (store, residents, authorities):
+            return dict(run)
+    raise KeyError(f"{store} {residents} {authorities}")
+
+
+def _cost(run: dict[str, Any]) -> float:
+    return float(run["live"]["worker_cpu_us_per_event"])
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, each with the figure it was judged on."""
+    runs = results["scenarios"]
+    head = runs[0]
+    small, few = head["residents"], head["authorities"]
+    large = max(r["residents"] for r in runs)
+    many = max(r["authorities"] for r in runs)
+    rocks_small = _find(results, "rocksdb://", small, few)
+    rocks_large = _find(results, "rocksdb://", large, few)
+    rocks_many = _find(results, "rocksdb://", small, many)
+    mem_large = _find(results, "memory://", large, few)
+    slow = head["latency"][0]
+    return {
+        "end_to_end_ratio": {"value": head["ratio"], "target": ">= 0.5"},
+        "p99_ms_at_20_percent": {"value": slow.get("p99_ms"), "target": "<= 50"},
+        "cost_growth_residents": {
+            "value": round(_cost(rocks_large) / _cost(rocks_small), 2),
+            "between": [small, large],
+            "target": "<= 1.2",
+        },
+        "cost_growth_authorities": {
+            "value": round(_cost(rocks_many) / _cost(rocks_small), 2),
+            "between": [few, many],
+            "per_output": round(
+                rocks_many["live"]["worker_cpu_us_per_output"]
+                / rocks_small["live"]["worker_cpu_us_per_output"],
+                2,
+            ),
+        },
+        "replay_ratio_to_live": {"value": head["replay"]["ratio_to_live"], "target": ">= 2"},
+        "rss_mib_rocksdb": {
+            "value": rocks_large["rss_mib"],
+            "peak": rocks_large["hwm_mib"],
+            "residents": large,
+            "target": f"<= {GIB_MIB} at 1,000,000 residents",
+        },
+        "rss_mib_memory": {
+            "value": mem_large["rss_mib"],
+            "peak": mem_large["hwm_mib"],
+            "residents": large,
+        },
+    }
+
+
+def _rate(value: float, ceiling: float) -> str:
+    return f"{value:>10,.0f}/s  {value / ceiling:>5.2f}x"
+
+
+def table(results: dict[str, Any]) -> str:
+    """A plain-text table of every figure, with its ratio to the passthrough."""
+    head = results["scenarios"][0]
+    ceiling = head["passthrough"]["events_per_second"]
+    lines = [
+        f"Resident Profile Sync performance, {results['date']}",
+        f"({results['machine']['cpus']} cores, shared with other work; Kafka "
+        f"{results['machine']['kafka']}; {head['live']['events']:,} events per run; "
+        f"suite {results['seconds']:,.0f} s)",
+        "",
+        f"{'scenario':<38} {'worker':>12} {'passthrough':>12} {'ratio':>6} "
+        f"{'CPU us/event':>12} {'outputs/event':>13} {'RSS MiB':>8}",
+    ]
+    for run in results["scenarios"]:
+        live, ceil = run["live"], run["passthrough"]
+        store = run["store"].split(":")[0]
+        name = f"{store}, {run['residents']:,} residents, {run['authorities']} LAs"
+        lines.append(
+            f"{name:<38} {live['events_per_second']:>10,.0f}/s "
+            f"{ceil['events_per_second']:>10,.0f}/s "
+            f"{run['ratio']:>6.2f} {live['worker_cpu_us_per_event']:>12,.0f} "
+            f"{live['outputs'] / live['events']:>13.1f} {run['rss_mib']:>8,}"
+        )
+    lines += [
+        "",
+        f"headline: {head['store']}, {head['residents']:,} residents, "
+        f"{head['authorities']} LAs; ratios to its passthrough ({ceiling:,.0f} events/s)",
+    ]
+    for point in head["latency"]:
+        lines.append(
+            f"latency at {point['share_of_peak']:.0%} of peak ({point['rate']:,.0f}/s, "
+            f"{point['count']} deliveries): p50 {point.get('p50_ms')} ms, "
+            f"p95 {point.get('p95_ms')} ms, "
+            f"p99 {point.get('p99_ms')} ms, max {point.get('max_ms')} ms"
+        )
+    replay = head["replay"]
+    lines.append(
+        f"replay (rebuild {replay['events']:,} events): "
+        f"{_rate(replay['events_per_second'], ceiling)}"
+        f"  ({replay['ratio_to_live']:.2f}x live)"
+    )
+    subs = head["subscribers"]
+    for kind in ("sqlite", "postgresql"):
+        lines.append(
+            f"subscriber apply into {kind:<10} ({subs[kind]['records']:,} deliveries): "
+            f"{_rate(subs[kind]['records_per_second'], ceiling)}"
+        )
+    pub = results["publishing"]
+    lines.append(
+        f"rps publish ({pub['events']:,} events): "
+        f"{_rate(pub['rps_publish_events_per_second'], ceiling)}"
+    )
+    lines.append(
+        f"gateway, batches of 500: {_rate(pub['gateway_batch_events_per_second'], ceiling)}"
+    )
+    lines.append(
+        f"gateway, one event a request: {_rate(pub['gateway_single_events_per_second'], ceiling)}"
+    )
+    lines += ["", "targets:"]
+    for name, figure in results["summary"].items():
+        extra = {k: v for k, v in figure.items() if k != "value"}
+        lines.append(f"  {name:<26} {figure['value']!s:>8}  {extra}")
+    prof = head["profile"]
+    lines += ["", f"profile ({prof['samples']} samples), hottest on the CPU:"]
+    lines += [f"  {share:5.1f}%  {frame}" for frame, share in prof["self_percent"].items()]
+    return "\n".join(lines)

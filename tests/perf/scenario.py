@@ -1,0 +1,232 @@
+"""One measured scenario: a real ``rps worker`` and the passthrough on the same events.
+
+For a store, a number of residents and a number of subscribing councils:
+
+1. fresh topics; the councils' subscriptions; every resident's profile
+   (holding three consents) written straight onto the worker's changelog;
+2. ``rps worker`` started and proved running by one warm-up event (which also
+   waits out the restore of the changelog);
+3. the measured events sent as fast as Kafka takes them; the clock runs from
+   the first send until the last output (delivery, ending, audit or dead
+   letter) is written;
+4. the passthrough (``tests.perf.passthrough``) on a second prefix: the same
+   events, the same number of outputs per input, timed the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import infra
+from producers import Publisher
+from rps.settings import Settings
+from rps.topics import Topics
+from streams.app import faust_id
+from streams.replay import changelog_topic
+from streams.spawn import start_worker, stop_worker
+from tests.perf import broker, passthrough, workload
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What one run holds fixed."""
+
+    store: str
+    residents: int
+    authorities: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.store.split(':')[0]}, {self.residents:,} residents, {self.authorities} LAs"
+
+
+@dataclass
+class Running:
+    """A started worker on a scenario's topics."""
+
+    settings: Settings
+    councils: list[str]
+    process: subprocess.Popen[bytes]
+    log: Path
+    base: Settings
+    restarts: int = 0
+
+    def alive(self) -> None:
+        """Raise with the log's tail when the worker has exited."""
+        if self.process.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"worker exited with {self.process.returncode}:\n{tail}")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU the worker has used."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+
+    def memory_mib(self) -> tuple[float, float]:
+        """(VmRSS, VmHWM) of the worker in MiB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
+        values = {line.split(":")[0]: int(line.split()[1]) for line in status if "kB" in line}
+        return values["VmRSS"] / 1024, values["VmHWM"] / 1024
+
+
+def outputs(settings: Settings, councils: list[str]) -> list[str]:
+    """Every topic the worker writes decisions to."""
+    topics = Topics(settings.topic_prefix)
+    return [topics.audit, topics.deadletter, *(topics.deliveries(c) for c in councils)]
+
+
+async def start(base: Settings, scenario: Scenario, scratch: Path, tag: str) -> Running:
+    """Topics, subscriptions, preloaded profiles, and a worker that has processed one event."""
+    settings = base.model_copy(
+        update={
+            "topic_prefix": f"perf{tag}",
+            "app_id": "bench",
+            "store": scenario.store,
+            "state_dir": scratch / tag,
+            "log_level": "warning",
+        }
+    )
+    topics = Topics(settings.topic_prefix)
+    councils = workload.authorities(scenario.authorities)
+    await infra.ensure_topics(settings)
+    for council in councils:
+        await infra.ensure_delivery_topic(settings, council)
+    now = dt.datetime.now(dt.UTC)
+    async with Publisher(settings) as publisher:
+        await publisher.publish_many(workload.subscriptions(councils, now))
+    await broker.create(settings, [changelog_topic(settings)], compacted=True)
+    await broker.send_pairs(
+        settings, changelog_topic(settings), workload.preload(scenario.residents, councils, now)
+    )
+    log = scratch / f"{tag}.log"
+    await broker.send(settings, [workload.warmup(topics, councils)])
+    limit = 90 + scenario.residents / 5_000  # restoring the changelog takes its time
+    for attempt in range(3):
+        process = start_worker(settings, log, RPS_WORKER_NAME="bench")
+        running = Running(settings, councils, process, log, base, restarts=attempt)
+        try:
+            await settle(running, limit=limit)
+            return running
+        except TimeoutError:
+            print(f"   worker did not start deciding within {limit:.0f} s; restarted", flush=True)
+            stop_worker(process, kill=True)
+        except BaseException:
+            stop_worker(process, kill=True)
+            raise
+    raise RuntimeError(f"the worker never started deciding; see {log}")
+
+
+async def settle(running: Running, limit: float = 3600) -> None:
+    """Wait until the worker has committed every inbound record."""
+    topics = Topics(running.settings.topic_prefix)
+    await broker.wait_caught_up(
+        running.settings,
+        faust_id(running.settings),
+        [topics.attributes, topics.consents],
+        running.alive,
+        limit=limit,
+    )
+
+
+async def measure(
+    running: Running, records: list[workload.Record], *, rate: float | None = None
+) -> dict[str, Any]:
+    """Send ``records`` and time them until the worker's last output; counts and CPU."""
+    settings = running.settings
+    written = outputs(settings, running.councils)
+    before, cpu = await broker.total(settings, written), running.cpu_seconds()
+    started = time.time()
+    stamps = await broker.send(settings, records, rate=rate)
+    await settle(running)
+    seconds = await broker.last_timestamp(settings, written) - started
+    used = running.cpu_seconds() - cpu
+    produced = await broker.total(settings, written) - before
+    return {
+        "events": len(records),
+        "outputs": produced,
+        "seconds": round(seconds, 3),
+        "events_per_second": round(len(records) / seconds, 1),
+        "worker_cpu_seconds": round(used, 2),
+        "worker_cpu_us_per_event": round(used / len(records) * 1e6, 1),
+        "worker_cpu_us_per_output": round(used / max(produced, 1) * 1e6, 1),
+        "stamps": stamps,
+    }
+
+
+async def ceiling(
+    base: Settings, records: list[workload.Record], outputs: int, tag: str, log: Path
+) -> dict[str, Any]:
+    """The passthrough on the same events with the same outputs per input, timed the same way."""
+    settings = base.model_copy(update={"topic_prefix": f"perf{tag}"})
+    topics = Topics(settings.topic_prefix)
+    await infra.ensure_topics(settings)
+    await broker.create(settings, [passthrough.sink(settings.topic_prefix)])
+    moved = [
+        workload.Record(
+            topics.attributes if r.topic.endswith(".attributes.v1") else topics.consents,
+            r.key,
+            r.value,
+            r.event_id,
+        )
+        for r in records
+    ]
+    with log.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.perf.passthrough",
+            "--prefix",
+            settings.topic_prefix,
+            "--events",
+            str(len(records)),
+            "--outputs",
+            str(outputs),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=Path(__file__).parents[2],
+        )
+
+    def alive() -> None:
+        if process.returncode is not None:
+            raise RuntimeError(f"passthrough exited with {process.returncode}; see {log}")
+
+    group, inbound = passthrough.group(settings.topic_prefix), [topics.attributes, topics.consents]
+    sink = [passthrough.sink(settings.topic_prefix)]
+    try:
+        await broker.send(settings, [workload.warmup(topics, ["E06000001"])])
+        await broker.wait_caught_up(settings, group, inbound, alive)
+        before = await broker.total(settings, sink)
+        started = time.time()
+        await broker.send(settings, moved)
+        await broker.wait_caught_up(settings, group, inbound, alive)
+        seconds = await broker.last_timestamp(settings, sink) - started
+        produced = await broker.total(settings, sink) - before
+    finally:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    return {
+        "events": len(records),
+        "outputs": produced,
+        "seconds": round(seconds, 3),
+        "events_per_second": round(len(records) / seconds, 1),
+    }
+
+
+def stop(running: Running) -> None:
+    """Stop the worker gracefully."""
+    stop_worker(running.process)

@@ -1,0 +1,163 @@
+"""The performance suite: every figure of issue 10 in one run, as a table and as JSON.
+
+Against the local Kafka and PostgreSQL (``rps infra up``)::
+
+    .venv/bin/python -m tests.perf.suite                       # default size (make perf)
+    .venv/bin/python -m tests.perf.suite --residents 10000,1000000 --events 20000
+
+Scenarios (each a fresh worker on fresh topics, and the passthrough on the
+same events): the in-memory store at the smallest population (the headline,
+with latency, the profile, replay and the subscribers), RocksDB at every
+population, RocksDB with every further number of councils, and the in-memory
+store at the largest population (for its memory). Results go to
+``--out`` (default ``artifacts/perf/<date>/``): ``results.json``,
+``table.txt``, ``profile.txt`` (py-spy's collapsed stacks of the worker under
+load) and the processes' logs. Nothing is asserted about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import infra
+from rps.logs import configure
+from rps.settings import Settings
+from rps.topics import Topics
+from tests.perf import broker, extras, scenario, workload
+from tests.perf.report import summary, table
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The suite's options."""
+    today = dt.date.today().isoformat()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    number_list = lambda text: [int(part) for part in text.split(",")]  # noqa: E731
+    parser.add_argument("--residents", type=number_list, default=[10_000, 100_000])
+    parser.add_argument("--authorities", type=number_list, default=[5, 50])
+    parser.add_argument("--events", type=int, default=10_000, help="measured events per run")
+    parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument("--publish-events", type=int, default=20_000)
+    parser.add_argument("--single", type=int, default=2_000, help="gateway: one a request")
+    parser.add_argument(
+        "--keep-topics", action="store_true", help="keep each run's topics for inspection"
+    )
+    parser.add_argument("--out", type=Path, default=Path("artifacts") / "perf" / today)
+    return parser.parse_args(argv)
+
+
+def scenarios(options: argparse.Namespace) -> list[scenario.Scenario]:
+    """The runs, the headline first; duplicates dropped."""
+    small, large = min(options.residents), max(options.residents)
+    few = options.authorities[0]
+    runs = [scenario.Scenario("memory://", small, few)]
+    runs += [scenario.Scenario("rocksdb://", r, few) for r in sorted(options.residents)]
+    runs += [scenario.Scenario("rocksdb://", small, a) for a in options.authorities[1:]]
+    runs += [scenario.Scenario("memory://", large, few)]
+    return list(dict.fromkeys(runs))
+
+
+async def run_one(
+    base: Settings,
+    plan: scenario.Scenario,
+    options: argparse.Namespace,
+    scratch: Path,
+    headline: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One scenario, and the headline's extra figures when it is the first."""
+    tag = uuid.uuid4().hex[:8]
+    print(f"-- {plan.name} (topics perf{tag}.*)", flush=True)
+    began = time.perf_counter()
+    running = await scenario.start(base, plan, scratch, tag)
+    result: dict[str, Any] = {
+        "store": plan.store,
+        "residents": plan.residents,
+        "authorities": plan.authorities,
+        "start_seconds": round(time.perf_counter() - began, 1),
+        "worker_restarts": running.restarts,
+    }
+    topics = Topics(running.settings.topic_prefix)
+    records = workload.mix(options.events, plan.residents, running.councils, topics)
+    try:
+        live = await scenario.measure(running, records)
+        live.pop("stamps")
+        result["live"] = live
+        print(f"   worker: {live['events_per_second']:,.0f} events/s", flush=True)
+        if headline is None:
+            result.update(await extras.headline(running, plan, options, scratch, live))
+        result["rss_mib"], result["hwm_mib"] = (round(v) for v in running.memory_mib())
+    finally:
+        scenario.stop(running)
+    log = scratch / f"{tag}-passthrough.log"
+    ceiling = await scenario.ceiling(base, records, live["outputs"], f"{tag}p", log)
+    result["passthrough"] = ceiling
+    if not options.keep_topics:  # a shared broker holds only so many partitions
+        await broker.delete_prefixed(base, f"perf{tag}")
+    result["ratio"] = round(live["events_per_second"] / ceiling["events_per_second"], 3)
+    print(f"   passthrough: {ceiling['events_per_second']:,.0f} events/s", flush=True)
+    return result
+
+
+async def run(options: argparse.Namespace) -> dict[str, Any]:
+    """Every scenario and figure; the results document."""
+    base = Settings()
+    await infra.up(base)
+    options.out.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "kafka": infra.kafka_version(),
+            "note": "2 cores shared with other work; figures vary from run to run",
+        },
+        "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
+        "scenarios": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="rps-perf-") as temporary:
+        scratch = Path(temporary)
+        for plan in scenarios(options):
+            headline = results["scenarios"][0] if results["scenarios"] else None
+            results["scenarios"].append(await run_one(base, plan, options, scratch, headline))
+        results["publishing"] = await extras.publishing(base, options, scratch)
+        await asyncio.to_thread(_keep_logs, scratch, options.out)
+    results["seconds"] = round(time.perf_counter() - began, 1)
+    results["summary"] = summary(results)
+    return results
+
+
+def _keep_logs(scratch: Path, out: Path) -> None:
+    for log in scratch.glob("*.log"):
+        (out / log.name).write_bytes(log.read_bytes())
+
+
+def write(results: dict[str, Any], out: Path) -> str:
+    """Write ``results.json`` and ``table.txt`` into ``out``; the table."""
+    text = table(results)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "table.txt").write_text(text + "\n")
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run everything, print the table, write the results."""
+    options = parse(argv)
+    configure(level="warning")
+    results = asyncio.run(run(options))
+    print(write(results, options.out))
+    print(f"written to {options.out}/ (results.json, table.txt, profile.txt, logs)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

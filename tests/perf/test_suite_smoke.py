@@ -1,0 +1,58 @@
+"""The performance suite, at a tiny size, against the real broker and databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rps.settings import Settings
+from tests.perf import suite
+
+TINY = [
+    "--residents", "200,400",
+    "--authorities", "2,3",
+    "--events", "200",
+    "--latency-seconds", "2",
+    "--publish-events", "200",
+    "--single", "50",
+]  # fmt: skip
+
+
+def _missing(value: Any, where: str = "") -> list[str]:
+    """Paths in ``value`` that hold no figure (None, or an empty collection)."""
+    if value is None or (isinstance(value, dict | list) and not value):
+        return [where or "<root>"]
+    if isinstance(value, dict):
+        return [m for k, v in value.items() for m in _missing(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [m for n, v in enumerate(value) for m in _missing(v, f"{where}[{n}]")]
+    return []
+
+
+async def test_the_suite_produces_every_figure_at_a_tiny_size(
+    local_services: Settings, tmp_path: Path
+) -> None:
+    """Every scenario, latency point, profile, replay, subscriber and publishing figure is
+    measured and written to results.json and table.txt (nothing about time is asserted)."""
+    options = suite.parse([*TINY, "--out", str(tmp_path)])
+    results = await suite.run(options)
+    text = suite.write(results, tmp_path)
+    assert _missing(results) == []
+    assert len(results["scenarios"]) == 5
+    head = results["scenarios"][0]
+    assert {"latency", "profile", "replay", "subscribers"} <= set(head)
+    assert [p["share_of_peak"] for p in head["latency"]] == [0.2, 0.8]
+    assert all(p["count"] > 0 for p in head["latency"])
+    assert head["profile"]["samples"] > 0
+    assert head["subscribers"]["sqlite"]["records"] == head["subscribers"]["deliveries"]
+    assert head["subscribers"]["postgresql"]["records"] == head["subscribers"]["deliveries"]
+    for run in results["scenarios"]:
+        assert run["live"]["events"] == 200
+        assert run["live"]["outputs"] > run["live"]["events"]
+        assert run["passthrough"]["outputs"] == run["live"]["outputs"]
+    assert set(results["summary"]) >= {"end_to_end_ratio", "cost_growth_residents"}
+    assert json.loads((tmp_path / "results.json").read_text()) == results
+    assert (tmp_path / "profile.txt").stat().st_size > 0
+    assert "passthrough" in text
+    assert (tmp_path / "table.txt").read_text() == text + "\n"
