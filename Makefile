@@ -31,6 +31,7 @@ check: $(BIN)/rps
 ## Regenerate the checked-in JSON Schema, AsyncAPI and OpenAPI documents.
 contracts: $(BIN)/rps
 	$(BIN)/rps contracts generate
+	$(BIN)/rps gateway openapi --write
 
 ## Measure throughput, latency, growth and memory against the passthrough ceiling (table + JSON in artifacts/perf/).
 perf: setup
