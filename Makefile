@@ -34,7 +34,7 @@ contracts: $(BIN)/rps
 	$(BIN)/rps gateway openapi --write
 
 ## Measure throughput, latency, growth and memory against the passthrough ceiling (table + JSON in artifacts/perf/).
-perf: setup
+perf: $(BIN)/rps
 	$(BIN)/python -m tests.perf.suite $(PERF_ARGS)
 
 down: $(BIN)/rps

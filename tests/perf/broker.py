@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 import infra
 from rps.reading import partitions_of
@@ -105,6 +106,8 @@ async def caught_up(settings: Settings, group: str, topics: Sequence[str]) -> bo
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
+    except GroupCoordinatorNotAvailableError:
+        return False  # a fresh broker creates its offsets topic on first use
     finally:
         await admin.close()
     return all(

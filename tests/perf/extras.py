@@ -230,6 +230,7 @@ async def publishing(base: Settings, options: argparse.Namespace, scratch: Path)
     env = {
         **os.environ,
         "RPS_TOPIC_PREFIX": settings.topic_prefix,
+        "RPS_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "RPS_PUBLISHER_SOURCE": bench_publish.SOURCE,
         "RPS_DATABASE_URL": f"sqlite+aiosqlite:///{scratch}/gateway.db",
         "RPS_LOG_LEVEL": "warning",

@@ -31,7 +31,7 @@ from rps.settings import Settings
 from rps.topics import Topics
 from streams.app import faust_id
 from streams.replay import changelog_topic
-from streams.spawn import start_worker, stop_worker
+from streams.spawn import environment, start_worker, stop_worker
 from tests.perf import broker, passthrough, workload
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -85,8 +85,12 @@ def outputs(settings: Settings, councils: list[str]) -> list[str]:
     return [topics.audit, topics.deadletter, *(topics.deliveries(c) for c in councils)]
 
 
-async def start(base: Settings, scenario: Scenario, scratch: Path, tag: str) -> Running:
-    """Topics, subscriptions, preloaded profiles, and a worker that has processed one event."""
+async def start(
+    base: Settings, shared: Settings, scenario: Scenario, scratch: Path, tag: str
+) -> Running:
+    """Topics, subscriptions, preloaded profiles, and a worker that has processed one event.
+
+    ``shared`` locates the local PostgreSQL (the subscribers' database server)."""
     settings = base.model_copy(
         update={
             "topic_prefix": f"perf{tag}",
@@ -110,10 +114,10 @@ async def start(base: Settings, scenario: Scenario, scratch: Path, tag: str) -> 
     )
     log = scratch / f"{tag}.log"
     await broker.send(settings, [workload.warmup(topics, councils)])
-    limit = 90 + scenario.residents / 5_000  # restoring the changelog takes its time
+    limit = 45 + scenario.residents / 5_000  # restoring the changelog takes its time
     for attempt in range(3):
         process = start_worker(settings, log, RPS_WORKER_NAME="bench")
-        running = Running(settings, councils, process, log, base, restarts=attempt)
+        running = Running(settings, councils, process, log, shared, restarts=attempt)
         try:
             await settle(running, limit=limit)
             return running
@@ -195,6 +199,7 @@ async def ceiling(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=Path(__file__).parents[2],
+            env=environment(settings),
         )
 
     def alive() -> None:
@@ -213,7 +218,8 @@ async def ceiling(
         seconds = await broker.last_timestamp(settings, sink) - started
         produced = await broker.total(settings, sink) - before
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         try:
             await asyncio.wait_for(process.wait(), 30)
         except TimeoutError:

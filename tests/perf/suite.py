@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import os
 import platform
+import socket
 import sys
 import tempfile
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import infra
+from infra import kafka, postgres
 from rps.logs import configure
 from rps.settings import Settings
 from rps.topics import Topics
@@ -49,6 +51,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, default=15.0)
     parser.add_argument("--publish-events", type=int, default=20_000)
     parser.add_argument("--single", type=int, default=2_000, help="gateway: one a request")
+    parser.add_argument(
+        "--broker",
+        choices=["private", "shared"],
+        default="private",
+        help="private: a broker of the suite's own, started and stopped by it (the default); "
+        "shared: the local broker of `rps infra up`",
+    )
     parser.add_argument(
         "--keep-topics", action="store_true", help="keep each run's topics for inspection"
     )
@@ -69,6 +78,7 @@ def scenarios(options: argparse.Namespace) -> list[scenario.Scenario]:
 
 async def run_one(
     base: Settings,
+    shared: Settings,
     plan: scenario.Scenario,
     options: argparse.Namespace,
     scratch: Path,
@@ -78,7 +88,7 @@ async def run_one(
     tag = uuid.uuid4().hex[:8]
     print(f"-- {plan.name} (topics perf{tag}.*)", flush=True)
     began = time.perf_counter()
-    running = await scenario.start(base, plan, scratch, tag)
+    running = await scenario.start(base, shared, plan, scratch, tag)
     result: dict[str, Any] = {
         "store": plan.store,
         "residents": plan.residents,
@@ -109,10 +119,40 @@ async def run_one(
 
 
 async def run(options: argparse.Namespace) -> dict[str, Any]:
-    """Every scenario and figure; the results document."""
-    base = Settings()
-    await infra.up(base)
+    """Every scenario and figure, on a broker of the suite's own unless told otherwise."""
+    shared = Settings()
     options.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rps-perf-") as temporary:
+        scratch = Path(temporary)
+        if options.broker == "shared":
+            await infra.up(shared)
+            return await _measure(options, shared, shared, scratch)
+        await postgres.start(shared)
+        port = _free_port()
+        private = shared.model_copy(
+            update={
+                "state_dir": scratch / "broker",
+                "kafka_port": port,
+                "kafka_controller_port": _free_port(),
+                "bootstrap_servers": f"127.0.0.1:{port}",
+            }
+        )
+        await kafka.start(private)
+        try:
+            return await _measure(options, private, shared, scratch)
+        finally:
+            await asyncio.to_thread(kafka.stop, private)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _measure(
+    options: argparse.Namespace, base: Settings, shared: Settings, scratch: Path
+) -> dict[str, Any]:
     began = time.perf_counter()
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -120,18 +160,17 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "kafka": infra.kafka_version(),
+            "broker": options.broker,
             "note": "2 cores shared with other work; figures vary from run to run",
         },
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "scenarios": [],
     }
-    with tempfile.TemporaryDirectory(prefix="rps-perf-") as temporary:
-        scratch = Path(temporary)
-        for plan in scenarios(options):
-            headline = results["scenarios"][0] if results["scenarios"] else None
-            results["scenarios"].append(await run_one(base, plan, options, scratch, headline))
-        results["publishing"] = await extras.publishing(base, options, scratch)
-        await asyncio.to_thread(_keep_logs, scratch, options.out)
+    for plan in scenarios(options):
+        headline = results["scenarios"][0] if results["scenarios"] else None
+        results["scenarios"].append(await run_one(base, shared, plan, options, scratch, headline))
+    results["publishing"] = await extras.publishing(base, options, scratch)
+    await asyncio.to_thread(_keep_logs, scratch, options.out)
     results["seconds"] = round(time.perf_counter() - began, 1)
     results["summary"] = summary(results)
     return results
@@ -144,8 +183,8 @@ def _keep_logs(scratch: Path, out: Path) -> None:
 
 def write(results: dict[str, Any], out: Path) -> str:
     """Write ``results.json`` and ``table.txt`` into ``out``; the table."""
-    text = table(results)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = table(results)
     (out / "table.txt").write_text(text + "\n")
     return text
 

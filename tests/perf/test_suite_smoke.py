@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rps.settings import Settings
 from tests.perf import suite
 
 TINY = [
@@ -30,9 +29,7 @@ def _missing(value: Any, where: str = "") -> list[str]:
     return []
 
 
-async def test_the_suite_produces_every_figure_at_a_tiny_size(
-    local_services: Settings, tmp_path: Path
-) -> None:
+async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) -> None:
     """Every scenario, latency point, profile, replay, subscriber and publishing figure is
     measured and written to results.json and table.txt (nothing about time is asserted)."""
     options = suite.parse([*TINY, "--out", str(tmp_path)])
