@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import schemas
@@ -109,13 +110,14 @@ def sign(key: bytes, hash_: str) -> str:
     return hmac.new(key, hash_.encode(), hashlib.sha256).hexdigest()
 
 
-def chain(record: schemas.AuditRecorded, previous_hash: str, keys: Keys) -> schemas.AuditRecorded:
-    """The record with its link to ``previous_hash`` attached."""
+def chain(
+    record: schemas.AuditRecorded, previous_hash: str, keys: Keys
+) -> tuple[schemas.AuditRecorded, str]:
+    """The record with its link to ``previous_hash`` attached, and its hash (the new tip)."""
     hash_ = link_hash(previous_hash, canonical(record))
     link = Link(previous_hash, hash_, sign(keys.signing_key(), hash_), keys.current)
-    return record.model_copy(
-        update={"data": record.data.model_copy(update={"chain": link.as_chain()})}
-    )
+    data = record.data.model_copy(update={"chain": link.as_chain()})
+    return record.model_copy(update={"data": data}), hash_
 
 
 def link_of(value: bytes) -> Link | None:
@@ -185,3 +187,36 @@ def verify(records: Iterable[Stored], keys: Keys, genesis: str | None = GENESIS)
         seen[link.hash] = stored.value
         tip = link.hash
     return None
+
+
+HeadOutbox = dict[str, list[tuple[str, str, str]]]
+"""Outputs of decisions that changed no profile, by input id: (topic, key, value)."""
+
+
+@dataclass(slots=True)
+class Head:
+    """A partition's chain head as the worker keeps it: the last hash linked, and the outbox of
+    decisions recorded nowhere else, so their redelivery resends the same bytes."""
+
+    tip: str = GENESIS
+    outbox: HeadOutbox = field(default_factory=dict)
+
+    def advance(self, values: Iterable[bytes]) -> None:
+        """Follow resent audit records: each that links to the tip becomes the tip."""
+        for value in values:
+            link = link_of(value)
+            if link is not None and link.previous_hash == self.tip:
+                self.tip = link.hash
+
+
+def encode_head(head: Head) -> bytes:
+    """A chain head as stored in the worker's table."""
+    return json.dumps({"h": head.tip, "o": head.outbox}, separators=(",", ":")).encode()
+
+
+def decode_head(raw: bytes | None) -> Head:
+    """The inverse of ``encode_head``; an absent head is the genesis."""
+    if not raw:
+        return Head()
+    d = json.loads(raw)
+    return Head(d["h"], {k: [(r[0], r[1], r[2]) for r in v] for k, v in d["o"].items()})

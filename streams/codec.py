@@ -271,7 +271,12 @@ def audit_data(entry: AuditEntry) -> dict[str, Any]:
 
 def encode_audit(entry: AuditEntry, now: datetime) -> tuple[bytes, bytes]:
     """The (key, value) of an ``audit.recorded`` record, keyed by resident."""
-    event = _validated(
+    return entry.resident.encode(), schemas.encode(audit_event(entry, now))
+
+
+def audit_event(entry: AuditEntry, now: datetime) -> schemas.AuditRecorded:
+    """The ``audit.recorded`` event for one entry (before the worker links it into its chain)."""
+    return _validated(
         schemas.AuditRecorded,
         {
             "specversion": "1.0",
@@ -283,7 +288,6 @@ def encode_audit(entry: AuditEntry, now: datetime) -> tuple[bytes, bytes]:
             "data": audit_data(entry),
         },
     )
-    return entry.resident.encode(), schemas.encode(event)
 
 
 # -- profiles (the table's values) ---------------------------------------------------------

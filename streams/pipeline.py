@@ -34,7 +34,7 @@ import schemas
 from rps.logs import get_logger
 from rps.settings import Settings
 from rps.topics import Topics
-from streams import codec, expiry
+from streams import audit_chain, codec, expiry
 from streams.core import (
     Claim,
     Input,
@@ -69,7 +69,14 @@ class _Pending:
     input_id: str
     changelog: Awaitable[Any] | None
     records: list[Record]
+    partition: int | None = None  # audit records go to the input's partition: one chain each
     futures: list[Awaitable[Any]] = field(default_factory=list)
+
+
+async def _in_order(*writes: Awaitable[Any] | None) -> None:
+    for write in writes:
+        if write is not None:
+            await write
 
 
 class Processor:
@@ -93,6 +100,11 @@ class Processor:
         self._ensure_topic = ensure_topic
         self._crash = crash
         self._key = settings.pseudonym_key.get_secret_value().encode()
+        self._keys = audit_chain.parse_keys(
+            settings.audit_key_id,
+            settings.audit_key.get_secret_value(),
+            settings.audit_keys.get_secret_value(),
+        )
         self._known_topics: dict[str, str] = {}
         self._recorded: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=2000)
         self._sent_queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=2000)
@@ -109,10 +121,18 @@ class Processor:
         self._start_stages()
         message = event.message
         now = expiry.utcnow()
+        partition = message.partition
+        head = self._head(partition)
         try:
             item = self._decode(message)
         except PoisonMessage as poison:
-            records = await self._audit_rejection(message, poison, now)
+            pid = f"kafka:{message.topic}:{partition}:{message.offset}"
+            if pid in head.outbox:  # rejected and recorded before a restart: the same bytes
+                records = self._stored(head, head.outbox[pid])
+            else:
+                records = await self._audit_rejection(message, poison, now, head)
+                if records:
+                    head.outbox[pid] = self._storable(records)
             log.warning(
                 "input rejected",
                 reason=poison.reason,
@@ -121,7 +141,8 @@ class Processor:
                 offset=message.offset,
             )
             dead = self._dead_letter_record(message, poison.reason)
-            await self._recorded.put(_Pending(event, "", None, [dead, *records]))
+            headed = self._store_head(partition, head) if records else None
+            await self._recorded.put(_Pending(event, pid, headed, [dead, *records], partition))
             return
         key = item.resident.encode()
         raw = self._profiles.get(key)
@@ -129,29 +150,40 @@ class Processor:
         if item.id in outbox and item.id in profile.state.seen:
             # Decided and recorded before a restart: record it again (a local store may be
             # ahead of the changelog) and send the same outputs again, byte for byte.
-            records = [(t, k.encode(), v.encode(), None) for t, k, v in outbox[item.id]]
+            records = self._stored(head, outbox[item.id])
             again = self._profiles.send_changelog(message.partition, key, raw)
-            await self._recorded.put(_Pending(event, item.id, again, records))
+            headed = self._store_head(partition, head)
+            await self._recorded.put(
+                _Pending(event, item.id, _in_order(again, headed), records, partition)
+            )
+            return
+        if item.id in head.outbox:  # decided, changing no profile, before a restart
+            records = self._stored(head, head.outbox[item.id])
+            headed = self._store_head(partition, head)
+            await self._recorded.put(_Pending(event, item.id, headed, records, partition))
             return
         outcome = decide(profile, item, self._directory.directory, now)
-        records = await self._records(outcome, now)
+        tip = head.tip
+        records = await self._records(outcome, now, head)
         changelog = None
         if outcome.profile != profile:
             kept = {i: r for i, r in outbox.items() if i not in self._sent}
             if records:
-                kept[item.id] = [
-                    (t, (k or b"").decode(), (v or b"").decode()) for t, k, v, _ in records
-                ]
+                kept[item.id] = self._storable(records)
             encoded = codec.encode_profile(outcome.profile, kept)
             self._profiles.data[key] = encoded  # visible to the next event at once
             changelog = self._profiles.send_changelog(message.partition, key, encoded)
             due = next_expiry(outcome.profile)
             if due is not None and due != next_expiry(profile):
                 expiry.add(self._schedule, message.partition, item.resident, due)
+        elif records:
+            head.outbox[item.id] = self._storable(records)
+        if head.tip != tip:
+            changelog = _in_order(changelog, self._store_head(partition, head))
         if outcome.rejected:
             records.append(self._dead_letter_record(message, outcome.rejected))
         self._log(outcome)
-        await self._recorded.put(_Pending(event, item.id, changelog, records))
+        await self._recorded.put(_Pending(event, item.id, changelog, records, partition))
 
     async def drain(self) -> None:
         """Wait until every input handed to ``handle`` is settled."""
@@ -185,7 +217,7 @@ class Processor:
 
     # -- outputs -------------------------------------------------------------------------
 
-    async def _records(self, outcome: Outcome, now: Any) -> list[Record]:
+    async def _records(self, outcome: Outcome, now: Any, head: audit_chain.Head) -> list[Record]:
         """The encoded outputs of a decision: endings first, then deliveries, then audit."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
@@ -195,8 +227,37 @@ class Processor:
             topic = await self._delivery_topic(delivery.authority)
             records.append((topic, *codec.encode_delivery(delivery, self._key, now), None))
         for entry in outcome.audit:
-            records.append((self.topics.audit, *codec.encode_audit(entry, now), None))
+            records.append(self._audit_record(entry, now, head))
         return records
+
+    # -- the audit chain -----------------------------------------------------------------
+
+    def _head(self, partition: int) -> audit_chain.Head:
+        return audit_chain.decode_head(self._profiles.get(audit_chain.head_key(partition)))
+
+    def _store_head(self, partition: int, head: audit_chain.Head) -> Awaitable[Any]:
+        """Record the partition's head next to its profiles (same changelog partition), so a
+        restarted worker or a new owner of the partition continues the chain."""
+        head.outbox = {i: r for i, r in head.outbox.items() if i not in self._sent}
+        key, value = audit_chain.head_key(partition), audit_chain.encode_head(head)
+        self._profiles.data[key] = value
+        written: Awaitable[Any] = self._profiles.send_changelog(partition, key, value)
+        return written
+
+    def _audit_record(self, entry: Any, now: Any, head: audit_chain.Head) -> Record:
+        """An audit record linked to the partition's chain; the head moves on to it."""
+        linked, head.tip = audit_chain.chain(codec.audit_event(entry, now), head.tip, self._keys)
+        return (self.topics.audit, entry.resident.encode(), schemas.encode(linked), None)
+
+    def _stored(self, head: audit_chain.Head, stored: list[tuple[str, str, str]]) -> list[Record]:
+        """Outputs recorded before a restart, to send again; the head follows their chain."""
+        records: list[Record] = [(t, k.encode(), v.encode(), None) for t, k, v in stored]
+        head.advance(v for t, _, v, _ in records if t == self.topics.audit and v)
+        return records
+
+    @staticmethod
+    def _storable(records: list[Record]) -> list[tuple[str, str, str]]:
+        return [(t, (k or b"").decode(), (v or b"").decode()) for t, k, v, _ in records]
 
     def _log(self, outcome: Outcome) -> None:
         if outcome.deliveries or outcome.endings:
@@ -225,7 +286,9 @@ class Processor:
         ]
         return (self.topics.deadletter, message.key, message.value, headers)
 
-    async def _audit_rejection(self, message: Any, poison: PoisonMessage, now: Any) -> list[Record]:
+    async def _audit_rejection(
+        self, message: Any, poison: PoisonMessage, now: Any, head: audit_chain.Head
+    ) -> list[Record]:
         resident = (message.key or b"").decode("utf-8", "replace")
         if not _UUID.match(resident):
             return []  # no resident to file it under; the dead letter carries it
@@ -234,7 +297,7 @@ class Processor:
             f"kafka:{message.topic}:{message.partition}:{message.offset}"
         )
         entry = rejection(resident, event_id, "Rejected", "", poison.reason)
-        return [(self.topics.audit, *codec.encode_audit(entry, now), None)]
+        return [self._audit_record(entry, now, head)]
 
     # -- the two stages ------------------------------------------------------------------
 
@@ -256,7 +319,13 @@ class Processor:
                     if self._crash_at == "recorded" and self._recorded_count == self._crash_after:
                         os._exit(86)  # fault injection: decision recorded, outputs not sent
                 pending.futures = [
-                    await self._send(topic, key, value, headers)
+                    await self._send(
+                        topic,
+                        key,
+                        value,
+                        headers,
+                        pending.partition if topic == self.topics.audit else None,
+                    )
                     for topic, key, value, headers in pending.records
                 ]
                 await self._sent_queue.put(pending)
