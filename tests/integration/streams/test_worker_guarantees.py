@@ -287,7 +287,7 @@ async def test_two_workers_share_partitions_and_a_stopped_one_hands_over(
     finally:
         await unbound.close()
     del publisher
-    audit = await audit_until(worker_settings, decided(ids), workers, wait=120)
+    audit = await audit_until(worker_settings, decided(ids), workers, wait=240)
     assert ids <= {r.data.event_id for r in audit}
     for authority, letter in (("E08000015", "W"), ("urn:org:dwp", "D")):
         deliveries = await events_of(worker_settings, topics.deliveries(authority))
@@ -323,7 +323,7 @@ async def test_a_crash_between_recording_sending_and_committing_has_no_second_ef
     assert process.returncode == 86, log.read_text()[-2000:]
     stop_worker(process)
     workers()
-    audit = await audit_until(worker_settings, decided(ids), workers, wait=150)
+    audit = await audit_until(worker_settings, decided(ids), workers, wait=240)
     assert ids <= {r.data.event_id for r in audit}
     for authority in ("E08000015", "urn:org:dwp"):
         deliveries = await events_of(worker_settings, topics.deliveries(authority))
