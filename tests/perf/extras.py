@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import infra
+from consumers.errors import ConsumerError
 from consumers.subscriber import subscribe
 from rps.reading import read_to_end
 from rps.settings import Settings
@@ -180,7 +181,11 @@ async def subscribers(running: Running) -> dict[str, Any]:
             ("postgresql", f"{server.rsplit('/', 1)[0]}/{name}"),
         ):
             started = time.perf_counter()
-            stats = await subscribe(settings, council, url, stop_at_end=True)
+            try:
+                stats = await subscribe(settings, council, url, stop_at_end=True)
+            except ConsumerError as error:  # reported, so the other figures survive
+                results[kind] = {"error": type(error).__name__}
+                continue
             seconds = time.perf_counter() - started
             results[kind] = {
                 "records": stats.records,

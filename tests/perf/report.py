@@ -109,6 +109,9 @@ def table(results: dict[str, Any]) -> str:
     )
     subs = head["subscribers"]
     for kind in ("sqlite", "postgresql"):
+        if "error" in subs[kind]:
+            lines.append(f"subscriber apply into {kind}: failed ({subs[kind]['error']})")
+            continue
         lines.append(
             f"subscriber apply into {kind:<10} ({subs[kind]['records']:,} deliveries): "
             f"{_rate(subs[kind]['records_per_second'], ceiling)}"
