@@ -110,7 +110,14 @@ def draw_scenario(size: int = 300, residents: int = 12) -> list[schemas.Event]:
         drawn.append(value)
 
     keep()
-    return [event for chunk in drawn for event in chunk]
+    # Hypothesis likes short ids, so chunks may reuse one for other content; an id reused so is
+    # refused by the worker in whichever order it meets the two, which replay cannot know.
+    first: dict[str, bytes] = {}
+    kept = []
+    for event in (event for chunk in drawn for event in chunk):
+        if first.setdefault(event.id, schemas.encode(event)) == schemas.encode(event):
+            kept.append(event)
+    return kept
 
 
 async def publish_raw(settings: Settings, items: list[schemas.Event]) -> None:
