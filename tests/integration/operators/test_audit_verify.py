@@ -164,14 +164,16 @@ async def test_the_chain_continues_across_a_restart_a_crash_and_a_handover(
         )
         log = worker_settings.state_dir / "crashing.log"
         process: Any = start_worker(crashing, log)
-        items = draw_scenario(100)
-        await publish_raw(worker_settings, items)
-        for _ in range(600):
-            if process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert process.returncode == 86, log.read_text()[-2000:]
-        stop_worker(process)
+        try:
+            items = draw_scenario(100)
+            await publish_raw(worker_settings, items)
+            for _ in range(600):
+                if process.poll() is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert process.returncode == 86, log.read_text()[-2000:]
+        finally:
+            stop_worker(process)  # never leak it, even when the assertion fails
         workers()
         audit = await audit_until(
             worker_settings, decided({e.id for e in items}), workers, wait=150

@@ -310,18 +310,20 @@ async def test_a_crash_between_recording_sending_and_committing_has_no_second_ef
     crashing = worker_settings.model_copy(update={"fault_crash_after": 25, "fault_crash_at": stage})
     log = worker_settings.state_dir / "crashing.log"
     process = start_worker(crashing, log)
-    unbound = Publisher(worker_settings)
-    await unbound.start()
     try:
-        ids = await _story(unbound, [str(uuid.uuid4()) for _ in range(15)], "c")
+        unbound = Publisher(worker_settings)
+        await unbound.start()
+        try:
+            ids = await _story(unbound, [str(uuid.uuid4()) for _ in range(15)], "c")
+        finally:
+            await unbound.close()
+        for _ in range(600):
+            if process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert process.returncode == 86, log.read_text()[-2000:]
     finally:
-        await unbound.close()
-    for _ in range(600):
-        if process.poll() is not None:
-            break
-        await asyncio.sleep(0.1)
-    assert process.returncode == 86, log.read_text()[-2000:]
-    stop_worker(process)
+        stop_worker(process)  # never leak it, even when the assertion fails
     workers()
     audit = await audit_until(worker_settings, decided(ids), workers, wait=240)
     assert ids <= {r.data.event_id for r in audit}
