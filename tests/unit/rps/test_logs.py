@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 import structlog
 
 from rps.logs import MASK, configure, get_logger
@@ -48,3 +49,20 @@ def test_database_urls_are_logged_without_their_password() -> None:
     url = "postgresql+asyncpg://rps:s3cret-pw@db.internal:5432/rps"
     assert redact_url(url) == "postgresql+asyncpg://rps:***@db.internal:5432/rps"
     assert "s3cret-pw" not in Settings(database_url=url).database_url_for_logs()
+
+
+def test_logs_follow_stderr_when_it_is_replaced_after_configuration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Configured while stderr was one file that is later closed, logging writes to the
+    stderr of the moment instead of failing on the closed file."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    configure("json", "info")
+    try:
+        first.close()
+        monkeypatch.setattr("sys.stderr", second)
+        get_logger("test").info("subscribing", authority="E06000001")
+    finally:
+        structlog.reset_defaults()
+    assert json.loads(second.getvalue())["authority"] == "E06000001"
