@@ -9,7 +9,7 @@ and ack is the processor's (``streams.pipeline``).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -53,6 +53,33 @@ def _credentials(settings: Settings) -> Any:
     if settings.security_protocol == "SSL":
         return faust.SSLCredentials(cast(Any, settings.kafka_client_options()["ssl_context"]))
     return None
+
+
+def rewind_uncommitted_inputs(app: faust.App, inputs: set[str]) -> None:
+    """Make Faust's "seek to committed offsets" also rewind partitions with no committed offset.
+
+    After a rebalance Faust drops the records its consumer fetched while the flow
+    was stopped, then relies on seeking every partition back to its committed
+    offset. aiokafka's ``seek_to_committed`` only moves partitions whose committed
+    offset is above zero, so an input partition the group has never committed (a
+    worker that crashed before its first commit) stayed past the dropped records:
+    the new owner sat idle with its inputs unprocessed. Those partitions go back
+    to the start of the log instead, which is where ``earliest`` would put them.
+    """
+    consumer: Any = app.consumer
+    seek_to_committed = consumer.seek_to_committed
+
+    async def seek_to_committed_or_beginning() -> Mapping[Any, int]:
+        committed: Mapping[Any, int] = await seek_to_committed()
+        uncommitted = [tp for tp, offset in committed.items() if not offset and tp.topic in inputs]
+        if uncommitted:
+            await consumer.seek_wait(await consumer.earliest_offsets(*uncommitted))
+            log.info(
+                "inputs without a committed offset read from the start", count=len(uncommitted)
+            )
+        return committed
+
+    consumer.seek_to_committed = seek_to_committed_or_beginning
 
 
 def build(settings: Settings) -> Worker:
@@ -128,6 +155,8 @@ def build(settings: Settings) -> Worker:
         value_type=bytes,
         partitions=settings.partitions,
     )
+
+    rewind_uncommitted_inputs(app, {topics.attributes, topics.consents, topics.control})
 
     @app.task
     async def follow_subscriptions() -> None:
