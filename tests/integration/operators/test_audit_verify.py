@@ -29,10 +29,6 @@ from tests.integration.operators.conftest import (
 )
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until
 
-# Quarantined: both tests pass alone and in `pytest tests/integration/operators`, but fail
-# when run after the rest of the suite; see the closing note of the session that added it.
-pytestmark = pytest.mark.quarantine
-
 Partitions = dict[int, list[bytes]]
 
 
