@@ -7,9 +7,9 @@ directly with keyword arguments instead of patching the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -93,6 +93,33 @@ class Settings(BaseSettings):
     consumer_db_backoff_seconds: float = Field(default=0.5, gt=0, le=60)
     readmodel_group_id: str = "rps-readmodel"
 
+    # The resident portal (`rps portal`)
+    portal_host: str = "127.0.0.1"
+    portal_port: int = Field(default=8090, ge=0, le=65535)
+    portal_source: str = "urn:org:resident-app"
+    """The CloudEvents ``source`` of what residents do in the portal (consents, own claims)."""
+    portal_session_secret: SecretStr = SecretStr("local-development-portal-session-secret")
+    """Signs the portal's session cookie; set a long random secret in production."""
+    portal_session_max_age_seconds: int = Field(default=3600, ge=60, le=86_400)
+    portal_cookie_secure: bool = True
+    """Mark the session cookie ``Secure``; false only for plain-HTTP development off loopback."""
+    portal_development_sign_in: bool | None = None
+    """The local sign-in that lets you pick a resident: on by default in development, never in
+    production."""
+    portal_oidc_issuer: str | None = None
+    """The OpenID provider, e.g. https://oidc.account.gov.uk/ (its discovery document is read)."""
+    portal_oidc_client_id: str | None = None
+    portal_oidc_client_secret: SecretStr | None = None
+    """For ``client_secret_post``; leave unset when a private key is given."""
+    portal_oidc_private_key_file: Path | None = None
+    """PEM RSA key for ``private_key_jwt`` client authentication (what GOV.UK One Login uses)."""
+    portal_oidc_redirect_url: str = "http://127.0.0.1:8090/sign-in/callback"
+    portal_oidc_scopes: str = "openid email phone"
+    portal_oidc_vtr: str | None = None
+    """GOV.UK One Login's vector of trust, e.g. '["Cl.Cm"]' (sent only when set)."""
+    portal_resident_map: Path | None = None
+    """JSON object from OIDC ``sub`` to hub resident id, for residents linked by hand."""
+
     # Local services started by `rps infra up`
     state_dir: Path = Field(default_factory=_default_state_dir)
     kafka_port: int = 9092
@@ -123,6 +150,19 @@ class Settings(BaseSettings):
         if not value or not set(value) <= allowed:
             raise ValueError("topic_prefix may hold only letters, digits, '.', '_' and '-'")
         return value
+
+    @model_validator(mode="after")
+    def _no_development_sign_in_in_production(self) -> Self:
+        if self.environment == "production" and self.portal_development_sign_in:
+            raise ValueError("portal_development_sign_in cannot be enabled in production")
+        return self
+
+    @property
+    def portal_development_sign_in_enabled(self) -> bool:
+        """Whether the portal offers its development sign-in (never in production)."""
+        if self.environment == "production":
+            return False
+        return self.portal_development_sign_in is not False
 
     def kafka_client_options(self) -> dict[str, object]:
         """Connection options shared by every aiokafka client we build."""

@@ -10,15 +10,18 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consumers.readmodel._facts import GrantSeen, WithdrawalSeen
-from consumers.readmodel._merge import ConsentNow, consent_now
+from consumers.readmodel._facts import ClaimSeen, GrantSeen, RetractionSeen, WithdrawalSeen
+from consumers.readmodel._merge import ConsentNow, _core_claim, _core_retraction, consent_now
 from consumers.readmodel._tables import (
     acknowledgements,
     audit,
+    claims,
     consent_grants,
     consent_withdrawals,
     profile,
+    retractions,
 )
+from streams.core import ResidentState, best_claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,74 @@ class ReadModel:
             )
             for row in rows
         ]
+
+    async def visible_to(
+        self, resident: str, attribute: str, minimum_level: int, authority: str
+    ) -> ProfileEntry | None:
+        """The value an authority asking for ``minimum_level`` would be sent now, if any.
+
+        The hub's own rule: the live claim with the greatest ``(verified_at, id)``
+        among levels >= ``minimum_level``, never the authority's own claim.
+        """
+        async with self._engine.connect() as connection:
+            claim_rows = (
+                await connection.execute(
+                    select(claims).where(
+                        (claims.c.resident == resident) & (claims.c.attribute == attribute)
+                    )
+                )
+            ).all()
+            retraction_rows = (
+                await connection.execute(
+                    select(retractions).where(
+                        (retractions.c.resident == resident)
+                        & (retractions.c.attribute == attribute)
+                    )
+                )
+            ).all()
+        seen = {
+            row.claim_id: ClaimSeen(
+                row.claim_id,
+                row.resident,
+                row.attribute,
+                row.source,
+                row.assurance,
+                row.method,
+                row.verified_at,
+                row.value_json,
+            )
+            for row in claim_rows
+        }
+        state = ResidentState(
+            claims={c.claim_id: _core_claim(c) for c in seen.values()},
+            retractions={
+                row.event_id: _core_retraction(
+                    RetractionSeen(
+                        row.event_id,
+                        row.resident,
+                        row.claim_id,
+                        row.attribute,
+                        row.source,
+                        row.reason,
+                        row.issued_at,
+                    )
+                )
+                for row in retraction_rows
+            },
+        )
+        best = best_claim(state, attribute, minimum_level, exclude_source=authority)
+        if best is None:
+            return None
+        claim = seen[best.id]
+        return ProfileEntry(
+            attribute=claim.attribute,
+            value=orjson.loads(claim.value_json),
+            claim_id=claim.claim_id,
+            source=claim.source,
+            assurance=claim.assurance,
+            method=claim.method,
+            verified_at=claim.verified_at,
+        )
 
     async def close(self) -> None:
         await self._engine.dispose()

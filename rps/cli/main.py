@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rps.cli import consumers, infra, operators, producers, schemas, streams
+from rps.cli import consumers, infra, operators, portal, producers, schemas, streams
 
 app = typer.Typer(
     name="rps",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, consumers, operators):
+for module in (infra, schemas, streams, producers, consumers, operators, portal):
     module.register(app)
 
 

@@ -1,0 +1,68 @@
+"""Run the portal: the one wiring point for the read model, publisher, directory and server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import uvicorn
+
+from consumers.readmodel import open_read_model
+from portal._app import Portal, create_app, frontend_dir
+from portal._oidc import OidcClient
+from portal._session import load_resident_map
+from producers import Publisher
+from rps.logs import get_logger
+from rps.settings import Settings, redact_url
+from streams.directory import SubscriptionDirectory
+
+log = get_logger("portal")
+
+
+async def serve(settings: Settings, db_url: str | None = None) -> None:
+    """Serve the portal on ``portal_host:portal_port`` until stopped (SIGINT or SIGTERM)."""
+    frontend_dir()  # fail before anything starts when GOV.UK Frontend is missing
+    url = db_url or settings.database_url.get_secret_value()
+    residents = load_resident_map(settings.portal_resident_map)
+    read_model = await open_read_model(url)
+    publisher = Publisher(settings, source=settings.portal_source)
+    directory = SubscriptionDirectory(settings)
+    follow = asyncio.create_task(directory.run())
+    oidc = (
+        OidcClient(settings)
+        if settings.portal_oidc_issuer and settings.portal_oidc_client_id
+        else None
+    )
+    portal = Portal(
+        settings=settings,
+        read_model=read_model,
+        sink=publisher,
+        directory=lambda: directory.directory,
+        oidc=oidc,
+        residents=residents,
+    )
+    config = uvicorn.Config(
+        create_app(portal),
+        host=settings.portal_host,
+        port=settings.portal_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+    log.info(
+        "portal starting",
+        host=settings.portal_host,
+        port=settings.portal_port,
+        database=redact_url(url),
+        component="one_login" if oidc else "development_sign_in",
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        follow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow
+        await publisher.close()
+        await read_model.close()
+        if oidc is not None:
+            await oidc.close()
