@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 
 
 .PHONY: test-quarantine
-.PHONY: setup demo test check contracts faults perf down clean
+.PHONY: setup demo test check contracts faults perf down clean portal-setup
 
 $(BIN)/rps: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,19 @@ $(BIN)/rps: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-## Install everything (Python packages, Kafka jars, PostgreSQL) and start the local services.
-setup: $(BIN)/rps
+## Install everything (Python packages, Kafka jars, PostgreSQL, the portal's assets and browser) and start the local services.
+setup: $(BIN)/rps portal-setup
 	$(BIN)/rps infra up
+
+## The resident portal's GOV.UK Frontend (npm ci) and Debian's chromium for its browser tests.
+portal-setup: portal/node_modules/.package-lock.json
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium; }
+
+portal/node_modules/.package-lock.json: portal/package.json portal/package-lock.json
+	cd portal && npm ci --no-audit --no-fund
 
 ## Set everything up and run the whole story against real Kafka.
 demo: setup
