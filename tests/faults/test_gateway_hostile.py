@@ -1,0 +1,184 @@
+"""Hostile requests against a real ``rps gateway`` process.
+
+Every one is answered 4xx with an RFC 9457 problem document that repeats none
+of the values sent, never 5xx; the process never exits, its memory stays
+bounded, its output holds no planted value, and it still accepts a valid event
+afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from producers.credentials import open_store
+from rps.settings import Settings
+from rps.topics import Topics
+from tests.faults.conftest import Report, leaks, rss_kib
+from tests.faults.hostile import NINO
+from tests.faults.hostile_http import MAX_BATCH, MAX_BODY, SOURCE, HttpScenario, Request
+from tests.integration.producers.test_gateway_process import free_port
+from tests.integration.streams.conftest import records_of
+
+pytestmark = pytest.mark.integration
+
+RPS = str(Path(sys.executable).with_name("rps"))
+RSS_BOUND_KIB = 1024 * 1024
+CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """A running ``rps gateway``: its address, a publisher key, its process and output file."""
+
+    url: str
+    key: str
+    process: asyncio.subprocess.Process
+    output: Path
+
+
+@pytest.fixture
+async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[Gateway]:
+    """A real ``rps gateway`` on a free port, with a key for :data:`SOURCE`; stopped afterwards."""
+    async with open_store(settings) as store:
+        key = (await store.add(SOURCE)).key
+    port = free_port()
+    env = {
+        **os.environ,
+        "RPS_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "RPS_TOPIC_PREFIX": settings.topic_prefix,
+        "RPS_DATABASE_URL": settings.database_url.get_secret_value(),
+        "RPS_GATEWAY_MAX_BODY_BYTES": str(MAX_BODY),
+        "RPS_GATEWAY_MAX_BATCH_EVENTS": str(MAX_BATCH),
+    }
+    output = tmp_path / "gateway.log"
+    with output.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            RPS,
+            "gateway",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=sink,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            for _ in range(600):
+                if process.returncode is not None:
+                    pytest.fail(f"rps gateway exited {process.returncode}:\n{output.read_text()}")
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("rps gateway never answered /health")
+        yield Gateway(url, key, process, output)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def send(client: httpx.AsyncClient, key: str, request: Request) -> httpx.Response:
+    headers = dict(request.headers)
+    if request.auth is None:
+        headers["Authorization"] = f"Bearer {key}"
+    elif request.auth:
+        headers["Authorization"] = request.auth
+    return await client.request(request.method, request.path, content=request.body, headers=headers)
+
+
+async def test_hostile_requests_get_4xx_problems_and_the_gateway_goes_on(
+    settings: Settings,
+    gateway: Gateway,
+    hostile_run: tuple[int, int],
+    report: Report,
+) -> None:
+    """Every hostile request gets a 4xx problem document naming no value sent; no 5xx, no exit,
+    bounded memory, no planted value in the output; a valid event is accepted afterwards."""
+    seed, count = hostile_run
+    scenario = HttpScenario(seed, count, f"canary-{uuid.uuid4().hex}", [str(uuid.uuid4())])
+    requests = list(scenario.requests())
+    pid = gateway.process.pid
+    rss_before = rss_kib(pid)
+    statuses: Counter[int] = Counter()
+    problem_types: Counter[str] = Counter()
+    failures: list[str] = []
+    started = time.monotonic()
+    queue: asyncio.Queue[Request] = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+
+    async def drain(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            request = queue.get_nowait()
+            response = await send(client, gateway.key, request)
+            statuses[response.status_code] += 1
+            media = response.headers.get("content-type", "")
+            problem = response.json() if media.startswith("application/problem+json") else {}
+            problem_types[str(problem.get("type"))] += 1
+            if (
+                not 400 <= response.status_code < 500
+                or problem.get("status") != response.status_code
+                or not {"type", "title", "detail"} <= problem.keys()
+                or scenario.canary.encode() in response.content
+                or NINO.encode() in response.content
+            ):
+                failures.append(f"{request.kind}: {response.status_code} {response.text[:200]}")
+
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as client:
+        await asyncio.gather(*(drain(client) for _ in range(CONCURRENCY)))
+        elapsed = time.monotonic() - started
+        after = scenario.event()
+        after["data"] = {**after["data"], "value": "after@example.org"}
+        valid = Request("valid", "POST", "/v1/events", orjson.dumps(after), {})
+        accepted = await send(client, gateway.key, valid)
+    assert gateway.process.returncode is None, "the gateway process exited"
+    rss_after = rss_kib(pid)
+    on_topic = await records_of(settings, Topics(settings.topic_prefix).attributes)
+    leaked = await asyncio.to_thread(leaks, [gateway.output], [scenario.canary, NINO])
+    report(
+        {
+            "seed": seed,
+            "hostile_requests": count,
+            "by_kind": dict(scenario.kinds),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "problem_types": dict(problem_types),
+            "not_4xx_problem": len(failures),
+            "requests_per_second": round(count / elapsed, 1),
+            "gateway_rss_kib_before": rss_before,
+            "gateway_rss_kib_after": rss_after,
+            "wall_seconds": round(elapsed, 1),
+        }
+    )
+    assert not failures, f"{len(failures)} requests not answered 4xx + problem: {failures[:5]}"
+    assert sum(statuses.values()) == count
+    assert accepted.status_code == 202, accepted.text
+    assert [r.value for r in on_topic if after["id"].encode() in (r.value or b"")], (
+        "the valid event reached the topic"
+    )
+    assert len(on_topic) == 1, "no hostile request reached Kafka"
+    assert rss_after < RSS_BOUND_KIB, f"gateway RSS grew to {rss_after} KiB"
+    assert not leaked, f"planted values reached the gateway's output: {leaked}"
