@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
-from consumers.readmodel import open_read_model
+from consumers.readmodel import ReadModel, open_read_model
 from portal._app import Portal, create_app, frontend_dir
 from portal._oidc import OidcClient
 from portal._session import load_resident_map
@@ -19,12 +20,25 @@ from streams.directory import SubscriptionDirectory
 log = get_logger("portal")
 
 
+async def _open(settings: Settings, url: str) -> ReadModel:
+    """The read model, retried while another process (``rps readmodel``) is migrating it."""
+    for attempt in range(1, settings.consumer_db_attempts + 1):
+        try:
+            return await open_read_model(url)
+        except SQLAlchemyError:
+            if attempt == settings.consumer_db_attempts:
+                raise
+            log.warning("read model not ready, retrying", count=attempt)
+            await asyncio.sleep(settings.consumer_db_backoff_seconds * attempt)
+    raise AssertionError("unreachable")
+
+
 async def serve(settings: Settings, db_url: str | None = None) -> None:
     """Serve the portal on ``portal_host:portal_port`` until stopped (SIGINT or SIGTERM)."""
     frontend_dir()  # fail before anything starts when GOV.UK Frontend is missing
     url = db_url or settings.database_url.get_secret_value()
     residents = load_resident_map(settings.portal_resident_map)
-    read_model = await open_read_model(url)
+    read_model = await _open(settings, url)
     publisher = Publisher(settings, source=settings.portal_source)
     directory = SubscriptionDirectory(settings)
     follow = asyncio.create_task(directory.run())
