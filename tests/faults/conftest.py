@@ -6,19 +6,28 @@
   ``make faults`` runs.
 - ``report``: prints a test's figures (run with ``-s`` to see them) and keeps
   them in ``artifacts/faults/<test>.json``.
+- ``gateway``: a real ``rps gateway`` process with its output in a file.
 - ``leaks``: which planted values occur in which files.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from producers.credentials import open_store
+from rps.settings import Settings
+from tests.faults.hostile_http import MAX_BATCH, MAX_BODY, SOURCE, Request
+from tests.integration.producers.test_gateway_process import free_port
 from tests.integration.streams.conftest import publish_as, worker_settings, workers
 
 __all__ = ["publish_as", "worker_settings", "workers"]
@@ -27,6 +36,7 @@ SHORT_COUNT = 1_000
 SHORT_SEED = 11
 FULL_SEED = 2026
 ARTIFACTS = Path(__file__).parents[2] / "artifacts" / "faults"
+RPS = str(Path(sys.executable).with_name("rps"))
 
 
 def full_count() -> int:
@@ -82,3 +92,75 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError(f"process {pid} has no VmRSS")
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """A running ``rps gateway``: its address, a publisher key, its process and output file."""
+
+    url: str
+    key: str
+    process: asyncio.subprocess.Process
+    output: Path
+
+
+@pytest.fixture
+async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[Gateway]:
+    """A real ``rps gateway`` on a free port, with a key for :data:`SOURCE`; stopped afterwards."""
+    async with open_store(settings) as store:
+        key = (await store.add(SOURCE)).key
+    port = free_port()
+    env = {
+        **os.environ,
+        "RPS_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "RPS_TOPIC_PREFIX": settings.topic_prefix,
+        "RPS_DATABASE_URL": settings.database_url.get_secret_value(),
+        "RPS_GATEWAY_MAX_BODY_BYTES": str(MAX_BODY),
+        "RPS_GATEWAY_MAX_BATCH_EVENTS": str(MAX_BATCH),
+    }
+    output = tmp_path / "gateway.log"
+    with output.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            RPS,
+            "gateway",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=sink,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            for _ in range(600):
+                if process.returncode is not None:
+                    pytest.fail(f"rps gateway exited {process.returncode}:\n{output.read_text()}")
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("rps gateway never answered /health")
+        yield Gateway(url, key, process, output)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def send(client: httpx.AsyncClient, key: str, request: Request) -> httpx.Response:
+    headers = dict(request.headers)
+    if request.auth is None:
+        headers["Authorization"] = f"Bearer {key}"
+    elif request.auth:
+        headers["Authorization"] = request.auth
+    return await client.request(request.method, request.path, content=request.body, headers=headers)
