@@ -1,6 +1,6 @@
 """Fixtures and helpers of the fault suite.
 
-- ``hostile_count``: how many hostile inputs a run sends. Each hostile test runs
+- ``hostile_run``: the (seed, count) of a run of hostile inputs. Each hostile test runs
   twice: a short seeded run (1,000 inputs) that ``make test`` includes, and a
   full run marked ``slow`` (``RPS_HOSTILE_COUNT``, 10,000 by default) that only
   ``make faults`` runs.
