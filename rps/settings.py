@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     """Names this worker's local state directory (RocksDB): give each worker on a host its own."""
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     """How long a silent worker keeps its partitions before the others take them over."""
+    worker_stall_check_seconds: float = Field(default=5.0, gt=0)
+    """How often a worker checks for fetched inputs that never reached it (see streams/stall.py)."""
     pseudonym_key: SecretStr = SecretStr("local-development-pseudonym-key")
     audit_key_id: str = Field(default="local-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """Names the key that signs new audit records (kept in each record's chain)."""
