@@ -65,3 +65,29 @@ async def read_events(settings: Settings, topic: str) -> list[schemas.Event]:
         except schemas.InvalidEvent:
             continue
     return events
+
+
+async def last_value(settings: Settings, topic: str, partition: int) -> bytes | None:
+    """The value of the newest record in one partition of ``topic`` (None when it is empty)."""
+    tp = TopicPartition(topic, partition)
+    consumer = AIOKafkaConsumer(
+        enable_auto_commit=False, auto_offset_reset="earliest", **settings.kafka_client_options()
+    )
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        start = (await consumer.beginning_offsets([tp]))[tp]
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end <= start:
+            return None
+        consumer.seek(tp, end - 1)
+        while True:
+            batch = await consumer.getmany(tp, timeout_ms=500)
+            for record in batch.get(tp, []):
+                if record.offset == end - 1:
+                    value: bytes | None = record.value
+                    return value
+            if await consumer.position(tp) >= end:
+                return None  # the newest offset held no record (a transaction marker)
+    finally:
+        await consumer.stop()

@@ -16,6 +16,7 @@ from typing import Any, cast
 import faust
 
 import infra
+from rps import reading
 from rps.logs import get_logger
 from rps.settings import Settings
 from rps.topics import Topics
@@ -23,6 +24,7 @@ from streams import codec, expiry
 from streams.core import SubscriptionChange
 from streams.directory import SubscriptionDirectory
 from streams.pipeline import Processor
+from streams.stall import StallGuard
 
 log = get_logger("worker")
 
@@ -113,6 +115,7 @@ def build(settings: Settings) -> Worker:
         "expiries", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
     directory = SubscriptionDirectory(settings)
+    inputs = {topics.attributes, topics.consents, topics.control}
 
     async def send(
         topic: str,
@@ -130,7 +133,18 @@ def build(settings: Settings) -> Worker:
         log.error("worker stopping after an unrecoverable output failure")
         os._exit(70)  # offsets of unsettled inputs are not committed: they will be redone
 
-    processor = Processor(settings, send, profiles, schedule, directory, ensure_topic, crash)
+    async def last_audit(partition: int) -> bytes | None:
+        await app.producer.flush()  # anything this worker sent there is in the log first
+        return await reading.last_value(settings, topics.audit, partition)
+
+    processor = Processor(
+        settings, send, profiles, schedule, directory, ensure_topic, crash, last_audit
+    )
+
+    async def on_revoked(_sender: Any, revoked: set[Any], **_: Any) -> None:
+        processor.forget(tp.partition for tp in revoked if tp.topic in inputs)
+
+    app.on_partitions_revoked.connect(cast(Any, on_revoked))
 
     async def on_authority(authority: str) -> None:
         await ensure_topic(authority)
@@ -156,7 +170,7 @@ def build(settings: Settings) -> Worker:
         partitions=settings.partitions,
     )
 
-    rewind_uncommitted_inputs(app, {topics.attributes, topics.consents, topics.control})
+    rewind_uncommitted_inputs(app, inputs)
 
     @app.task
     async def follow_subscriptions() -> None:
@@ -172,6 +186,12 @@ def build(settings: Settings) -> Worker:
                 log.error("worker stopping on an unexpected error", error_type=type(error).__name__)
                 os._exit(70)
             yield None
+
+    guard = StallGuard(app, inputs)
+
+    @app.timer(settings.worker_stall_check_seconds)
+    async def look_for_stalls() -> None:
+        await guard.check()
 
     cursor = expiry.Cursor()
 

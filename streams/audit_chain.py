@@ -10,7 +10,11 @@ next record's ``previous_hash`` (``removed`` / ``reordered``), and forging a con
 chain needs the key (``bad_signature``). Verification accepts every key in the key ring,
 so keys can be rotated: new records are signed with the current key id, older records
 keep verifying with the retired keys. An exact byte-for-byte copy of a record already in
-the chain is a redelivery (the worker resending an outbox after a crash), not a break.
+the chain is a redelivery, not a break.
+
+The worker links each record when it sends it, and a worker taking a partition over (after
+a restart, a crash or a handover) continues from the newest record the partition holds, so
+the chain follows the topic's own order.
 
 Nothing here touches Kafka, the clock or settings: ``Keys`` is built by the caller.
 """
@@ -120,6 +124,31 @@ def chain(
     return record.model_copy(update={"data": data}), hash_
 
 
+def link_bytes(value: bytes, previous_hash: str, keys: Keys) -> tuple[bytes, str]:
+    """An unlinked audit record's bytes linked to ``previous_hash``, and its hash (the new tip).
+
+    The worker links a record when it sends it, in send order, so the chain follows the
+    order records reach the topic whatever order the decisions were recorded in.
+    """
+    event = schemas.decode(value)
+    if not isinstance(event, schemas.AuditRecorded):
+        raise ValueError("only audit records are linked into the chain")
+    linked, hash_ = chain(event, previous_hash, keys)
+    return schemas.encode(linked), hash_
+
+
+def tip_of(value: bytes | None) -> str:
+    """The hash a new record links to, after the partition's newest record ``value``.
+
+    An empty partition starts at the genesis. A newest record that carries no readable link
+    (which ``verify`` reports) also restarts there rather than stopping the worker.
+    """
+    if value is None:
+        return GENESIS
+    link = link_of(value)
+    return link.hash if link is not None else GENESIS
+
+
 def link_of(value: bytes) -> Link | None:
     """The link a stored audit record carries (None when it carries none or is unreadable)."""
     try:
@@ -195,23 +224,15 @@ HeadOutbox = dict[str, list[tuple[str, str, str]]]
 
 @dataclass(slots=True)
 class Head:
-    """A partition's chain head as the worker keeps it: the last hash linked, and the outbox of
-    decisions recorded nowhere else, so their redelivery resends the same bytes."""
+    """What a partition keeps beside its profiles: the outbox of decisions recorded nowhere
+    else (they changed no profile), so their redelivery resends the same outputs."""
 
-    tip: str = GENESIS
     outbox: HeadOutbox = field(default_factory=dict)
-
-    def advance(self, values: Iterable[bytes]) -> None:
-        """Follow resent audit records: each that links to the tip becomes the tip."""
-        for value in values:
-            link = link_of(value)
-            if link is not None and link.previous_hash == self.tip:
-                self.tip = link.hash
 
 
 def encode_head(head: Head) -> bytes:
-    """A chain head as stored in the worker's table."""
-    return json.dumps({"h": head.tip, "o": head.outbox}, separators=(",", ":")).encode()
+    """A partition's head as stored in the worker's table."""
+    return json.dumps({"o": head.outbox}, separators=(",", ":")).encode()
 
 
 def decode_head(raw: bytes | None) -> Head:
@@ -219,4 +240,4 @@ def decode_head(raw: bytes | None) -> Head:
     if not raw:
         return Head()
     d = json.loads(raw)
-    return Head(d["h"], {k: [(r[0], r[1], r[2]) for r in v] for k, v in d["o"].items()})
+    return Head({k: [(r[0], r[1], r[2]) for r in v] for k, v in d["o"].items()})

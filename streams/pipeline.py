@@ -12,8 +12,9 @@ without Kafka transactions:
 
 A crash before (2) sent nothing: the input is decided afresh on restart, as if
 for the first time. A crash after (2) left the decision recorded: the input is
-seen again as a duplicate and its outbox is sent again, byte for byte, which a
-subscriber applying by decision id and version ignores. No output ever leaves
+seen again as a duplicate and its outbox is sent again (deliveries byte for byte,
+audit records linked afresh at the chain's end), which a subscriber applying by
+decision id and version ignores. No output ever leaves
 the worker that its recorded state does not account for. Stages are pipelined:
 the agent moves on while earlier records are in flight, and inputs are acked
 strictly in order.
@@ -26,7 +27,7 @@ import hashlib
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,7 @@ class _Pending:
     input_id: str
     changelog: Awaitable[Any] | None
     records: list[Record]
-    partition: int | None = None  # audit records go to the input's partition: one chain each
+    partition: int  # audit records go to the input's partition: one chain each
     futures: list[Awaitable[Any]] = field(default_factory=list)
 
 
@@ -91,6 +92,7 @@ class Processor:
         directory: SubscriptionDirectory,
         ensure_topic: Callable[[str], Awaitable[str]],
         crash: Callable[[BaseException], Awaitable[None]],
+        last_audit: Callable[[int], Awaitable[bytes | None]],
     ) -> None:
         self.topics = Topics(settings.topic_prefix)
         self._send = send
@@ -99,6 +101,8 @@ class Processor:
         self._directory = directory
         self._ensure_topic = ensure_topic
         self._crash = crash
+        self._last_audit = last_audit
+        self._tips: dict[int, str] = {}  # audit partition -> hash the next record links to
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._keys = audit_chain.parse_keys(
             settings.audit_key_id,
@@ -127,10 +131,10 @@ class Processor:
             item = self._decode(message)
         except PoisonMessage as poison:
             pid = f"kafka:{message.topic}:{partition}:{message.offset}"
-            if pid in head.outbox:  # rejected and recorded before a restart: the same bytes
-                records = self._stored(head, head.outbox[pid])
+            if pid in head.outbox:  # rejected and recorded before a restart: the same outputs
+                records = self._stored(head.outbox[pid])
             else:
-                records = await self._audit_rejection(message, poison, now, head)
+                records = await self._audit_rejection(message, poison, now)
                 if records:
                     head.outbox[pid] = self._storable(records)
             log.warning(
@@ -147,24 +151,25 @@ class Processor:
         key = item.resident.encode()
         raw = self._profiles.get(key)
         profile, outbox = codec.decode_stored(raw) if raw else (Profile(item.resident), {})
-        if item.id in outbox and item.id in profile.state.seen:
+        digest = getattr(item, "digest", "")  # control messages carry none
+        if item.id in outbox and profile.state.seen.get(item.id) == digest:
             # Decided and recorded before a restart: record it again (a local store may be
             # ahead of the changelog) and send the same outputs again, byte for byte.
-            records = self._stored(head, outbox[item.id])
+            records = self._stored(outbox[item.id])
             again = self._profiles.send_changelog(message.partition, key, raw)
             headed = self._store_head(partition, head)
             await self._recorded.put(
                 _Pending(event, item.id, _in_order(again, headed), records, partition)
             )
             return
-        if item.id in head.outbox:  # decided, changing no profile, before a restart
-            records = self._stored(head, head.outbox[item.id])
+        in_head = f"{item.resident}|{item.id}|{digest}"  # the head holds many residents' ids
+        if in_head in head.outbox:  # decided, changing no profile, before a restart
+            records = self._stored(head.outbox[in_head])
             headed = self._store_head(partition, head)
-            await self._recorded.put(_Pending(event, item.id, headed, records, partition))
+            await self._recorded.put(_Pending(event, in_head, headed, records, partition))
             return
         outcome = decide(profile, item, self._directory.directory, now)
-        tip = head.tip
-        records = await self._records(outcome, now, head)
+        records = await self._records(outcome, now)
         changelog = None
         if outcome.profile != profile:
             kept = {i: r for i, r in outbox.items() if i not in self._sent}
@@ -177,13 +182,13 @@ class Processor:
             if due is not None and due != next_expiry(profile):
                 expiry.add(self._schedule, message.partition, item.resident, due)
         elif records:
-            head.outbox[item.id] = self._storable(records)
-        if head.tip != tip:
-            changelog = _in_order(changelog, self._store_head(partition, head))
+            head.outbox[in_head] = self._storable(records)
+            changelog = self._store_head(partition, head)
         if outcome.rejected:
             records.append(self._dead_letter_record(message, outcome.rejected))
         self._log(outcome)
-        await self._recorded.put(_Pending(event, item.id, changelog, records, partition))
+        settled = item.id if outcome.profile != profile else in_head
+        await self._recorded.put(_Pending(event, settled, changelog, records, partition))
 
     async def drain(self) -> None:
         """Wait until every input handed to ``handle`` is settled."""
@@ -217,7 +222,7 @@ class Processor:
 
     # -- outputs -------------------------------------------------------------------------
 
-    async def _records(self, outcome: Outcome, now: Any, head: audit_chain.Head) -> list[Record]:
+    async def _records(self, outcome: Outcome, now: Any) -> list[Record]:
         """The encoded outputs of a decision: endings first, then deliveries, then audit."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
@@ -227,7 +232,7 @@ class Processor:
             topic = await self._delivery_topic(delivery.authority)
             records.append((topic, *codec.encode_delivery(delivery, self._key, now), None))
         for entry in outcome.audit:
-            records.append(self._audit_record(entry, now, head))
+            records.append(self._audit_record(entry, now))
         return records
 
     # -- the audit chain -----------------------------------------------------------------
@@ -244,16 +249,28 @@ class Processor:
         written: Awaitable[Any] = self._profiles.send_changelog(partition, key, value)
         return written
 
-    def _audit_record(self, entry: Any, now: Any, head: audit_chain.Head) -> Record:
-        """An audit record linked to the partition's chain; the head moves on to it."""
-        linked, head.tip = audit_chain.chain(codec.audit_event(entry, now), head.tip, self._keys)
-        return (self.topics.audit, entry.resident.encode(), schemas.encode(linked), None)
+    def _audit_record(self, entry: Any, now: Any) -> Record:
+        """An audit record, not yet linked: it joins its partition's chain when it is sent."""
+        key, value = codec.encode_audit(entry, now)
+        return (self.topics.audit, key, value, None)
 
-    def _stored(self, head: audit_chain.Head, stored: list[tuple[str, str, str]]) -> list[Record]:
-        """Outputs recorded before a restart, to send again; the head follows their chain."""
-        records: list[Record] = [(t, k.encode(), v.encode(), None) for t, k, v in stored]
-        head.advance(v for t, _, v, _ in records if t == self.topics.audit and v)
-        return records
+    @staticmethod
+    def _stored(stored: list[tuple[str, str, str]]) -> list[Record]:
+        """Outputs recorded before a restart, to send again."""
+        return [(t, k.encode(), v.encode(), None) for t, k, v in stored]
+
+    async def _linked(self, partition: int, value: bytes) -> bytes:
+        """The audit record linked to the newest record of its partition, as it is sent."""
+        tip = self._tips.get(partition)
+        if tip is None:  # first record since this worker took the partition over
+            tip = audit_chain.tip_of(await self._last_audit(partition))
+        linked, self._tips[partition] = audit_chain.link_bytes(value, tip, self._keys)
+        return linked
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Partitions handed to another worker: their chain continues from the topic."""
+        for partition in partitions:
+            self._tips.pop(partition, None)
 
     @staticmethod
     def _storable(records: list[Record]) -> list[tuple[str, str, str]]:
@@ -286,9 +303,7 @@ class Processor:
         ]
         return (self.topics.deadletter, message.key, message.value, headers)
 
-    async def _audit_rejection(
-        self, message: Any, poison: PoisonMessage, now: Any, head: audit_chain.Head
-    ) -> list[Record]:
+    async def _audit_rejection(self, message: Any, poison: PoisonMessage, now: Any) -> list[Record]:
         resident = (message.key or b"").decode("utf-8", "replace")
         if not _UUID.match(resident):
             return []  # no resident to file it under; the dead letter carries it
@@ -297,7 +312,7 @@ class Processor:
             f"kafka:{message.topic}:{message.partition}:{message.offset}"
         )
         entry = rejection(resident, event_id, "Rejected", "", poison.reason)
-        return [self._audit_record(entry, now, head)]
+        return [self._audit_record(entry, now)]
 
     # -- the two stages ------------------------------------------------------------------
 
@@ -318,16 +333,14 @@ class Processor:
                     self._recorded_count += 1
                     if self._crash_at == "recorded" and self._recorded_count == self._crash_after:
                         os._exit(86)  # fault injection: decision recorded, outputs not sent
-                pending.futures = [
-                    await self._send(
-                        topic,
-                        key,
-                        value,
-                        headers,
-                        pending.partition if topic == self.topics.audit else None,
-                    )
-                    for topic, key, value, headers in pending.records
-                ]
+                futures = []
+                for topic, key, value, headers in pending.records:
+                    partition = None
+                    if topic == self.topics.audit and value is not None:
+                        partition = pending.partition
+                        value = await self._linked(partition, value)
+                    futures.append(await self._send(topic, key, value, headers, partition))
+                pending.futures = futures
                 await self._sent_queue.put(pending)
             except BaseException as error:
                 await self._fail(error)

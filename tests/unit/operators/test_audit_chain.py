@@ -115,18 +115,37 @@ def test_a_trail_whose_start_retention_deleted_verifies_from_its_first_record() 
     assert audit_chain.verify(_stored(values), KEYS, genesis=None) is None
 
 
-def test_the_head_follows_resent_records_only_when_they_continue_it() -> None:
-    """A head behind the resent records advances to their end; a head already past them stays."""
-    values = _trail(3)
-    behind = Head(audit_chain.GENESIS)
-    behind.advance(values)
-    last = audit_chain.link_of(values[-1])
-    assert last is not None
-    assert behind.tip == last.hash
-    ahead = Head(last.hash)
-    ahead.advance(values)
-    assert ahead.tip == last.hash
-    assert audit_chain.decode_head(audit_chain.encode_head(ahead)) == ahead
+def test_records_linked_as_they_are_sent_form_one_chain_from_the_partitions_newest() -> None:
+    """Unlinked records linked one by one, each after the tip the last left, verify; a worker
+    taking over continues from the newest record's hash (the genesis when there is none)."""
+    assert audit_chain.tip_of(None) == audit_chain.GENESIS
+    tip = audit_chain.GENESIS
+    values: list[bytes] = []
+    for n in range(4):
+        if n == 2:  # a new owner: it knows only what the partition holds
+            tip = audit_chain.tip_of(values[-1])
+        value, tip = audit_chain.link_bytes(codec.encode_audit(_entry(n), NOW)[1], tip, KEYS)
+        values.append(value)
+    assert audit_chain.verify(_stored(values), KEYS) is None
+    assert audit_chain.tip_of(b"not an audit record") == audit_chain.GENESIS
+
+
+def test_a_record_resent_after_a_crash_is_linked_afresh_and_still_verifies() -> None:
+    """The same decision sent twice (before and after a crash) appears twice, both linked in
+    topic order, so verification passes and the duplicate is visible by its event id."""
+    unlinked = codec.encode_audit(_entry(0), NOW)[1]
+    first, tip = audit_chain.link_bytes(unlinked, audit_chain.GENESIS, KEYS)
+    again, tip = audit_chain.link_bytes(unlinked, tip, KEYS)
+    assert first != again
+    assert schemas.decode(first).id == schemas.decode(again).id
+    assert audit_chain.verify(_stored([first, again]), KEYS) is None
+
+
+def test_a_head_keeps_only_its_outbox() -> None:
+    """A partition's head round-trips its outbox, and an older head with a tip still reads."""
+    head = Head({"event-1": [("topic", "key", "value")]})
+    assert audit_chain.decode_head(audit_chain.encode_head(head)) == head
+    assert audit_chain.decode_head(b'{"h":"00","o":{}}') == Head()
 
 
 def test_chain_heads_are_reserved_keys() -> None:
