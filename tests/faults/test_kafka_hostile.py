@@ -180,14 +180,6 @@ async def test_hostile_records_are_dead_lettered_and_valid_ones_decided_once(
     assert not leaked, f"planted values reached a log: {leaked}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known gap: streams/pipeline.py takes an input whose id is still in the resident's "
-        "outbox for a redelivery and resends the original outputs without comparing digests, "
-        "so a copy with other content is neither audited as rejected nor dead-lettered"
-    ),
-)
 async def test_an_id_reused_right_after_its_original_is_dead_lettered(
     worker_settings: Settings, workers: Workers, publish_as: PublishAs
 ) -> None:
