@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
+import infra
 from consumers._apply import Delivery, Outcome
 from consumers._database import create_engine
 from consumers._render import holdings_table
@@ -131,6 +133,12 @@ async def subscribe(
     slug = _slug(authority)
     store = open_store(db_url, settings)
     log.info("subscribing", authority=authority, database=redact_url(db_url))
+    try:  # subscribed to a topic that does not exist yet, the consumer would never see it
+        await infra.ensure_delivery_topic(settings, authority)
+    except (KafkaError, infra.InfraError) as error:  # a credential that may not create topics
+        log.warning(
+            "delivery topic not checked", authority=authority, error_type=type(error).__name__
+        )
     projection = _Subscription(settings, authority, store)
     runner: Runner[Delivery] = Runner(
         settings, projection, group_id=f"rps-subscriber-{slug}", client_id=f"rps-subscriber-{slug}"

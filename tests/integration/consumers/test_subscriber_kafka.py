@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from typing import Any
+
 import pytest
 
 from consumers.errors import TransientFailure
 from consumers.subscriber import history, holdings, subscribe
+from rps.reading import partitions_of
 from rps.settings import Settings
 from schemas import DeliveryApplied, decode
 from tests.integration.consumers.conftest import KafkaIO
@@ -146,3 +151,29 @@ async def test_a_database_that_stays_away_ends_the_subscriber_after_bounded_retr
             "postgresql+asyncpg://rps:pw@127.0.0.1:9/nowhere",
             stop_at_end=True,
         )
+
+
+async def test_a_subscriber_started_before_its_topic_exists_receives_what_comes_later(
+    settings: Settings, kafka_io: KafkaIO, backend_url: str
+) -> None:
+    """Started before any delivery to its authority, the subscriber still applies the first."""
+    running = asyncio.create_task(subscribe(settings, AUTHORITY, backend_url))
+    try:
+        topic = kafka_io.topics.deliveries(AUTHORITY)
+        for _ in range(600):
+            if await partitions_of(settings, topic):
+                break
+            await asyncio.sleep(0.1)
+        await kafka_io.produce(topic, [profile_updated(1, address("Flat 9"))], key=KEY)
+        acks: list[Any] = []
+        for _ in range(600):  # the subscriber acknowledges once its transaction committed
+            acks = await kafka_io.read_all(kafka_io.topics.acknowledgements)
+            if acks or running.done():
+                break
+            await asyncio.sleep(0.1)
+        assert len(acks) == 1
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert [h.attribute for h in await holdings(backend_url)] == ["address"]
