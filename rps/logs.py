@@ -46,6 +46,7 @@ ALLOWED_FIELDS = frozenset(
         "partition",
         "partitions",
         "offset",
+        "position",
         "key_kind",
         "version",
         "app_id",

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     fault_crash_at: Literal["recorded", "sent"] = "sent"
     """... once its decision is recorded (outputs unsent), or once its outputs are sent
     (offset not committed)."""
+    fault_drop_after: int = Field(default=0, ge=0)
+    """Fault injection for the tests: after the N-th input (0: never), pass over the next
+    ``fault_drop_count`` records of its partition unprocessed, as if the consumer had
+    dropped them (see streams/faults.py)."""
+    fault_drop_count: int = Field(default=5, ge=0)
 
     # SQL (SQLite by default so the demo needs no server)
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")

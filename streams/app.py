@@ -9,7 +9,7 @@ and ack is the processor's (``streams.pipeline``).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ from rps.topics import Topics
 from streams import codec, expiry
 from streams.core import SubscriptionChange
 from streams.directory import SubscriptionDirectory
+from streams.faults import FetchedButDropped
 from streams.pipeline import Processor
 from streams.stall import StallGuard
 
@@ -57,7 +58,9 @@ def _credentials(settings: Settings) -> Any:
     return None
 
 
-def rewind_uncommitted_inputs(app: faust.App, inputs: set[str]) -> None:
+def rewind_uncommitted_inputs(
+    app: faust.App, inputs: set[str], sought: Callable[[Mapping[Any, int]], None]
+) -> None:
     """Make Faust's "seek to committed offsets" also rewind partitions with no committed offset.
 
     After a rebalance Faust drops the records its consumer fetched while the flow
@@ -67,6 +70,7 @@ def rewind_uncommitted_inputs(app: faust.App, inputs: set[str]) -> None:
     worker that crashed before its first commit) stayed past the dropped records:
     the new owner sat idle with its inputs unprocessed. Those partitions go back
     to the start of the log instead, which is where ``earliest`` would put them.
+    Where each input partition was sought is reported to ``sought``.
     """
     consumer: Any = app.consumer
     seek_to_committed = consumer.seek_to_committed
@@ -74,11 +78,14 @@ def rewind_uncommitted_inputs(app: faust.App, inputs: set[str]) -> None:
     async def seek_to_committed_or_beginning() -> Mapping[Any, int]:
         committed: Mapping[Any, int] = await seek_to_committed()
         uncommitted = [tp for tp, offset in committed.items() if not offset and tp.topic in inputs]
+        starts: Mapping[Any, int] = {}
         if uncommitted:
-            await consumer.seek_wait(await consumer.earliest_offsets(*uncommitted))
+            starts = await consumer.earliest_offsets(*uncommitted)
+            await consumer.seek_wait(starts)
             log.info(
                 "inputs without a committed offset read from the start", count=len(uncommitted)
             )
+        sought({**{tp: o for tp, o in committed.items() if o}, **starts})
         return committed
 
     consumer.seek_to_committed = seek_to_committed_or_beginning
@@ -141,8 +148,12 @@ def build(settings: Settings) -> Worker:
         settings, send, profiles, schedule, directory, ensure_topic, crash, last_audit
     )
 
+    guard = StallGuard(app, inputs)
+    dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
+
     async def on_revoked(_sender: Any, revoked: set[Any], **_: Any) -> None:
         processor.forget(tp.partition for tp in revoked if tp.topic in inputs)
+        guard.forget(revoked)
 
     app.on_partitions_revoked.connect(cast(Any, on_revoked))
 
@@ -170,7 +181,7 @@ def build(settings: Settings) -> Worker:
         partitions=settings.partitions,
     )
 
-    rewind_uncommitted_inputs(app, inputs)
+    rewind_uncommitted_inputs(app, inputs, guard.sought)
 
     @app.task
     async def follow_subscriptions() -> None:
@@ -180,14 +191,17 @@ def build(settings: Settings) -> Worker:
     async def process(stream: Any) -> AsyncIterator[None]:
         await directory.ready.wait()
         async for event in stream.noack().events():
+            if dropper.drops(event.message.tp, event.message.offset):
+                continue
+            guard.handing(event.message.tp, event.message.offset)
             try:
                 await processor.handle(event)
             except Exception as error:  # unknown: stop, so the group hands the partitions on
                 log.error("worker stopping on an unexpected error", error_type=type(error).__name__)
                 os._exit(70)
+            finally:
+                guard.done()
             yield None
-
-    guard = StallGuard(app, inputs)
 
     @app.timer(settings.worker_stall_check_seconds)
     async def look_for_stalls() -> None:

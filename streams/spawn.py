@@ -26,6 +26,9 @@ _FIELDS = (
     "log_level",
     "fault_crash_after",
     "fault_crash_at",
+    "fault_drop_after",
+    "fault_drop_count",
+    "worker_stall_check_seconds",
 )
 
 

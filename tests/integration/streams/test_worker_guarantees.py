@@ -8,6 +8,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -296,6 +297,40 @@ async def test_two_workers_share_partitions_and_a_stopped_one_hands_over(
         assert len(held) == 40
         assert all(ref.startswith(letter) and claim for (ref, _), claim in held.items())
     await _live_equals_rebuilt(worker_settings)
+
+
+async def test_inputs_fetched_but_never_handed_to_the_worker_are_read_again(
+    worker_settings: Settings, publish_as: PublishAs, tmp_path: Path
+) -> None:
+    """Records the consumer moved past without handing them over (as Faust can around a
+    rebalance) are found by the stall guard and decided, instead of waiting forever."""
+    dropping = worker_settings.model_copy(
+        update={"fault_drop_after": 2, "fault_drop_count": 5, "worker_stall_check_seconds": 1.0}
+    )
+    log = tmp_path / "dropping.log"
+    process = start_worker(dropping, log)
+    try:
+        publisher = await publish_as("urn:gss:E08000012")
+        resident = str(uuid.uuid4())
+        ids = set()
+        for n in range(12):
+            receipt = await publisher.publish_attribute(
+                resident=resident,
+                attribute="email",
+                value=f"resident{n}@example.org",
+                assurance="medium",
+                method="council_tax_record",
+                verified_at=NOW - dt.timedelta(hours=12 - n),
+            )
+            ids.add(receipt.event_id)
+        audit = await audit_until(worker_settings, decided(ids), wait=90)
+        assert process.poll() is None, log.read_text()[-2000:]
+    finally:
+        stop_worker(process)
+    output = log.read_text()
+    assert output.count("fault injected: input dropped") == 5, output[-3000:]
+    assert ids <= {r.data.event_id for r in audit}, output[-3000:]
+    assert "reading them again" in output
 
 
 @pytest.mark.parametrize("stage", ["recorded", "sent"])
