@@ -22,7 +22,7 @@ over: after a guard seek, the first record handed is where the log resumes.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,9 +107,10 @@ class StallGuard:
     revoked partitions go to :meth:`forget`; a timer calls :meth:`check`.
     """
 
-    def __init__(self, app: Any, inputs: set[str]) -> None:
+    def __init__(self, app: Any, inputs: set[str], started: Callable[[], bool]) -> None:
         self._app = app
         self._inputs = inputs
+        self._started = started  # the agent has begun taking records
         self.handed = Handed()
         self._received = 0
         self._busy = False
@@ -144,7 +145,7 @@ class StallGuard:
         """Nothing handed over since the previous look, nothing in hand, flow not stopped."""
         received, self._received_at_look = self._received_at_look, self._received
         flowing = self._app.consumer.flow_active  # stopped while a rebalance is under way
-        return received == self._received and not self._busy and flowing
+        return received == self._received and not self._busy and flowing and self._started()
 
     async def check(self) -> None:
         """Look at every assigned input partition once; seek back those left behind."""

@@ -140,10 +140,7 @@ async def test_a_clean_trail_verifies_and_each_kind_of_tampering_is_caught(
 @pytest.mark.parametrize(
     "how",
     [
-        # Quarantined: after a graceful stop the restarted worker sometimes leaves inputs
-        # unprocessed for minutes even with the stall guard (about one full run in two);
-        # the chain itself verifies whenever the decisions arrive. `make test-quarantine`.
-        pytest.param("restart", marks=pytest.mark.quarantine),
+        "restart",
         "crash",
         "handover",
     ],
