@@ -108,7 +108,6 @@ def build(settings: Settings) -> Worker:
         key_serializer="raw",
         value_serializer="raw",
         producer_acks=-1,
-        producer_linger=settings.producer_linger_ms / 1000,  # one request carries many outputs
         consumer_auto_offset_reset="earliest",
         stream_ack_exceptions=False,
         stream_ack_cancelled_tasks=False,
