@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -104,9 +105,10 @@ class Gateway:
     output: Path
 
 
-@pytest.fixture
-async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[Gateway]:
-    """A real ``rps gateway`` on a free port, with a key for :data:`SOURCE`; stopped afterwards."""
+@contextlib.asynccontextmanager
+async def started_gateway(settings: Settings, output: Path) -> AsyncIterator[Gateway]:
+    """A real ``rps gateway`` for ``settings`` on a free port, answering /health, with a key for
+    :data:`SOURCE` and its output in ``output``; stopped on leaving."""
     async with open_store(settings) as store:
         key = (await store.add(SOURCE)).key
     port = free_port()
@@ -115,10 +117,11 @@ async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[Gateway]:
         "RPS_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "RPS_TOPIC_PREFIX": settings.topic_prefix,
         "RPS_DATABASE_URL": settings.database_url.get_secret_value(),
+        "RPS_PRODUCER_SEND_TIMEOUT_SECONDS": str(settings.producer_send_timeout_seconds),
+        "RPS_GATEWAY_RETRY_AFTER_SECONDS": str(settings.gateway_retry_after_seconds),
         "RPS_GATEWAY_MAX_BODY_BYTES": str(MAX_BODY),
         "RPS_GATEWAY_MAX_BATCH_EVENTS": str(MAX_BATCH),
     }
-    output = tmp_path / "gateway.log"
     with output.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             RPS,
@@ -137,7 +140,8 @@ async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[Gateway]:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             for _ in range(600):
                 if process.returncode is not None:
-                    pytest.fail(f"rps gateway exited {process.returncode}:\n{output.read_text()}")
+                    text = await asyncio.to_thread(output.read_text)
+                    pytest.fail(f"rps gateway exited {process.returncode}:\n{text}")
                 try:
                     if (await client.get("/health")).status_code == 200:
                         break
@@ -155,6 +159,13 @@ async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[Gateway]:
             except TimeoutError:
                 process.kill()
                 await process.wait()
+
+
+@pytest.fixture
+async def gateway(settings: Settings, tmp_path: Path) -> AsyncIterator[Gateway]:
+    """A real ``rps gateway`` on the test's broker (see :func:`started_gateway`)."""
+    async with started_gateway(settings, tmp_path / "gateway.log") as running:
+        yield running
 
 
 async def send(client: httpx.AsyncClient, key: str, request: Request) -> httpx.Response:
