@@ -72,11 +72,7 @@ async def test_a_database_outage_is_retried_and_loses_nothing(
 ) -> None:
     url = postgres.local_url(private_postgres)
     await kafka_io.ready(AUTHORITY)
-    env = {
-        **environment(settings),
-        "RPS_CONSUMER_DB_ATTEMPTS": "12",  # 0.5 s doubling to 30 s: about four minutes in all
-        "RPS_CONSUMER_DB_BACKOFF_SECONDS": "0.5",
-    }
+    env = environment(settings)  # the default retry budget: about three minutes
     output = tmp_path / "subscriber.log"
     with output.open("wb") as sink:
         subscriber = await asyncio.create_subprocess_exec(
