@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import orjson
+
 import schemas
 
 GENESIS = "0" * 64
@@ -128,13 +130,28 @@ def link_bytes(value: bytes, previous_hash: str, keys: Keys) -> tuple[bytes, str
     """An unlinked audit record's bytes linked to ``previous_hash``, and its hash (the new tip).
 
     The worker links a record when it sends it, in send order, so the chain follows the
-    order records reach the topic whatever order the decisions were recorded in.
+    order records reach the topic whatever order the decisions were recorded in. This is
+    on the per-record path, so it works on the bytes: an unlinked record (``chain`` null) as
+    the worker encodes it is already its canonical form, so it is hashed as it stands and
+    the link is spliced in, with no model validated or encoded again. Anything else (a
+    record that carries a link already) goes the long way through :func:`chain`.
     """
-    event = schemas.decode(value)
-    if not isinstance(event, schemas.AuditRecorded):
-        raise ValueError("only audit records are linked into the chain")
-    linked, hash_ = chain(event, previous_hash, keys)
-    return schemas.encode(linked), hash_
+    document = orjson.loads(value)
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, dict) or "chain" not in data or data["chain"] is not None:
+        event = schemas.decode(value)
+        if not isinstance(event, schemas.AuditRecorded):
+            raise ValueError("only audit records are linked into the chain")
+        linked, hash_ = chain(event, previous_hash, keys)
+        return schemas.encode(linked), hash_
+    hash_ = link_hash(previous_hash, value)
+    data["chain"] = {
+        "previous_hash": previous_hash,
+        "hash": hash_,
+        "signature": sign(keys.signing_key(), hash_),
+        "key_id": keys.current,
+    }
+    return orjson.dumps(document), hash_
 
 
 def tip_of(value: bytes | None) -> str:

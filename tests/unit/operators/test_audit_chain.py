@@ -6,8 +6,11 @@ import datetime as dt
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import schemas
+from schemas.strategies import audit_recorded
 from streams import audit_chain, codec
 from streams.audit_chain import Head, Keys, Stored
 from streams.core import AuditDecision, AuditEntry
@@ -159,3 +162,16 @@ def test_malformed_retired_keys_are_refused_without_echoing_them() -> None:
     with pytest.raises(ValueError, match="audit_keys") as refused:
         audit_chain.parse_keys("k2", "current", "secret-without-id")
     assert "secret-without-id" not in str(refused.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(audit_recorded(), st.sampled_from([audit_chain.GENESIS, "ab" * 32]))
+def test_linking_bytes_gives_exactly_what_linking_the_model_gives(
+    record: schemas.AuditRecorded, previous: str
+) -> None:
+    """The byte splice the worker uses at send time equals, byte for byte, linking the decoded
+    model with ``chain``, whether the record arrives unlinked or already linked."""
+    expected, expected_hash = audit_chain.chain(record, previous, KEYS)
+    linked, hash_ = audit_chain.link_bytes(schemas.encode(record), previous, KEYS)
+    assert (linked, hash_) == (schemas.encode(expected), expected_hash)
+    assert audit_chain.verify(_stored([linked]), KEYS, genesis=None) is None
