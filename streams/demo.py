@@ -17,6 +17,7 @@ import datetime as dt
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,15 +237,25 @@ def story(now: dt.datetime, seed: str) -> Story:
 
 
 def expected_holdings(s: Story, now: dt.datetime) -> dict[str, dict[tuple[str, str], str]]:
-    """What each authority may hold at the end, by (local reference, attribute): the core's word."""
-    changes = [codec.to_fact(e) for e in s.subscriptions]
+    """What each authority may hold at the end of the story: the core's word."""
+    events = [event for _, step in s.steps for event in step]
+    return holdings_by_core(s.subscriptions, events, now, AUTHORITIES)
+
+
+def holdings_by_core(
+    subscriptions: Iterable[schemas.Event],
+    events: Iterable[schemas.Event],
+    now: dt.datetime,
+    authorities: Iterable[str],
+) -> dict[str, dict[tuple[str, str], str]]:
+    """What each authority may hold once ``events`` are decided in order, by (local reference,
+    attribute): the claim id, as the pure core decides it, with no worker involved."""
+    changes = [codec.to_fact(e) for e in subscriptions]
     directory: Directory = apply_all(c for c in changes if isinstance(c, SubscriptionChange))
     per_resident: dict[str, list[object]] = defaultdict(list)
-    for _, events in s.steps:
-        for event in events:
-            fact = codec.to_fact(event)
-            per_resident[event.subject].append(fact)
-    held: dict[str, dict[tuple[str, str], str]] = {a: {} for a in AUTHORITIES}
+    for event in events:
+        per_resident[event.subject or ""].append(codec.to_fact(event))
+    held: dict[str, dict[tuple[str, str], str]] = {a: {} for a in authorities}
     for resident, facts in per_resident.items():
         outcomes = decide_all(Profile(resident), facts, directory, now)  # type: ignore[arg-type]
         for outcome in outcomes:

@@ -16,10 +16,8 @@ import random
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -32,9 +30,9 @@ from producers import Publisher
 from producers import events as build
 from rps.settings import Settings
 from rps.topics import Topics
-from streams import codec, replay
+from streams import replay
 from streams.app import faust_id
-from streams.core import Directory, Profile, SubscriptionChange, apply_all, decide_all
+from streams.demo import holdings_by_core
 from tests.conftest import read_records
 from tests.faults.conftest import Report
 from tests.faults.test_kafka_hostile import INPUT_DECISIONS
@@ -160,30 +158,6 @@ def workload(seed: int, count: int, now: dt.datetime) -> list[schemas.Event]:
     return events
 
 
-def expected_holdings(
-    subscriptions: Sequence[schemas.Event], events: Sequence[schemas.Event], now: dt.datetime
-) -> dict[str, dict[tuple[str, str], str]]:
-    """What each council may hold at the end, by (local reference, attribute): the core's word."""
-    changes = [codec.to_fact(e) for e in subscriptions]
-    directory: Directory = apply_all(c for c in changes if isinstance(c, SubscriptionChange))
-    per_resident: dict[str, list[Any]] = defaultdict(list)
-    for event in events:
-        per_resident[event.subject or ""].append(codec.to_fact(event))
-    held: dict[str, dict[tuple[str, str], str]] = {WIRRAL: {}, DWP: {}}
-    for resident, facts in per_resident.items():
-        for outcome in decide_all(Profile(resident), facts, directory, now):
-            for ending in outcome.endings:
-                for attribute in ending.attributes:
-                    held[ending.authority].pop((ending.local_reference, attribute), None)
-            for d in outcome.deliveries:
-                key = (d.local_reference, d.attribute)
-                if d.claim is None:
-                    held[d.authority].pop(key, None)
-                else:
-                    held[d.authority][key] = d.claim.id
-    return held
-
-
 async def inputs_settled(settings: Settings) -> tuple[int, int]:
     """(committed, end) summed over the worker group's input partitions."""
     topics = Topics(settings.topic_prefix)
@@ -294,7 +268,7 @@ async def test_workers_killed_at_random_lose_nothing_and_apply_nothing_twice(
             contents[schemas.decode(record.value).id].add(record.value)
         conflicting += sum(1 for values in contents.values() if len(values) > 1)
 
-    expected = expected_holdings(subscriptions, events, dt.datetime.now(dt.UTC))
+    expected = holdings_by_core(subscriptions, events, dt.datetime.now(dt.UTC), (WIRRAL, DWP))
     held: dict[str, dict[tuple[str, str], str | None]] = {}
     for authority in (WIRRAL, DWP):
         db = f"sqlite+aiosqlite:///{tmp_path / (authority.replace(':', '_') + '.db')}"
