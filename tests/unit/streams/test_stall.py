@@ -27,15 +27,21 @@ def deliveries(draw: st.DrawFn) -> tuple[int, int, list[int], set[int]]:
     return start, end, draw(st.permutations(handed)), missing
 
 
+def _handed_from(start: int, order: list[int]) -> Handed:
+    """The account after a seek to ``start`` and ``order`` handed over."""
+    handed = Handed()
+    handed.sought(TP, start)
+    for offset in order:
+        handed.handing(TP, offset)
+    return handed
+
+
 @given(deliveries())
 def test_the_next_wanted_offset_is_the_first_record_never_handed(
     case: tuple[int, int, list[int], set[int]],
 ) -> None:
     start, end, order, missing = case
-    handed = Handed()
-    handed.sought(TP, start)
-    for offset in order:
-        handed.handing(TP, offset)
+    handed = _handed_from(start, order)
     assert handed.next[TP] == min(missing, default=end)
 
 
@@ -44,10 +50,7 @@ def test_a_partition_is_left_behind_only_with_a_hole_and_a_position_standing_sti
     case: tuple[int, int, list[int], set[int]],
 ) -> None:
     start, end, order, missing = case
-    handed = Handed()
-    handed.sought(TP, start)
-    for offset in order:
-        handed.handing(TP, offset)
+    handed = _handed_from(start, order)
     assert handed.left_behind({TP: end}, {}) == {}  # the position has not been seen before
     behind = handed.left_behind({TP: end}, {TP: end})
     assert behind == ({TP: min(missing)} if missing else {})
