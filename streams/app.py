@@ -185,8 +185,11 @@ def build(settings: Settings) -> Worker:
     rewind_uncommitted_inputs(app, inputs, guard.sought)
 
     @app.task
+    async def quiet_library_logs() -> None:  # a task: it runs once the worker set logging up
+        quiet_libraries()
+
+    @app.task
     async def follow_subscriptions() -> None:
-        quiet_libraries()  # once the worker has set its logging up
         await directory.run()
 
     @app.agent(inbound)

@@ -27,6 +27,7 @@ import pytest
 
 from producers.credentials import open_store
 from rps.settings import Settings
+from streams.spawn import environment
 from tests.faults.hostile_http import MAX_BATCH, MAX_BODY, SOURCE, Request
 from tests.integration.producers.test_gateway_process import free_port
 from tests.integration.streams.conftest import publish_as, worker_settings, workers
@@ -103,6 +104,26 @@ class Gateway:
     key: str
     process: asyncio.subprocess.Process
     output: Path
+
+
+async def start_subscriber(
+    settings: Settings, authority: str, db_url: str, output: Path, *options: str
+) -> asyncio.subprocess.Process:
+    """Start ``rps subscribe AUTHORITY --db DB_URL [options]`` for ``settings``, its output in
+    ``output``; the caller waits for it or stops it."""
+    with output.open("wb") as sink:
+        return await asyncio.create_subprocess_exec(
+            RPS,
+            "subscribe",
+            authority,
+            "--db",
+            db_url,
+            *options,
+            env=environment(settings),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=sink,
+            stderr=asyncio.subprocess.STDOUT,
+        )
 
 
 @contextlib.asynccontextmanager

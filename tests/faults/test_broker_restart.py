@@ -31,9 +31,9 @@ from producers import Publisher
 from rps.settings import Settings
 from rps.topics import Topics
 from streams import replay
-from streams.spawn import environment, start_worker, stop_worker
+from streams.spawn import start_worker, stop_worker
 from tests.conftest import read_records
-from tests.faults.conftest import RPS, Report, started_gateway
+from tests.faults.conftest import Report, start_subscriber, started_gateway
 from tests.faults.test_kafka_hostile import INPUT_DECISIONS
 from tests.integration.producers.test_gateway_process import private_kafka
 
@@ -81,18 +81,7 @@ async def test_a_broker_restart_mid_run_loses_nothing_and_every_process_recovers
     worker = start_worker(settings, tmp_path / "worker.log")
     db = f"sqlite+aiosqlite:///{tmp_path / 'wirral.db'}"
     subscriber_log = tmp_path / "subscriber.log"
-    with subscriber_log.open("wb") as sink:
-        subscriber = await asyncio.create_subprocess_exec(
-            RPS,
-            "subscribe",
-            WIRRAL,
-            "--db",
-            db,
-            env=environment(settings),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+    subscriber = await start_subscriber(settings, WIRRAL, db, subscriber_log)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     accepted: dict[str, tuple[str, dt.datetime]] = {}  # claim id -> (resident, verified at)
     refused = 0

@@ -27,8 +27,7 @@ from infra.kafka import KafkaPaths
 from producers.credentials import open_store
 from rps.settings import Settings
 from rps.topics import Topics
-from streams.spawn import environment
-from tests.faults.conftest import RPS, Gateway, leaks
+from tests.faults.conftest import Gateway, leaks, start_subscriber
 from tests.faults.hostile import NINO
 from tests.faults.hostile_http import SOURCE
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, records_of
@@ -183,20 +182,8 @@ async def test_sources_retractions_deliveries_and_logs_hold_under_attack(
 
     subscriber_log = tmp_path / "subscriber.log"
     db = f"sqlite+aiosqlite:///{tmp_path / 'wirral.db'}"
-    with subscriber_log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            RPS,
-            "subscribe",
-            WIRRAL,
-            "--db",
-            db,
-            "--stop-at-end",
-            env=environment(worker_settings),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        assert await asyncio.wait_for(process.wait(), 120) == 0, subscriber_log.read_text()
+    process = await start_subscriber(worker_settings, WIRRAL, db, subscriber_log, "--stop-at-end")
+    assert await asyncio.wait_for(process.wait(), 120) == 0, subscriber_log.read_text()
     held = await holdings(db, with_values=True)
     values = orjson.dumps([h.value for h in held])
     assert email_canary.encode() in values, "the email travelled into Wirral's database"

@@ -21,8 +21,7 @@ from consumers.subscriber import history, holdings
 from infra import postgres
 from rps.settings import Settings
 from schemas import DeliveryApplied, decode
-from streams.spawn import environment
-from tests.faults.conftest import RPS, Report
+from tests.faults.conftest import Report, start_subscriber
 from tests.integration.consumers.conftest import KafkaIO, kafka_io
 
 __all__ = ["kafka_io"]
@@ -72,20 +71,9 @@ async def test_a_database_outage_is_retried_and_loses_nothing(
 ) -> None:
     url = postgres.local_url(private_postgres)
     await kafka_io.ready(AUTHORITY)
-    env = environment(settings)  # the default retry budget: about three minutes
+    # The default retry budget (about three minutes) rides out the outage.
     output = tmp_path / "subscriber.log"
-    with output.open("wb") as sink:
-        subscriber = await asyncio.create_subprocess_exec(
-            RPS,
-            "subscribe",
-            AUTHORITY,
-            "--db",
-            url,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+    subscriber = await start_subscriber(settings, AUTHORITY, url, output)
 
     async def applied(count: int, wait: float = 120) -> int:
         deadline = time.monotonic() + wait
