@@ -38,6 +38,10 @@ class Handed:
     next: dict[Hashable, int] = field(default_factory=dict)
     ahead: dict[Hashable, set[int]] = field(default_factory=dict)
     resuming: set[Hashable] = field(default_factory=set)
+    limit: int = 100_000
+    """Offsets remembered past a hole, per partition. A hole that lasts through a long busy
+    spell would otherwise hold every later offset; beyond the limit they are not kept, and
+    the worst that does is records read again after the guard's seek."""
 
     def sought(self, tp: Hashable, offset: int, *, by_guard: bool = False) -> None:
         """The consumer of ``tp`` was sought to ``offset``: the agent gets that record next."""
@@ -59,7 +63,9 @@ class Handed:
         if offset < wanted:
             return  # read again: a duplicate
         if offset > wanted:
-            self.ahead.setdefault(tp, set()).add(offset)
+            ahead = self.ahead.setdefault(tp, set())
+            if len(ahead) < self.limit:
+                ahead.add(offset)
             return
         ahead = self.ahead.get(tp, set())
         wanted += 1

@@ -94,3 +94,15 @@ def test_a_partition_never_sought_starts_with_its_first_record_and_revoked_ones_
     assert handed.left_behind({TP: 10}, {TP: 10}) == {TP: 8}
     handed.forget([TP])
     assert handed.left_behind({TP: 10}, {TP: 10}) == {}
+
+
+def test_offsets_kept_past_a_hole_are_bounded_and_the_hole_still_found() -> None:
+    """A hole through a long busy spell keeps at most ``limit`` later offsets in memory."""
+    handed = Handed(limit=3)
+    handed.sought(TP, 0)
+    for offset in range(1, 1_000):  # offset 0 never handed
+        handed.handing(TP, offset)
+    assert len(handed.ahead[TP]) == 3
+    assert handed.left_behind({TP: 1_000}, {TP: 1_000}) == {TP: 0}
+    handed.handing(TP, 0)  # the hole fills: the account moves over what it kept, no further
+    assert handed.next[TP] == 4
