@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -67,8 +68,12 @@ async def read_events(settings: Settings, topic: str) -> list[schemas.Event]:
     return events
 
 
-async def last_value(settings: Settings, topic: str, partition: int) -> bytes | None:
-    """The value of the newest record in one partition of ``topic`` (None when it is empty)."""
+async def last_value(
+    settings: Settings, topic: str, partition: int, wait_seconds: float = 10.0
+) -> bytes | None:
+    """The value of the newest record in one partition of ``topic`` (None when it is empty).
+
+    Raises ``TimeoutError`` when the record has not arrived within ``wait_seconds``."""
     tp = TopicPartition(topic, partition)
     consumer = AIOKafkaConsumer(
         enable_auto_commit=False, auto_offset_reset="earliest", **settings.kafka_client_options()
@@ -81,7 +86,8 @@ async def last_value(settings: Settings, topic: str, partition: int) -> bytes | 
         if end <= start:
             return None
         consumer.seek(tp, end - 1)
-        while True:
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(tp, timeout_ms=500)
             for record in batch.get(tp, []):
                 if record.offset == end - 1:
@@ -89,5 +95,6 @@ async def last_value(settings: Settings, topic: str, partition: int) -> bytes | 
                     return value
             if await consumer.position(tp) >= end:
                 return None  # the newest offset held no record (a transaction marker)
+        raise TimeoutError(f"{topic}[{partition}]: newest record not read in {wait_seconds} s")
     finally:
         await consumer.stop()

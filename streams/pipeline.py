@@ -62,6 +62,8 @@ Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]
 """An output to send: (topic, key, value, headers)."""
 
 _REMEMBERED = 100_000  # input ids whose outputs are known sent, so outboxes can drop them
+_TIP_SECONDS = 15.0  # one read of an audit partition's newest record, at most
+_TIP_ATTEMPTS = 4  # then the worker stops, and the group hands the partition on
 
 
 @dataclass(slots=True)
@@ -263,9 +265,27 @@ class Processor:
         """The audit record linked to the newest record of its partition, as it is sent."""
         tip = self._tips.get(partition)
         if tip is None:  # first record since this worker took the partition over
-            tip = audit_chain.tip_of(await self._last_audit(partition))
+            tip = audit_chain.tip_of(await self._newest_audit(partition))
         linked, self._tips[partition] = audit_chain.link_bytes(value, tip, self._keys)
         return linked
+
+    async def _newest_audit(self, partition: int) -> bytes | None:
+        """The partition's newest audit record, read again when a read does not finish in time.
+
+        Every output waits behind this read, so it must not hang. A worker was once caught
+        under load with every output waiting here for minutes (cause not found), so a read
+        that does not finish in time is abandoned and tried afresh; after the last try the
+        error stops the worker (``_fail``) rather than leaving its inputs unsettled for ever.
+        """
+        for attempt in range(1, _TIP_ATTEMPTS + 1):
+            try:
+                async with asyncio.timeout(_TIP_SECONDS):
+                    return await self._last_audit(partition)
+            except TimeoutError:
+                log.warning(
+                    "newest audit record not read in time", partition=partition, count=attempt
+                )
+        raise TimeoutError(f"audit partition {partition}: newest record not read")
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Partitions handed to another worker: their chain continues from the topic."""

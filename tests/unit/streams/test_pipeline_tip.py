@@ -1,0 +1,51 @@
+"""The worker's read of an audit partition's newest record cannot hold its outputs for ever."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import pytest
+
+from rps.settings import Settings
+from streams import pipeline
+from streams.pipeline import Processor
+
+pytestmark = pytest.mark.asyncio
+
+
+def _processor(last_audit: Any) -> Processor:
+    unused = cast(Any, None)  # the read under test touches nothing else
+    return Processor(Settings(), unused, unused, unused, unused, unused, unused, last_audit)
+
+
+async def test_a_read_that_stalls_is_abandoned_and_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline, "_TIP_SECONDS", 0.05)
+    calls: list[int] = []
+
+    async def last_audit(partition: int) -> bytes | None:
+        calls.append(partition)
+        if len(calls) < 3:
+            await asyncio.sleep(3600)  # stalls, as one was seen to under load
+        return b"newest"
+
+    assert await _processor(last_audit)._newest_audit(2) == b"newest"
+    assert calls == [2, 2, 2]
+
+
+async def test_a_read_that_never_finishes_stops_with_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline, "_TIP_SECONDS", 0.02)
+    calls: list[int] = []
+
+    async def last_audit(partition: int) -> bytes | None:
+        calls.append(partition)
+        await asyncio.sleep(3600)
+        return None
+
+    with pytest.raises(TimeoutError):
+        await _processor(last_audit)._newest_audit(0)
+    assert len(calls) == pipeline._TIP_ATTEMPTS
