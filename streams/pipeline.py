@@ -105,6 +105,7 @@ class Processor:
         self._crash = crash
         self._last_audit = last_audit
         self._tips: dict[int, str] = {}  # audit partition -> hash the next record links to
+        self._audit_sent: dict[int, Awaitable[Any]] = {}  # partition -> its latest audit send
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._keys = audit_chain.parse_keys(
             settings.audit_key_id,
@@ -272,14 +273,18 @@ class Processor:
     async def _newest_audit(self, partition: int) -> bytes | None:
         """The partition's newest audit record, read again when a read does not finish in time.
 
-        Every output waits behind this read, so it must not hang. A worker was once caught
-        under load with every output waiting here for minutes (cause not found), so a read
-        that does not finish in time is abandoned and tried afresh; after the last try the
-        error stops the worker (``_fail``) rather than leaving its inputs unsettled for ever.
+        Every output waits behind this read, so it must not hang. It waits only for this
+        worker's own latest audit send to that partition (flushing the whole producer, as it
+        once did, could hold every output for minutes). A read that does not finish in time
+        is abandoned and tried afresh; after the last try the error stops the worker
+        (``_fail``) rather than leaving its inputs unsettled for ever.
         """
         for attempt in range(1, _TIP_ATTEMPTS + 1):
             try:
                 async with asyncio.timeout(_TIP_SECONDS):
+                    sent = self._audit_sent.get(partition)
+                    if sent is not None:  # what this worker sent there is in the log first
+                        await asyncio.shield(sent)
                     return await self._last_audit(partition)
             except TimeoutError:
                 log.warning(
@@ -359,7 +364,10 @@ class Processor:
                     if topic == self.topics.audit and value is not None:
                         partition = pending.partition
                         value = await self._linked(partition, value)
-                    futures.append(await self._send(topic, key, value, headers, partition))
+                    future = await self._send(topic, key, value, headers, partition)
+                    if partition is not None:
+                        self._audit_sent[partition] = future
+                    futures.append(future)
                 pending.futures = futures
                 await self._sent_queue.put(pending)
             except BaseException as error:

@@ -49,3 +49,23 @@ async def test_a_read_that_never_finishes_stops_with_an_error(
     with pytest.raises(TimeoutError):
         await _processor(last_audit)._newest_audit(0)
     assert len(calls) == pipeline._TIP_ATTEMPTS
+
+
+async def test_the_read_waits_for_this_workers_own_latest_send_to_that_partition() -> None:
+    """The newest record is read only once what this worker sent there is in the log."""
+    reads: list[int] = []
+
+    async def last_audit(partition: int) -> bytes | None:
+        reads.append(partition)
+        return b"newest"
+
+    processor = _processor(last_audit)
+    sent: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    processor._audit_sent[1] = sent
+    read = asyncio.create_task(processor._newest_audit(1))
+    await asyncio.sleep(0.05)
+    assert reads == []  # still in flight
+    sent.set_result(None)
+    assert await read == b"newest"
+    assert reads == [1]
+    assert await processor._newest_audit(0) == b"newest"  # nothing sent there: no wait
