@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 import schemas
-from rps.reading import read_to_end
+from rps.reading import read_events, read_to_end
 from rps.settings import Settings
 from rps.topics import Topics
 from streams import audit_chain
@@ -33,9 +33,14 @@ Partitions = dict[int, list[bytes]]
 
 
 async def _decide(settings: Settings, workers: Workers, size: int) -> set[str]:
-    items = draw_scenario(size)
-    await publish_raw(settings, items)
+    """Publish a drawn scenario whose ids the trail has never seen, and wait until each is
+    decided (an id already in the trail would count as decided before it was read)."""
+    trail = await read_events(settings, Topics(settings.topic_prefix).audit)
+    seen = {e.data.event_id for e in trail if isinstance(e, schemas.AuditRecorded)}
+    items = draw_scenario(size, fresh=seen)
     ids = {e.id for e in items}
+    assert ids, "the draw left no event with a new id"
+    await publish_raw(settings, items)
     audit = await audit_until(settings, decided(ids), workers, wait=180)
     missing = ids - {r.data.event_id for r in audit}
     assert not missing, [(e.type, e.id, e.subject) for e in items if e.id in missing]
