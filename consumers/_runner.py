@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 
 from consumers.errors import PoisonRecord, TransientFailure
 from rps.logs import get_logger
+from rps.producing import TrackingProducer
 from rps.settings import Settings
 from rps.topics import Topics
 
@@ -138,7 +139,7 @@ class Runner(Generic[T]):
             isolation_level="read_committed",
             **options,
         )
-        producer = AIOKafkaProducer(
+        producer = TrackingProducer(
             client_id=self._client_id, acks="all", enable_idempotence=True, **options
         )
         listener = _Assignment(consumer, lambda: self._retry(self._projection.positions))

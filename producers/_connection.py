@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from producers.errors import PublishFailed
 from rps.logs import get_logger
+from rps.producing import TrackingProducer
 from rps.settings import Settings
 
 _log = get_logger("producers.publisher")
@@ -57,7 +57,7 @@ class Connection:
                 return self._producer
             if time.monotonic() < self._retry_at:
                 raise PublishFailed("Kafka is unavailable")
-            producer = AIOKafkaProducer(
+            producer = TrackingProducer(
                 **self._settings.kafka_client_options(),
                 client_id=self._client_id,
                 acks="all",

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from faust.transport.drivers import aiokafka as faust_kafka
 
 import infra
 from rps import reading
 from rps.logs import get_logger
+from rps.producing import TrackingProducer
 from rps.settings import Settings
 from rps.topics import Topics
 from streams import codec, expiry
@@ -38,6 +40,16 @@ class Worker:
     app: faust.App
     processor: Processor
     directory: SubscriptionDirectory
+
+
+class _Producer(faust_kafka.Producer):
+    """Faust's producer, sending with :class:`rps.producing.TrackingProducer`: a changelog
+    batch waiting on a leader the producer's metadata had dropped held every flush, so the
+    worker neither committed nor finished a rebalance, and sat idle with inputs waiting."""
+
+    @property
+    def _producer_type(self) -> type[TrackingProducer]:
+        return TrackingProducer
 
 
 def faust_id(settings: Settings) -> str:
@@ -116,6 +128,7 @@ def build(settings: Settings) -> Worker:
         broker_heartbeat_interval=settings.worker_session_timeout_seconds / 4,
         autodiscover=False,
     )
+    cast(Any, app.transport).Producer = _Producer  # before anything asks for app.producer
     profiles = app.Table(
         "profiles", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )

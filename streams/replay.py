@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 import schemas
+from rps.producing import TrackingProducer
 from rps.reading import partitions_of, read_to_end
 from rps.settings import Settings
 from rps.topics import Topics
@@ -246,7 +247,7 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
         )
     stored = await _latest(settings)
     rebuilt = comparison.rebuilt
-    producer = AIOKafkaProducer(acks="all", **settings.kafka_client_options())
+    producer = TrackingProducer(acks="all", **settings.kafka_client_options())
     await producer.start()
     written = 0
     try:
