@@ -58,5 +58,5 @@ async def test_plain_aiokafka_leaves_that_batch_waiting(
 
 
 async def test_the_worker_sends_with_the_tracking_producer(settings: Settings) -> None:
-    app = build(settings).app
-    assert app.producer._producer_type is TrackingProducer
+    producer: Any = build(settings).app.producer
+    assert producer._producer_type is TrackingProducer
