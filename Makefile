@@ -4,7 +4,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 
-.PHONY: test-quarantine
 .PHONY: setup demo test check contracts faults perf down clean portal-setup
 
 $(BIN)/rps: pyproject.toml constraints.txt
@@ -34,10 +33,6 @@ demo: setup
 ## Lint, type-check and run the test suite (unit, integration against real Kafka and PostgreSQL, e2e).
 test: setup check
 	$(BIN)/pytest
-
-## The quarantined tests (known to fail inside a full run; see pyproject's markers).
-test-quarantine: setup
-	$(BIN)/pytest -m quarantine
 
 check: $(BIN)/rps
 	$(BIN)/ruff check .

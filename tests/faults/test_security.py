@@ -52,10 +52,6 @@ async def post(gateway: Gateway, key: str, path: str, document: object) -> httpx
         )
 
 
-# Quarantined: in about one CI run in two the worker decides the claims and then never fetches
-# or decides the retraction sent seconds later (idle, nothing committed, the stall guard sees
-# no hole). A worker bug, not this test's; `make test-quarantine` runs it.
-@pytest.mark.quarantine
 async def test_sources_retractions_deliveries_and_logs_hold_under_attack(
     settings: Settings,
     worker_settings: Settings,
