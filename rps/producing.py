@@ -6,12 +6,12 @@ unknown. So a topic the producer already knew from an all-topics refresh never
 joins (Faust asks for one after creating each of its topics, so its table
 changelogs are known that way); once a topic the producer did not know joins (a
 council's delivery topic, created as the worker runs), refreshes cover the list
-alone and the known topic drops out of the producer's metadata. A batch already waiting for
-that topic's leader then asks for metadata that never names it, over and over,
-until the batch expires: 20 minutes under Faust. Every flush waits for it, so
-the worker's offset commits and its rebalances wait too, and the worker sits idle
-with its inputs waiting. (The next send to the topic would add it back; the
-stuck batch never does.)
+alone and the known topic drops out of the producer's metadata. A batch already
+waiting for that topic's leader then asks for metadata that never names it, over
+and over, until the batch expires: 20 minutes under Faust. Every flush waits for
+it, so the worker's offset commits and its rebalances wait too, and the worker
+sits idle with its inputs waiting. (The next send to the topic would add it
+back; the stuck batch never does.)
 
 :class:`TrackingProducer` puts each topic on the list at its first send, known
 or not, so a refresh never drops a topic the producer writes to.
