@@ -126,32 +126,38 @@ def chain(
     return record.model_copy(update={"data": data}), hash_
 
 
+_UNLINKED_END = b',"chain":null}}'
+"""How an unlinked audit record as ``streams.codec.encode_audit`` writes it ends: its data's
+``chain``, the last field of the last field of the record, is null."""
+
+
 def link_bytes(value: bytes, previous_hash: str, keys: Keys) -> tuple[bytes, str]:
     """An unlinked audit record's bytes linked to ``previous_hash``, and its hash (the new tip).
 
     The worker links a record when it sends it, in send order, so the chain follows the
     order records reach the topic whatever order the decisions were recorded in. This is
-    on the per-record path, so it works on the bytes: an unlinked record (``chain`` null) as
-    the worker encodes it is already its canonical form, so it is hashed as it stands and
-    the link is spliced in, with no model validated or encoded again. Anything else (a
-    record that carries a link already) goes the long way through :func:`chain`.
+    on the per-record path, so it works on the bytes: an unlinked record as the worker
+    encodes it is already its canonical form (``chain`` null), so it is hashed as it stands
+    and the link is written in place of that null, with nothing parsed or encoded again.
+    Anything else (a record that carries a link already) goes the long way through
+    :func:`chain`.
     """
-    document = orjson.loads(value)
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, dict) or "chain" not in data or data["chain"] is not None:
+    if not value.endswith(_UNLINKED_END):
         event = schemas.decode(value)
         if not isinstance(event, schemas.AuditRecorded):
             raise ValueError("only audit records are linked into the chain")
         linked, hash_ = chain(event, previous_hash, keys)
         return schemas.encode(linked), hash_
     hash_ = link_hash(previous_hash, value)
-    data["chain"] = {
-        "previous_hash": previous_hash,
-        "hash": hash_,
-        "signature": sign(keys.signing_key(), hash_),
-        "key_id": keys.current,
-    }
-    return orjson.dumps(document), hash_
+    link = orjson.dumps(
+        {
+            "previous_hash": previous_hash,
+            "hash": hash_,
+            "signature": sign(keys.signing_key(), hash_),
+            "key_id": keys.current,
+        }
+    )
+    return b"".join((value[: -len(_UNLINKED_END)], b',"chain":', link, b"}}")), hash_
 
 
 def tip_of(value: bytes | None) -> str:

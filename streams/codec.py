@@ -178,18 +178,74 @@ def pseudonym(key: bytes, authority: str, resident: str) -> str:
     return str(uuid.UUID(bytes=mac[:16], version=4))
 
 
-def encode_delivery(delivery: Delivery, key: bytes, now: datetime) -> tuple[bytes, bytes]:
-    """The (key, value) of a ``profile.updated`` record for the authority's topic."""
+def encode_delivery(delivery: Delivery, key: bytes, now: datetime | str) -> tuple[bytes, bytes]:
+    """The (key, value) of a ``profile.updated`` record for the authority's topic.
+
+    Built with orjson in the field order of ``schemas.ProfileUpdated``. Everything in it but
+    the value is an id, a name or a level the core chose; the value, the resident's personal
+    data, is checked against its attribute's contract again on the way out, so a value under
+    the wrong attribute never reaches an authority (``OutputRejected``). A property test
+    proves the bytes equal what the model gives for every valid claim.
+    """
     subject = pseudonym(key, delivery.authority, delivery.resident)
     claim = delivery.claim
-    event = _validated(
+    provenance = None
+    if claim is not None:
+        _check_value(delivery.attribute, claim.value)
+        provenance = {
+            "claim_id": claim.id,
+            "source": schemas.source_of_authority(claim.source),
+            "assurance": LEVELS[claim.level],
+            "method": claim.method,
+            "verified_at": instant(claim.verified_at),
+        }
+    document = {
+        "specversion": "1.0",
+        "id": delivery.decision_id,
+        "source": schemas.HUB_SOURCE,
+        "type": schemas.PROFILE_UPDATED,
+        "subject": subject,
+        "time": now if isinstance(now, str) else instant(now),
+        "datacontenttype": "application/json",
+        "data": {
+            "authority": delivery.authority,
+            "local_reference": delivery.local_reference,
+            "attribute": delivery.attribute,
+            "value": claim.value if claim else None,
+            "provenance": provenance,
+            "decision_id": delivery.decision_id,
+            "version": delivery.version,
+        },
+    }
+    return subject.encode(), orjson.dumps(document)
+
+
+def _check_value(attribute: str, value: Any) -> None:
+    """Refuse a value its attribute's contract does not accept; name the rule, never the value."""
+    adapter = schemas.VALUE_ADAPTERS.get(attribute)  # type: ignore[call-overload]
+    if adapter is None:
+        raise OutputRejected("ProfileUpdated breaks its contract at data.attribute (enum)")
+    try:
+        adapter.validate_python(value)
+    except ValidationError as error:
+        where = ", ".join(
+            f"{'.'.join(('data', 'value', *(str(p) for p in e['loc'])))} ({e['type']})"
+            for e in error.errors()
+        )
+        raise OutputRejected(f"ProfileUpdated breaks its contract at {where}") from None
+
+
+def delivery_event(delivery: Delivery, key: bytes, now: datetime) -> schemas.ProfileUpdated:
+    """The ``profile.updated`` event for a delivery, through the model (the contract itself)."""
+    claim = delivery.claim
+    return _validated(
         schemas.ProfileUpdated,
         {
             "specversion": "1.0",
             "id": delivery.decision_id,
             "source": schemas.HUB_SOURCE,
             "type": schemas.PROFILE_UPDATED,
-            "subject": subject,
+            "subject": pseudonym(key, delivery.authority, delivery.resident),
             "time": now,
             "data": {
                 "authority": delivery.authority,
@@ -210,7 +266,6 @@ def encode_delivery(delivery: Delivery, key: bytes, now: datetime) -> tuple[byte
             },
         },
     )
-    return subject.encode(), schemas.encode(event)
 
 
 def encode_ending(ending: Ending, key: bytes, now: datetime) -> tuple[bytes, bytes]:
@@ -269,13 +324,37 @@ def audit_data(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def encode_audit(entry: AuditEntry, now: datetime) -> tuple[bytes, bytes]:
-    """The (key, value) of an ``audit.recorded`` record, keyed by resident."""
-    return entry.resident.encode(), schemas.encode(audit_event(entry, now))
+def encode_audit(entry: AuditEntry, now: datetime | str) -> tuple[bytes, bytes]:
+    """The (key, value) of an ``audit.recorded`` record, keyed by resident, not yet linked.
+
+    Built with orjson, field for field in the order of ``schemas.AuditRecorded``: an audit
+    entry holds only ids, names, levels and reason codes the core chose, so its record is
+    valid by construction, and a property test proves these bytes equal what the model gives
+    (:func:`audit_event`) for every entry the core decides. Validating and dumping through
+    pydantic here cost about a third of the worker's per-event work. ``now`` may be given
+    already formatted (:func:`instant`), once for all the records of one decision.
+    """
+    document = {
+        "specversion": "1.0",
+        "id": audit_id(entry),
+        "source": schemas.HUB_SOURCE,
+        "type": schemas.AUDIT_RECORDED,
+        "subject": entry.resident,
+        "time": now if isinstance(now, str) else instant(now),
+        "datacontenttype": "application/json",
+        "data": {**audit_data(entry), "chain": None},
+    }
+    return entry.resident.encode(), orjson.dumps(document)
+
+
+def instant(value: datetime) -> str:
+    """An aware datetime as the contracts write it (RFC 3339, ``Z`` for UTC), as pydantic does."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def audit_event(entry: AuditEntry, now: datetime) -> schemas.AuditRecorded:
-    """The ``audit.recorded`` event for one entry (before the worker links it into its chain)."""
+    """The ``audit.recorded`` event for one entry, through the model (the contract itself)."""
     return _validated(
         schemas.AuditRecorded,
         {

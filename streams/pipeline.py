@@ -231,11 +231,12 @@ class Processor:
         for ending in outcome.endings:  # a new reference ends the old one first
             topic = await self._delivery_topic(ending.authority)
             records.append((topic, *codec.encode_ending(ending, self._key, now), None))
+        stamp = codec.instant(now)  # one time for every output of the decision
         for delivery in outcome.deliveries:
             topic = await self._delivery_topic(delivery.authority)
-            records.append((topic, *codec.encode_delivery(delivery, self._key, now), None))
+            records.append((topic, *codec.encode_delivery(delivery, self._key, stamp), None))
         for entry in outcome.audit:
-            records.append(self._audit_record(entry, now))
+            records.append(self._audit_record(entry, stamp))
         return records
 
     # -- the audit chain -----------------------------------------------------------------

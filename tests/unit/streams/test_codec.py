@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import schemas
 from schemas import strategies
@@ -18,7 +19,9 @@ from streams.core import (
     Directory,
     Fact,
     Profile,
+    Reevaluate,
     decide_all,
+    rejection,
 )
 from streams.errors import OutputRejected
 from tests.unit.core.strategies import NOW, RESIDENT, directories, worlds
@@ -105,3 +108,60 @@ def test_audit_records_of_re_evaluations_are_valid() -> None:
 def test_the_core_and_the_contract_share_one_audit_vocabulary() -> None:
     """Every decision the core can take is a value the audit contract accepts, and vice versa."""
     assert {d.value for d in AuditDecision} == {d.value for d in schemas.AuditDecision}
+
+
+_OFFSETS = st.sampled_from(
+    [dt.UTC, dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=-3, minutes=-30))]
+)
+_PAST = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2026, 1, 1))
+
+
+@given(worlds(), directories(), _PAST, _OFFSETS)
+def test_audit_records_built_directly_are_exactly_what_the_contract_model_gives(
+    facts: list[Fact], directory: Directory, when: dt.datetime, offset: dt.tzinfo
+) -> None:
+    """Every audit entry the core decides (and every rejection) encodes, without pydantic, to
+    the very bytes the ``AuditRecorded`` model validates and writes."""
+    now = when.replace(tzinfo=offset)
+    items = [*facts, Reevaluate("expiry:0123456789abcdef0123456789abcdef", RESIDENT, "expiry")]
+    entries = [
+        entry
+        for outcome in decide_all(Profile(RESIDENT), items, directory, NOW)
+        for entry in outcome.audit
+    ]
+    entries.append(
+        rejection(RESIDENT, "kafka:rps.attributes.v1:3:17", "Rejected", "", "wrong_topic")
+    )
+    for entry in entries:
+        key, fast = codec.encode_audit(entry, now)
+        assert key == RESIDENT.encode()
+        assert fast == schemas.encode(codec.audit_event(entry, now))
+        assert fast == codec.encode_audit(entry, codec.instant(now))[1]
+
+
+@given(
+    st.one_of(st.none(), strategies.attribute_verified()),
+    strategies.authorities(),
+    strategies.local_references(),
+    st.integers(1, 10_000),
+    _PAST,
+    _OFFSETS,
+)
+def test_deliveries_built_directly_are_exactly_what_the_contract_model_gives(
+    claimed: schemas.AttributeVerified | None,
+    authority: str,
+    reference: str,
+    version: int,
+    when: dt.datetime,
+    offset: dt.tzinfo,
+) -> None:
+    """A delivery of any valid claim (or of none) encodes, without the model, to the very bytes
+    the ``ProfileUpdated`` model validates and writes."""
+    claim = codec.to_fact(claimed) if claimed is not None else None
+    assert claim is None or isinstance(claim, Claim)
+    attribute = claim.attribute if claim else "email"
+    delivery = Delivery("d-1", RESIDENT, authority, reference, attribute, claim, version)
+    now = when.replace(tzinfo=offset)
+    key, fast = codec.encode_delivery(delivery, b"secret", now)
+    assert key.decode() == codec.pseudonym(b"secret", authority, RESIDENT)
+    assert fast == schemas.encode(codec.delivery_event(delivery, b"secret", now))

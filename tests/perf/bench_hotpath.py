@@ -1,0 +1,97 @@
+"""The worker's per-event work without Kafka: what each step costs, in microseconds per event.
+
+It runs, in one process, what ``streams.pipeline.Processor.handle`` and its send stage do
+for every input (decode the input, read the stored profile, decide, encode the outputs,
+encode the profile with its outbox, link the audit records) over the benchmark's own
+workload (``tests.perf.workload``), and prints each step's cost per event::
+
+    .venv/bin/python -m tests.perf.bench_hotpath --events 20000 --residents 10000
+
+Steps are timed together over the whole workload, not one call at a time, so the figure
+includes what the interpreter spends between calls. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rps.topics import Topics
+from streams import audit_chain, codec
+from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
+from tests.perf import workload
+
+_KEYS = audit_chain.Keys("k1", {"k1": b"bench-key"})
+_PSEUDONYM_KEY = b"bench-pseudonym-key"
+
+
+def _directory(councils: list[str], now: dt.datetime) -> Directory:
+    changes = [codec.to_fact(event) for event in workload.subscriptions(councils, now)]
+    return apply_all(c for c in changes if isinstance(c, SubscriptionChange))
+
+
+def _outputs(outcome: Outcome, now: dt.datetime) -> list[tuple[bytes, bytes]]:
+    """What ``Processor._records`` encodes for one decision (topic names aside)."""
+    stamp = codec.instant(now)
+    records = [codec.encode_ending(e, _PSEUDONYM_KEY, now) for e in outcome.endings]
+    records += [codec.encode_delivery(d, _PSEUDONYM_KEY, stamp) for d in outcome.deliveries]
+    records += [codec.encode_audit(a, stamp) for a in outcome.audit]
+    return records
+
+
+def run(events: int, residents: int, authorities: int) -> dict[str, float]:
+    """Each step's cost in microseconds per event, over ``events`` inputs."""
+    now = dt.datetime.now(dt.UTC)
+    councils = workload.authorities(authorities)
+    directory = _directory(councils, now)
+    topics = Topics("bench")
+    records = workload.mix(events, residents, councils, topics)
+    store: dict[bytes, bytes] = dict(workload.preload(residents, councils, now))
+    timings: dict[str, float] = {}
+
+    def timed(name: str, step: Callable[[], Any]) -> Any:
+        began = time.perf_counter()
+        result = step()
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - began
+        return result
+
+    tip = audit_chain.GENESIS
+    outputs = 0
+    for record in records:
+        item = timed("decode input", lambda: codec.decode_inbound(record.value))
+        key = item.resident.encode()
+        raw = store.get(key)
+        profile, outbox = timed(
+            "decode stored profile",
+            lambda: codec.decode_stored(raw) if raw else (Profile(item.resident), {}),
+        )
+        outcome = timed("decide", lambda: decide(profile, item, directory, now))
+        encoded = timed("encode outputs", lambda: _outputs(outcome, now))
+        outputs += len(encoded)
+        kept = {item.id: [("t", k.decode(), v.decode()) for k, v in encoded]}
+        store[key] = timed(
+            "encode profile", lambda: codec.encode_profile(outcome.profile, kept)
+        )
+        for _, value in encoded[len(outcome.endings) + len(outcome.deliveries) :]:
+            _, tip = timed("link audit records", lambda: audit_chain.link_bytes(value, tip, _KEYS))
+    per_event = {name: seconds / events * 1e6 for name, seconds in timings.items()}
+    per_event["total"] = sum(per_event.values())
+    per_event["outputs per event"] = outputs / events
+    return per_event
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--residents", type=int, default=10_000)
+    parser.add_argument("--authorities", type=int, default=5)
+    args = parser.parse_args()
+    for name, figure in run(args.events, args.residents, args.authorities).items():
+        print(f"{name:<24} {figure:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
