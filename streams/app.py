@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import faust
 from faust.transport.drivers import aiokafka as faust_kafka
+from faust.types import TP
 
 import infra
 from rps import reading
@@ -28,6 +29,7 @@ from streams.core import SubscriptionChange
 from streams.directory import SubscriptionDirectory
 from streams.faults import FetchedButDropped
 from streams.pipeline import Processor
+from streams.stages import Stages
 from streams.stall import StallGuard
 
 log = get_logger("worker")
@@ -39,6 +41,7 @@ class Worker:
 
     app: faust.App
     processor: Processor
+    stages: Stages
     directory: SubscriptionDirectory
 
 
@@ -157,15 +160,20 @@ def build(settings: Settings) -> Worker:
     async def last_audit(partition: int) -> bytes | None:
         return await reading.last_value(settings, topics.audit, partition)
 
-    processor = Processor(
-        settings, send, profiles, schedule, directory, ensure_topic, crash, last_audit
-    )
+    def persisted(partition: int, offset: int) -> None:
+        """What Faust's own changelog writes do: a RocksDB store remembers the offset it holds,
+        so a restart reads the changelog only from there (Faust types the store a mapping)."""
+        cast(Any, profiles.data).set_persisted_offset(TP(changelog, partition), offset)
+
+    changelog = profiles.changelog_topic.get_topic_name()
+    stages = Stages(settings, send, changelog, persisted, crash, last_audit)
+    processor = Processor(settings, send, profiles, schedule, directory, ensure_topic, stages)
 
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
 
     async def on_revoked(_sender: Any, revoked: set[Any], **_: Any) -> None:
-        processor.forget(tp.partition for tp in revoked if tp.topic in inputs)
+        stages.forget(tp.partition for tp in revoked if tp.topic in inputs)
         guard.forget(revoked)
 
     app.on_partitions_revoked.connect(cast(Any, on_revoked))
@@ -234,7 +242,7 @@ def build(settings: Settings) -> Worker:
         for partition, resident, due in cursor.due(schedule, assigned, expiry.utcnow()):
             await processor.request_reevaluation(resident, "expiry", due, partition)
 
-    return Worker(app, processor, directory)
+    return Worker(app, processor, stages, directory)
 
 
 def run(settings: Settings) -> None:

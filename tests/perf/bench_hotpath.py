@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rps.topics import Topics
 from streams import audit_chain, codec
@@ -52,31 +52,33 @@ def run(events: int, residents: int, authorities: int) -> dict[str, float]:
     store: dict[bytes, bytes] = dict(workload.preload(residents, councils, now))
     timings: dict[str, float] = {}
 
-    def timed(name: str, step: Callable[[], Any]) -> Any:
+    @contextmanager
+    def timed(name: str) -> Iterator[None]:
         began = time.perf_counter()
-        result = step()
+        yield
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - began
-        return result
 
     tip = audit_chain.GENESIS
     outputs = 0
     for record in records:
-        item = timed("decode input", lambda: codec.decode_inbound(record.value))
+        with timed("decode input"):
+            item = codec.decode_inbound(record.value)
+        assert not isinstance(item, SubscriptionChange)  # the mix sends none
         key = item.resident.encode()
         raw = store.get(key)
-        profile, outbox = timed(
-            "decode stored profile",
-            lambda: codec.decode_stored(raw) if raw else (Profile(item.resident), {}),
-        )
-        outcome = timed("decide", lambda: decide(profile, item, directory, now))
-        encoded = timed("encode outputs", lambda: _outputs(outcome, now))
+        with timed("decode stored profile"):
+            profile, _ = codec.decode_stored(raw) if raw else (Profile(item.resident), {})
+        with timed("decide"):
+            outcome = decide(profile, item, directory, now)
+        with timed("encode outputs"):
+            encoded = _outputs(outcome, now)
         outputs += len(encoded)
         kept = {item.id: [("t", k.decode(), v.decode()) for k, v in encoded]}
-        store[key] = timed(
-            "encode profile", lambda: codec.encode_profile(outcome.profile, kept)
-        )
-        for _, value in encoded[len(outcome.endings) + len(outcome.deliveries) :]:
-            _, tip = timed("link audit records", lambda: audit_chain.link_bytes(value, tip, _KEYS))
+        with timed("encode profile"):
+            store[key] = codec.encode_profile(outcome.profile, kept)
+        with timed("link audit records"):
+            for _, value in encoded[len(outcome.endings) + len(outcome.deliveries) :]:
+                _, tip = audit_chain.link_bytes(value, tip, _KEYS)
     per_event = {name: seconds / events * 1e6 for name, seconds in timings.items()}
     per_event["total"] = sum(per_event.values())
     per_event["outputs per event"] = outputs / events

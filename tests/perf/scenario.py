@@ -69,14 +69,19 @@ class Running:
 
     def cpu_seconds(self) -> float:
         """User plus system CPU the worker has used."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
+        return cpu_seconds(self.process.pid)
 
     def memory_mib(self) -> tuple[float, float]:
         """(VmRSS, VmHWM) of the worker in MiB."""
         status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
         values = {line.split(":")[0]: int(line.split()[1]) for line in status if "kB" in line}
         return values["VmRSS"] / 1024, values["VmHWM"] / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU process ``pid`` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def outputs(settings: Settings, councils: list[str]) -> list[str]:
@@ -211,11 +216,12 @@ async def ceiling(
     try:
         await broker.send(settings, [workload.warmup(topics, ["E06000001"])])
         await broker.wait_caught_up(settings, group, inbound, alive)
-        before = await broker.total(settings, sink)
+        before, cpu = await broker.total(settings, sink), cpu_seconds(process.pid)
         started = time.time()
         await broker.send(settings, moved)
         await broker.wait_caught_up(settings, group, inbound, alive)
         seconds = await broker.last_timestamp(settings, sink) - started
+        used = cpu_seconds(process.pid) - cpu
         produced = await broker.total(settings, sink) - before
     finally:
         if process.returncode is None:
@@ -230,6 +236,7 @@ async def ceiling(
         "outputs": produced,
         "seconds": round(seconds, 3),
         "events_per_second": round(len(records) / seconds, 1),
+        "cpu_us_per_event": round(used / len(records) * 1e6, 1),
     }
 
 

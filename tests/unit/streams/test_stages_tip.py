@@ -8,21 +8,21 @@ from typing import Any, cast
 import pytest
 
 from rps.settings import Settings
-from streams import pipeline
-from streams.pipeline import Processor
+from streams import stages
+from streams.stages import Stages
 
 pytestmark = pytest.mark.asyncio
 
 
-def _processor(last_audit: Any) -> Processor:
+def _stages(last_audit: Any) -> Stages:
     unused = cast(Any, None)  # the read under test touches nothing else
-    return Processor(Settings(), unused, unused, unused, unused, unused, unused, last_audit)
+    return Stages(Settings(), unused, "changelog", unused, unused, last_audit)
 
 
 async def test_a_read_that_stalls_is_abandoned_and_tried_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pipeline, "_TIP_SECONDS", 0.05)
+    monkeypatch.setattr(stages, "_TIP_SECONDS", 0.05)
     calls: list[int] = []
 
     async def last_audit(partition: int) -> bytes | None:
@@ -31,14 +31,14 @@ async def test_a_read_that_stalls_is_abandoned_and_tried_again(
             await asyncio.sleep(3600)  # stalls, as one was seen to under load
         return b"newest"
 
-    assert await _processor(last_audit)._newest_audit(2) == b"newest"
+    assert await _stages(last_audit)._newest_audit(2) == b"newest"
     assert calls == [2, 2, 2]
 
 
 async def test_a_read_that_never_finishes_stops_with_an_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pipeline, "_TIP_SECONDS", 0.02)
+    monkeypatch.setattr(stages, "_TIP_SECONDS", 0.02)
     calls: list[int] = []
 
     async def last_audit(partition: int) -> bytes | None:
@@ -47,8 +47,8 @@ async def test_a_read_that_never_finishes_stops_with_an_error(
         return None
 
     with pytest.raises(TimeoutError):
-        await _processor(last_audit)._newest_audit(0)
-    assert len(calls) == pipeline._TIP_ATTEMPTS
+        await _stages(last_audit)._newest_audit(0)
+    assert len(calls) == stages._TIP_ATTEMPTS
 
 
 async def test_the_read_waits_for_this_workers_own_latest_send_to_that_partition() -> None:
@@ -59,13 +59,13 @@ async def test_the_read_waits_for_this_workers_own_latest_send_to_that_partition
         reads.append(partition)
         return b"newest"
 
-    processor = _processor(last_audit)
+    outputs = _stages(last_audit)
     sent: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    processor._audit_sent[1] = sent
-    read = asyncio.create_task(processor._newest_audit(1))
+    outputs._audit_sent[1] = sent
+    read = asyncio.create_task(outputs._newest_audit(1))
     await asyncio.sleep(0.05)
     assert reads == []  # still in flight
     sent.set_result(None)
     assert await read == b"newest"
     assert reads == [1]
-    assert await processor._newest_audit(0) == b"newest"  # nothing sent there: no wait
+    assert await outputs._newest_audit(0) == b"newest"  # nothing sent there: no wait

@@ -1,0 +1,238 @@
+"""The worker's way out: record each decision, then send its outputs, then ack its input.
+
+The order is what makes "nothing accepted is lost" and "no second effect" hold
+without Kafka transactions:
+
+1. the resident's new profile, which holds an *outbox* (the encoded outputs of
+   the decision), is written to the table's changelog;
+2. once the changelog has it, the outputs (deliveries, endings, audit records)
+   are sent;
+3. once Kafka has every output, the input is acked, so its offset may be
+   committed (Faust flushes the producer before it commits).
+
+A crash before (2) sent nothing: the input is decided afresh on restart, as if
+for the first time. A crash after (2) left the decision recorded: the input is
+seen again as a duplicate and its outbox is sent again (deliveries byte for
+byte, audit records linked afresh at the chain's end), which a subscriber
+applying by decision id and version ignores. No output ever leaves the worker
+that its recorded state does not account for.
+
+Decisions go through the stages in *batches*: each stage takes every decision
+waiting for it, up to :data:`BATCH`, and handles them together, in input order.
+So under load one changelog write per resident stands for all of that
+resident's decisions in the batch (a profile holds the outboxes of every
+decision not yet known sent, so its last value accounts for them all), and the
+awaits, produce requests and acks are shared by the batch; when the worker is
+quiet a batch is one decision and nothing waits for company. The agent goes on
+deciding while earlier batches are in flight, and inputs are acked strictly in
+order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rps.logs import get_logger
+from rps.settings import Settings
+from rps.topics import Topics
+from streams import audit_chain
+
+log = get_logger("worker")
+
+Send = Callable[..., Awaitable[Awaitable[Any]]]
+"""``send(topic, key, value, headers, partition)``: queue a record; await the result for its ack."""
+
+Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]
+"""An output to send: (topic, key, value, headers)."""
+
+Write = tuple[bytes, bytes]
+"""A table changelog record to make durable before the outputs go: (key, value)."""
+
+BATCH = 500  # decisions handled together by a stage, at most
+_REMEMBERED = 100_000  # input ids whose outputs are known sent, so outboxes can drop them
+_TIP_SECONDS = 15.0  # one read of an audit partition's newest record, at most
+_TIP_ATTEMPTS = 4  # then the worker stops, and the group hands the partition on
+
+
+@dataclass(slots=True)
+class Pending:
+    """One decided input on its way out."""
+
+    event: Any
+    input_id: str  # the outbox entry its outputs settle ("" for none)
+    partition: int  # of the input, its changelog record and its audit records (one chain each)
+    writes: list[Write]
+    records: list[Record]
+    futures: list[Awaitable[Any]] = field(default_factory=list)
+
+
+class Stages:
+    """Records, sends and acks decided inputs, batch by batch, in input order."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        send: Send,
+        changelog: str,
+        persisted: Callable[[int, int], None],
+        crash: Callable[[BaseException], Awaitable[None]],
+        last_audit: Callable[[int], Awaitable[bytes | None]],
+    ) -> None:
+        self._audit = Topics(settings.topic_prefix).audit
+        self._send = send
+        self._changelog = changelog
+        self._persisted = persisted
+        self._crash = crash
+        self._last_audit = last_audit
+        self._keys = audit_chain.parse_keys(
+            settings.audit_key_id,
+            settings.audit_key.get_secret_value(),
+            settings.audit_keys.get_secret_value(),
+        )
+        self._tips: dict[int, str] = {}  # audit partition -> hash the next record links to
+        self._audit_sent: dict[int, Awaitable[Any]] = {}  # partition -> its latest audit send
+        self._decided: asyncio.Queue[Pending] = asyncio.Queue(maxsize=4 * BATCH)
+        self._sent_queue: asyncio.Queue[list[Pending]] = asyncio.Queue(maxsize=4)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._crash_after = settings.fault_crash_after
+        self._crash_at = settings.fault_crash_at
+        self._settled = self._recorded = 0
+
+    async def put(self, pending: Pending) -> None:
+        """Hand a decided input to the stages (waits while they are a few batches behind)."""
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._record_then_send()),
+                asyncio.create_task(self._ack_when_sent()),
+            ]
+        await self._decided.put(pending)
+
+    def known_sent(self, input_id: str) -> bool:
+        """Whether every output of ``input_id`` is known to be in Kafka (its outbox can go)."""
+        return input_id in self._sent
+
+    async def drain(self) -> None:
+        """Wait until every input handed over is acked."""
+        await self._decided.join()
+        await self._sent_queue.join()
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Partitions handed to another worker: their chain continues from the topic."""
+        for partition in partitions:
+            self._tips.pop(partition, None)
+
+    # -- stage 1: record, then send ------------------------------------------------------
+
+    async def _record_then_send(self) -> None:
+        while True:
+            batch = [await self._decided.get()]
+            while len(batch) < BATCH and not self._decided.empty():
+                batch.append(self._decided.get_nowait())
+            try:
+                await self._record(batch)
+                for pending in batch:
+                    pending.futures = [await self._send_one(pending, r) for r in pending.records]
+                await self._sent_queue.put(batch)
+            except BaseException as error:
+                await self._fail(error)
+                raise
+            finally:
+                for _ in batch:
+                    self._decided.task_done()
+
+    async def _record(self, batch: list[Pending]) -> None:
+        """Write the batch's changelog records, one per key (its last value), and wait for them."""
+        latest: dict[tuple[int, bytes], bytes] = {}
+        for pending in batch:
+            for key, value in pending.writes:
+                latest[(pending.partition, key)] = value
+        if not latest:
+            return
+        futures = [
+            await self._send(self._changelog, key, value, None, partition)
+            for (partition, key), value in latest.items()
+        ]
+        offsets: dict[int, int] = {}
+        for future in futures:
+            metadata = await future
+            offsets[metadata.partition] = max(metadata.offset, offsets.get(metadata.partition, -1))
+        for partition, offset in offsets.items():
+            self._persisted(partition, offset)
+        before = self._recorded
+        self._recorded += sum(1 for pending in batch if pending.writes)
+        if self._crash_at == "recorded" and before < self._crash_after <= self._recorded:
+            os._exit(86)  # fault injection: decisions recorded, outputs not sent
+
+    async def _send_one(self, pending: Pending, record: Record) -> Awaitable[Any]:
+        topic, key, value, headers = record
+        if topic != self._audit or value is None:
+            return await self._send(topic, key, value, headers, None)
+        partition = pending.partition
+        future = await self._send(topic, key, await self._linked(partition, value), None, partition)
+        self._audit_sent[partition] = future
+        return future
+
+    # -- the audit chain -----------------------------------------------------------------
+
+    async def _linked(self, partition: int, value: bytes) -> bytes:
+        """The audit record linked to the newest record of its partition, as it is sent."""
+        tip = self._tips.get(partition)
+        if tip is None:  # first record since this worker took the partition over
+            tip = audit_chain.tip_of(await self._newest_audit(partition))
+        linked, self._tips[partition] = audit_chain.link_bytes(value, tip, self._keys)
+        return linked
+
+    async def _newest_audit(self, partition: int) -> bytes | None:
+        """The partition's newest audit record, read again when a read does not finish in time.
+
+        Every output waits behind this read, so it must not hang. It waits only for this
+        worker's own latest audit send to that partition (flushing the whole producer, as it
+        once did, could hold every output for minutes). A read that does not finish in time
+        is abandoned and tried afresh; after the last try the error stops the worker
+        (``_fail``) rather than leaving its inputs unsettled for ever.
+        """
+        for attempt in range(1, _TIP_ATTEMPTS + 1):
+            try:
+                async with asyncio.timeout(_TIP_SECONDS):
+                    sent = self._audit_sent.get(partition)
+                    if sent is not None:  # what this worker sent there is in the log first
+                        await asyncio.shield(sent)
+                    return await self._last_audit(partition)
+            except TimeoutError:
+                log.warning(
+                    "newest audit record not read in time", partition=partition, count=attempt
+                )
+        raise TimeoutError(f"audit partition {partition}: newest record not read")
+
+    # -- stage 2: ack --------------------------------------------------------------------
+
+    async def _ack_when_sent(self) -> None:
+        while True:
+            batch = await self._sent_queue.get()
+            try:
+                for pending in batch:
+                    for future in pending.futures:
+                        await future
+                    self._settled += 1
+                    if self._crash_at == "sent" and self._settled == self._crash_after:
+                        os._exit(86)  # fault injection: outputs sent, offset not committed
+                    if pending.input_id:
+                        self._sent[pending.input_id] = None
+                    pending.event.ack()
+                while len(self._sent) > _REMEMBERED:
+                    self._sent.popitem(last=False)
+            except BaseException as error:
+                await self._fail(error)
+                raise
+            finally:
+                self._sent_queue.task_done()
+
+    async def _fail(self, error: BaseException) -> None:
+        log.error("output not acknowledged; stopping", error_type=type(error).__name__)
+        await self._crash(error)
