@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import infra
@@ -193,11 +194,24 @@ async def subscribers(running: Running) -> dict[str, Any]:
                 "seconds": round(seconds, 2),
                 "records_per_second": round(stats.records / seconds, 1),
             }
-        async with admin.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await _drop_database(admin, name)
     finally:
         await admin.dispose()
     return results
+
+
+async def _drop_database(admin: Any, name: str) -> None:
+    """Drop the scratch database once its last connection has gone (without ``FORCE``, which
+    this role may not use on an autovacuum worker: the server stops those itself); a database
+    left behind never ends the run."""
+    for attempt in range(10):
+        try:
+            async with admin.connect() as connection:
+                await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            return
+        except DBAPIError:
+            await asyncio.sleep(0.5 * (attempt + 1))
+    print(f"   scratch database {name} left behind (still in use)", flush=True)
 
 
 async def headline(
