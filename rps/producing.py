@@ -33,7 +33,22 @@ class TrackingProducer(AIOKafkaProducer):  # type: ignore[misc]
 
     async def send(self, topic: str, *args: Any, **kwargs: Any) -> Any:
         """Send as aiokafka does, after putting ``topic`` on the metadata list once."""
+        await self._track(topic)
+        return await super().send(topic, *args, **kwargs)
+
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> Any:
+        """Send a ``BatchBuilder`` as aiokafka does, after putting ``topic`` on the list once."""
+        await self._track(topic)
+        return await super().send_batch(batch, topic, partition=partition)
+
+    async def partition(self, topic: str, key: bytes | None) -> int:
+        """The partition aiokafka's partitioner gives ``key`` on ``topic``, as ``send`` would."""
+        await self._track(topic)
+        await self.partitions_for(topic)  # waits for the topic's metadata, as send does
+        partition: int = self._partition(topic, None, key, None, key, None)
+        return partition
+
+    async def _track(self, topic: str) -> None:
         if topic not in self._tracked:
             await self.client.add_topic(topic)
             self._tracked.add(topic)
-        return await super().send(topic, *args, **kwargs)

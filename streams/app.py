@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -43,6 +43,29 @@ class Worker:
     processor: Processor
     stages: Stages
     directory: SubscriptionDirectory
+
+
+class _Outlet:
+    """The stages' way to the producer: aiokafka's batch interface on Faust's own producer.
+
+    Faust keeps aiokafka's producer behind a private method; this is the one place that
+    reaches it."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+
+    def _producer(self) -> TrackingProducer:
+        return cast(TrackingProducer, cast(Any, self._app.producer)._ensure_producer())
+
+    async def partition(self, topic: str, key: bytes | None) -> int:
+        return await self._producer().partition(topic, key)
+
+    def create_batch(self) -> Any:
+        return self._producer().create_batch()
+
+    async def send_batch(self, batch: Any, topic: str, partition: int) -> Awaitable[Any]:
+        ack: Awaitable[Any] = await self._producer().send_batch(batch, topic, partition=partition)
+        return ack
 
 
 class _Producer(faust_kafka.Producer):
@@ -166,7 +189,7 @@ def build(settings: Settings) -> Worker:
         cast(Any, profiles.data).set_persisted_offset(TP(changelog, partition), offset)
 
     changelog = profiles.changelog_topic.get_topic_name()
-    stages = Stages(settings, send, changelog, persisted, crash, last_audit)
+    stages = Stages(settings, _Outlet(app), changelog, persisted, crash, last_audit)
     processor = Processor(settings, send, profiles, schedule, directory, ensure_topic, stages)
 
     guard = StallGuard(app, inputs, directory.ready.is_set)

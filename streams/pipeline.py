@@ -34,9 +34,12 @@ from streams.core import (
 )
 from streams.directory import SubscriptionDirectory
 from streams.errors import PoisonMessage
-from streams.stages import Pending, Record, Send, Stages, Write
+from streams.stages import Pending, Record, Stages, Write
 
 log = get_logger("worker")
+
+Send = Callable[..., Awaitable[Awaitable[Any]]]
+"""``send(topic, key, value, headers, partition)``: queue a record; await the result for its ack."""
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

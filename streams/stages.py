@@ -34,18 +34,16 @@ import asyncio
 import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rps.logs import get_logger
 from rps.settings import Settings
 from rps.topics import Topics
 from streams import audit_chain
+from streams.batches import Batches, Outlet
 
 log = get_logger("worker")
-
-Send = Callable[..., Awaitable[Awaitable[Any]]]
-"""``send(topic, key, value, headers, partition)``: queue a record; await the result for its ack."""
 
 Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]
 """An output to send: (topic, key, value, headers)."""
@@ -68,7 +66,6 @@ class Pending:
     partition: int  # of the input, its changelog record and its audit records (one chain each)
     writes: list[Write]
     records: list[Record]
-    futures: list[Awaitable[Any]] = field(default_factory=list)
 
 
 class Stages:
@@ -77,14 +74,14 @@ class Stages:
     def __init__(
         self,
         settings: Settings,
-        send: Send,
+        outlet: Outlet,
         changelog: str,
         persisted: Callable[[int, int], None],
         crash: Callable[[BaseException], Awaitable[None]],
         last_audit: Callable[[int], Awaitable[bytes | None]],
     ) -> None:
         self._audit = Topics(settings.topic_prefix).audit
-        self._send = send
+        self._outlet = outlet
         self._changelog = changelog
         self._persisted = persisted
         self._crash = crash
@@ -97,7 +94,9 @@ class Stages:
         self._tips: dict[int, str] = {}  # audit partition -> hash the next record links to
         self._audit_sent: dict[int, Awaitable[Any]] = {}  # partition -> its latest audit send
         self._decided: asyncio.Queue[Pending] = asyncio.Queue(maxsize=4 * BATCH)
-        self._sent_queue: asyncio.Queue[list[Pending]] = asyncio.Queue(maxsize=4)
+        self._sent_queue: asyncio.Queue[tuple[list[Pending], list[Awaitable[Any]]]] = asyncio.Queue(
+            maxsize=4
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._sent: OrderedDict[str, None] = OrderedDict()
         self._crash_after = settings.fault_crash_after
@@ -136,9 +135,20 @@ class Stages:
                 batch.append(self._decided.get_nowait())
             try:
                 await self._record(batch)
+                outputs = Batches(self._outlet)
                 for pending in batch:
-                    pending.futures = [await self._send_one(pending, r) for r in pending.records]
-                await self._sent_queue.put(batch)
+                    for topic, key, value, headers in pending.records:
+                        if topic == self._audit and value is not None:
+                            linked = await self._linked(outputs, pending.partition, value)
+                            await outputs.add(topic, key, linked, None, pending.partition)
+                        else:
+                            await outputs.add(topic, key, value, headers)
+                acks = []
+                for sent in await outputs.submit_all():
+                    if sent.topic == self._audit:
+                        self._audit_sent[sent.partition] = sent.ack
+                    acks.append(sent.ack)
+                await self._sent_queue.put((batch, acks))
             except BaseException as error:
                 await self._fail(error)
                 raise
@@ -154,14 +164,13 @@ class Stages:
                 latest[(pending.partition, key)] = value
         if not latest:
             return
-        futures = [
-            await self._send(self._changelog, key, value, None, partition)
-            for (partition, key), value in latest.items()
-        ]
+        writes = Batches(self._outlet)
+        for (partition, key), value in latest.items():
+            await writes.add(self._changelog, key, value, None, partition)
         offsets: dict[int, int] = {}
-        for future in futures:
-            metadata = await future
-            offsets[metadata.partition] = max(metadata.offset, offsets.get(metadata.partition, -1))
+        for sent in await writes.submit_all():
+            last = (await sent.ack).offset + sent.count - 1
+            offsets[sent.partition] = max(last, offsets.get(sent.partition, -1))
         for partition, offset in offsets.items():
             self._persisted(partition, offset)
         before = self._recorded
@@ -169,21 +178,15 @@ class Stages:
         if self._crash_at == "recorded" and before < self._crash_after <= self._recorded:
             os._exit(86)  # fault injection: decisions recorded, outputs not sent
 
-    async def _send_one(self, pending: Pending, record: Record) -> Awaitable[Any]:
-        topic, key, value, headers = record
-        if topic != self._audit or value is None:
-            return await self._send(topic, key, value, headers, None)
-        partition = pending.partition
-        future = await self._send(topic, key, await self._linked(partition, value), None, partition)
-        self._audit_sent[partition] = future
-        return future
-
     # -- the audit chain -----------------------------------------------------------------
 
-    async def _linked(self, partition: int, value: bytes) -> bytes:
+    async def _linked(self, outputs: Batches, partition: int, value: bytes) -> bytes:
         """The audit record linked to the newest record of its partition, as it is sent."""
         tip = self._tips.get(partition)
         if tip is None:  # first record since this worker took the partition over
+            sent = await outputs.submit(self._audit, partition)  # what it linked before goes first
+            if sent is not None:
+                self._audit_sent[partition] = sent.ack
             tip = audit_chain.tip_of(await self._newest_audit(partition))
         linked, self._tips[partition] = audit_chain.link_bytes(value, tip, self._keys)
         return linked
@@ -214,11 +217,11 @@ class Stages:
 
     async def _ack_when_sent(self) -> None:
         while True:
-            batch = await self._sent_queue.get()
+            batch, acks = await self._sent_queue.get()
             try:
+                for ack in acks:
+                    await ack
                 for pending in batch:
-                    for future in pending.futures:
-                        await future
                     self._settled += 1
                     if self._crash_at == "sent" and self._settled == self._crash_after:
                         os._exit(86)  # fault injection: outputs sent, offset not committed

@@ -50,6 +50,22 @@ async def test_a_batch_for_a_topic_known_before_the_list_narrowed_is_sent(
     assert await _delivered_after_the_list_narrows(TrackingProducer, settings, topic_factory)
 
 
+async def test_the_partition_for_a_key_is_the_one_send_picks(
+    settings: Settings, topic_factory: TopicFactory
+) -> None:
+    """``partition`` gives a key the partition a plain keyed ``send`` writes it to."""
+    topic = await topic_factory("producing.keyed", partitions=4)
+    producer = TrackingProducer(**settings.kafka_client_options())
+    await producer.start()
+    try:
+        for n in range(20):
+            key = f"resident-{n}".encode()
+            sent = await (await producer.send(topic, b"v", key=key))
+            assert await producer.partition(topic, key) == sent.partition
+    finally:
+        await producer.stop()
+
+
 async def test_plain_aiokafka_leaves_that_batch_waiting(
     settings: Settings, topic_factory: TopicFactory
 ) -> None:
