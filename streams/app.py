@@ -130,9 +130,8 @@ def rewind_uncommitted_inputs(
     consumer.seek_to_committed = seek_to_committed_or_beginning
 
 
-def build(settings: Settings) -> Worker:
-    """Build the Faust app for ``settings``: table, agent, subscription follower, expiry timer."""
-    topics = Topics(settings.topic_prefix)
+def faust_app(settings: Settings) -> faust.App:
+    """The worker's Faust app with its settings (the benchmarks' Faust floor uses it too)."""
     datadir = settings.state_dir / "faust" / faust_id(settings) / settings.worker_name
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -155,6 +154,13 @@ def build(settings: Settings) -> Worker:
         autodiscover=False,
     )
     cast(Any, app.transport).Producer = _Producer  # before anything asks for app.producer
+    return app
+
+
+def build(settings: Settings) -> Worker:
+    """Build the Faust app for ``settings``: table, agent, subscription follower, expiry timer."""
+    topics = Topics(settings.topic_prefix)
+    app = faust_app(settings)
     profiles = app.Table(
         "profiles", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )

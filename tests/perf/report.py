@@ -77,7 +77,7 @@ def table(results: dict[str, Any]) -> str:
         f"suite {results['seconds']:,.0f} s)",
         "",
         f"{'scenario':<38} {'worker':>12} {'passthrough':>12} {'ratio':>6} "
-        f"{'CPU us/event':>12} {'outputs/event':>13} {'RSS MiB':>8}",
+        f"{'CPU us/event':>12} {'(passthrough)':>13} {'outputs/event':>13} {'RSS MiB':>8}",
     ]
     for run in results["scenarios"]:
         live, ceil = run["live"], run["passthrough"]
@@ -87,6 +87,7 @@ def table(results: dict[str, Any]) -> str:
             f"{name:<38} {live['events_per_second']:>10,.0f}/s "
             f"{ceil['events_per_second']:>10,.0f}/s "
             f"{run['ratio']:>6.2f} {live['worker_cpu_us_per_event']:>12,.0f} "
+            f"{ceil.get('cpu_us_per_event', float('nan')):>13,.0f} "
             f"{live['outputs'] / live['events']:>13.1f} {run['rss_mib']:>8,}"
         )
     lines += [

@@ -119,7 +119,7 @@ async def start(
     )
     log = scratch / f"{tag}.log"
     await broker.send(settings, [workload.warmup(topics, councils)])
-    limit = 45 + scenario.residents / 5_000  # restoring the changelog takes its time
+    limit = 60 + scenario.residents / 2_000  # restoring the changelog takes its time
     for attempt in range(3):
         process = start_worker(settings, log, RPS_WORKER_NAME="bench")
         running = Running(settings, councils, process, log, shared, restarts=attempt)

@@ -10,31 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.batches import Batches
-
-
-class Builder:
-    """A ``BatchBuilder`` that holds at most ``room`` records."""
-
-    def __init__(self, room: int) -> None:
-        self.room, self.records, self.closed = room, list[bytes | None](), False
-
-    def append(self, *, key: bytes | None, value: bytes | None, **_: Any) -> object | None:
-        if self.closed or len(self.records) >= self.room:
-            return None
-        self.records.append(value)
-        return object()
-
-    def record_count(self) -> int:
-        return len(self.records)
-
-    def close(self) -> None:
-        self.closed = True
+from tests.unit.streams.batch_builder import Builder
 
 
 class Outlet:
     def __init__(self, room: int) -> None:
         self.room = room
-        self.sent: list[tuple[str, int, list[bytes | None]]] = []
+        self.sent: list[tuple[str, int, list[bytes | None]]] = []  # values only
 
     async def partition(self, topic: str, key: bytes | None) -> int:
         return (key or b"\0")[0] % 3
@@ -44,7 +26,7 @@ class Outlet:
 
     async def send_batch(self, batch: Builder, topic: str, partition: int) -> Any:
         assert batch.closed
-        self.sent.append((topic, partition, batch.records))
+        self.sent.append((topic, partition, [value for _, value in batch.records]))
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         acked.set_result(None)
         return acked

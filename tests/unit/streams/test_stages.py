@@ -11,30 +11,12 @@ import pytest
 from rps.settings import Settings
 from rps.topics import Topics
 from streams.stages import Pending, Stages
+from tests.unit.streams.batch_builder import Builder
 
 pytestmark = pytest.mark.asyncio
 
 Metadata = namedtuple("Metadata", "partition offset")
 TOPICS = Topics(Settings().topic_prefix)
-
-
-class Batch:
-    """A stand-in for aiokafka's ``BatchBuilder``."""
-
-    def __init__(self) -> None:
-        self.records: list[tuple[bytes | None, bytes | None]] = []
-        self.closed = False
-
-    def append(self, *, key: bytes | None, value: bytes | None, **_: Any) -> object:
-        assert not self.closed
-        self.records.append((key, value))
-        return object()
-
-    def record_count(self) -> int:
-        return len(self.records)
-
-    def close(self) -> None:
-        self.closed = True
 
 
 class Broker:
@@ -47,10 +29,10 @@ class Broker:
     async def partition(self, topic: str, key: bytes | None) -> int:
         return 0
 
-    def create_batch(self) -> Batch:
-        return Batch()
+    def create_batch(self) -> Builder:
+        return Builder()
 
-    async def send_batch(self, batch: Batch, topic: str, partition: int) -> asyncio.Future[Any]:
+    async def send_batch(self, batch: Builder, topic: str, partition: int) -> asyncio.Future[Any]:
         assert batch.closed  # nothing may join a batch once it is sent
         base = self.offsets.get((topic, partition), 0)
         self.offsets[(topic, partition)] = base + batch.record_count()
@@ -125,7 +107,7 @@ async def test_outputs_wait_for_the_changelog() -> None:
     release: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     send_batch = broker.send_batch
 
-    async def slow_changelog(batch: Batch, topic: str, partition: int) -> asyncio.Future[Any]:
+    async def slow_changelog(batch: Builder, topic: str, partition: int) -> asyncio.Future[Any]:
         ack = await send_batch(batch, topic, partition)
         return release if topic == "changelog" else ack
 
