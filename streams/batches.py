@@ -78,6 +78,12 @@ class Batches:
         self.sent.append(sent)
         return sent
 
+    def latest(self, topic: str, partition: int) -> Sent | None:
+        """The last batch submitted to one topic partition, if any."""
+        return next(
+            (s for s in reversed(self.sent) if (s.topic, s.partition) == (topic, partition)), None
+        )
+
     async def submit_all(self) -> list[Sent]:
         """Send every open batch; every batch submitted since this object was made."""
         for topic, partition in list(self._open):

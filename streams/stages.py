@@ -184,7 +184,8 @@ class Stages:
         """The audit record linked to the newest record of its partition, as it is sent."""
         tip = self._tips.get(partition)
         if tip is None:  # first record since this worker took the partition over
-            sent = await outputs.submit(self._audit, partition)  # what it linked before goes first
+            await outputs.submit(self._audit, partition)  # what it linked before goes first
+            sent = outputs.latest(self._audit, partition)
             if sent is not None:
                 self._audit_sent[partition] = sent.ack
             tip = audit_chain.tip_of(await self._newest_audit(partition))

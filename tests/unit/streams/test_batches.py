@@ -39,7 +39,8 @@ class Outlet:
 def test_every_record_is_sent_once_in_its_partitions_order(
     records: list[tuple[str, bytes]], room: int
 ) -> None:
-    """Whatever fills up when, each topic partition receives exactly its records, in order."""
+    """Whatever fills up when, each topic partition receives exactly its records, in order,
+    and ``latest`` names the last batch sent to each."""
 
     async def run() -> tuple[Outlet, int]:
         outlet = Outlet(room)
@@ -47,6 +48,8 @@ def test_every_record_is_sent_once_in_its_partitions_order(
         for n, (topic, key) in enumerate(records):
             await batches.add(topic, key, str(n).encode())
         sent = await batches.submit_all()
+        last = {(s.topic, s.partition): s for s in sent}
+        assert all(batches.latest(*where) is s for where, s in last.items())
         return outlet, sum(s.count for s in sent)
 
     outlet, counted = asyncio.run(run())
