@@ -83,9 +83,11 @@ def _start_agent(settings: Settings, mode: str, outputs: int, log: Path) -> subp
         )
 
 
-async def measure(mode: str, events: int, outputs: int, scratch: Path) -> dict[str, Any]:
+async def measure(
+    mode: str, events: int, outputs: int, scratch: Path, base: Settings | None = None
+) -> dict[str, Any]:
     """Start the app in ``mode`` on fresh topics and time ``events`` inputs through it."""
-    base = Settings()
+    base = base or Settings()
     tag = uuid.uuid4().hex[:8]
     settings = base.model_copy(
         update={"topic_prefix": f"floor{tag}", "app_id": "floor", "state_dir": scratch / tag}

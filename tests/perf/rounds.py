@@ -19,6 +19,7 @@ import asyncio
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 from rps.logs import configure
 from rps.settings import Settings
@@ -26,20 +27,29 @@ from rps.topics import Topics
 from tests.perf import broker, scenario, workload
 
 
-async def run(store: str, residents: int, authorities: int, events: int, rounds: int) -> None:
-    """Start the scenario's worker and print a line per round."""
-    base = Settings()
+async def run(
+    store: str,
+    residents: int,
+    authorities: int,
+    events: int,
+    rounds: int,
+    base: Settings | None = None,
+) -> list[dict[str, Any]]:
+    """Start the scenario's worker, print a line per round, and return the rounds' figures."""
+    base = base or Settings()
     plan = scenario.Scenario(store, residents, authorities)
     tag = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory(prefix="rps-rounds-") as scratch:
         running = await scenario.start(base, base, plan, Path(scratch), tag)
         topics = Topics(running.settings.topic_prefix)
+        figures = []
         try:
             print(f"{plan.name}: {rounds} rounds of {events:,} events", flush=True)
             for n in range(1, rounds + 1):
                 records = workload.mix(events, residents, running.councils, topics, seed=n)
                 live = await scenario.measure(running, records)
                 rss, _ = running.memory_mib()
+                figures.append({**live, "rss_mib": rss})
                 print(
                     f"round {n}: {live['events_per_second']:>8,.0f} events/s "
                     f"{live['worker_cpu_us_per_event']:>7,.0f} us CPU per event "
@@ -50,6 +60,7 @@ async def run(store: str, residents: int, authorities: int, events: int, rounds:
         finally:
             scenario.stop(running)
             await broker.delete_prefixed(base, f"perf{tag}")
+    return figures
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) ->
         assert run["live"]["events"] == run["events"] == 200
         assert run["live"]["outputs"] > run["live"]["events"]
         assert run["passthrough"]["outputs"] == run["live"]["outputs"]
+        assert run["passthrough"]["cpu_us_per_event"] > 0
     assert set(results["summary"]) >= {"end_to_end_ratio", "cost_growth_residents"}
     assert json.loads((tmp_path / "results.json").read_text()) == results
     assert (tmp_path / "profile.txt").stat().st_size > 0

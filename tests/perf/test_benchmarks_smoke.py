@@ -1,0 +1,45 @@
+"""The benchmarks beside the suite, at a tiny size: each produces its figures (none timed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rps.settings import Settings
+from tests.perf import bench_hotpath, floor, rounds
+
+
+def test_the_hot_path_benchmark_times_every_step() -> None:
+    """Each step of the worker's per-event work gets a cost, and the decisions have outputs."""
+    figures = bench_hotpath.run(events=200, residents=100, authorities=3)
+    steps = [
+        "decode input",
+        "decode stored profile",
+        "decide",
+        "encode outputs",
+        "encode profile",
+        "link audit records",
+    ]
+    assert all(figures[step] > 0 for step in steps)
+    assert figures["total"] == pytest.approx(sum(figures[step] for step in steps))
+    assert figures["outputs per event"] > 1
+
+
+@pytest.mark.parametrize(("mode", "outputs"), [("ack", 0), ("send", 2), ("table", 2)])
+async def test_the_faust_floor_measures_each_mode(
+    local_services: Settings, tmp_path: Path, mode: str, outputs: int
+) -> None:
+    """The no-logic Faust app takes every input, writes what its mode says, and is timed."""
+    result = await floor.measure(mode, 100, 2, tmp_path, local_services)
+    assert result["events"] == 100
+    assert result["outputs"] == 100 * outputs
+    assert result["cpu_us_per_event"] > 0
+
+
+async def test_rounds_time_one_worker_round_after_round(local_services: Settings) -> None:
+    """Each round through the same running worker is decided and timed."""
+    figures = await rounds.run("memory://", 100, 2, 100, 2, local_services)
+    assert [f["events"] for f in figures] == [100, 100]
+    assert all(f["outputs"] > f["events"] for f in figures)
+    assert all(f["worker_cpu_us_per_event"] > 0 for f in figures)
