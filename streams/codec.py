@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -181,31 +181,47 @@ def pseudonym(key: bytes, authority: str, resident: str) -> str:
 def encode_delivery(delivery: Delivery, key: bytes, now: datetime | str) -> tuple[bytes, bytes]:
     """The (key, value) of a ``profile.updated`` record for the authority's topic.
 
-    Built with orjson in the field order of ``schemas.ProfileUpdated``. Everything in it but
-    the value is an id, a name or a level the core chose; the value, the resident's personal
-    data, is checked against its attribute's contract again on the way out, so a value under
-    the wrong attribute never reaches an authority (``OutputRejected``). A property test
-    proves the bytes equal what the model gives for every valid claim.
+    Written with orjson, not through the model: everything in it but the value is an id, a
+    name or a level the core chose; the value, the resident's personal data, is checked
+    against its attribute's contract again on the way out, so a value under the wrong
+    attribute never reaches an authority (``OutputRejected``). A property test proves the
+    bytes equal what the model writes (:func:`delivery_event`) for every valid claim.
     """
+    if delivery.claim is not None:
+        _check_value(delivery.attribute, delivery.claim.value)
     subject = pseudonym(key, delivery.authority, delivery.resident)
+    stamp = now if isinstance(now, str) else instant(now)
+    return subject.encode(), orjson.dumps(_delivery_document(delivery, subject, stamp, instant))
+
+
+def delivery_event(delivery: Delivery, key: bytes, now: datetime) -> schemas.ProfileUpdated:
+    """The ``profile.updated`` event for a delivery, through the model (the contract itself)."""
+    subject = pseudonym(key, delivery.authority, delivery.resident)
+    return _validated(schemas.ProfileUpdated, _delivery_document(delivery, subject, now, None))
+
+
+def _delivery_document(
+    delivery: Delivery, subject: str, now: Any, times: Callable[[datetime], str] | None
+) -> dict[str, Any]:
+    """A delivery as a document in ``schemas.ProfileUpdated``'s field order; ``times``
+    formats its instants (``None`` leaves them datetimes, for the model)."""
     claim = delivery.claim
     provenance = None
     if claim is not None:
-        _check_value(delivery.attribute, claim.value)
         provenance = {
             "claim_id": claim.id,
             "source": schemas.source_of_authority(claim.source),
             "assurance": LEVELS[claim.level],
             "method": claim.method,
-            "verified_at": instant(claim.verified_at),
+            "verified_at": times(claim.verified_at) if times else claim.verified_at,
         }
-    document = {
+    return {
         "specversion": "1.0",
         "id": delivery.decision_id,
         "source": schemas.HUB_SOURCE,
         "type": schemas.PROFILE_UPDATED,
         "subject": subject,
-        "time": now if isinstance(now, str) else instant(now),
+        "time": now,
         "datacontenttype": "application/json",
         "data": {
             "authority": delivery.authority,
@@ -217,7 +233,6 @@ def encode_delivery(delivery: Delivery, key: bytes, now: datetime | str) -> tupl
             "version": delivery.version,
         },
     }
-    return subject.encode(), orjson.dumps(document)
 
 
 def _check_value(attribute: str, value: Any) -> None:
@@ -233,39 +248,6 @@ def _check_value(attribute: str, value: Any) -> None:
             for e in error.errors()
         )
         raise OutputRejected(f"ProfileUpdated breaks its contract at {where}") from None
-
-
-def delivery_event(delivery: Delivery, key: bytes, now: datetime) -> schemas.ProfileUpdated:
-    """The ``profile.updated`` event for a delivery, through the model (the contract itself)."""
-    claim = delivery.claim
-    return _validated(
-        schemas.ProfileUpdated,
-        {
-            "specversion": "1.0",
-            "id": delivery.decision_id,
-            "source": schemas.HUB_SOURCE,
-            "type": schemas.PROFILE_UPDATED,
-            "subject": pseudonym(key, delivery.authority, delivery.resident),
-            "time": now,
-            "data": {
-                "authority": delivery.authority,
-                "local_reference": delivery.local_reference,
-                "attribute": delivery.attribute,
-                "value": claim.value if claim else None,
-                "provenance": {
-                    "claim_id": claim.id,
-                    "source": schemas.source_of_authority(claim.source),
-                    "assurance": LEVELS[claim.level],
-                    "method": claim.method,
-                    "verified_at": claim.verified_at,
-                }
-                if claim
-                else None,
-                "decision_id": delivery.decision_id,
-                "version": delivery.version,
-            },
-        },
-    )
 
 
 def encode_ending(ending: Ending, key: bytes, now: datetime) -> tuple[bytes, bytes]:
@@ -327,24 +309,15 @@ def audit_data(entry: AuditEntry) -> dict[str, Any]:
 def encode_audit(entry: AuditEntry, now: datetime | str) -> tuple[bytes, bytes]:
     """The (key, value) of an ``audit.recorded`` record, keyed by resident, not yet linked.
 
-    Built with orjson, field for field in the order of ``schemas.AuditRecorded``: an audit
-    entry holds only ids, names, levels and reason codes the core chose, so its record is
-    valid by construction, and a property test proves these bytes equal what the model gives
-    (:func:`audit_event`) for every entry the core decides. Validating and dumping through
-    pydantic here cost about a third of the worker's per-event work. ``now`` may be given
-    already formatted (:func:`instant`), once for all the records of one decision.
+    Written with orjson, not through the model: an audit entry holds only ids, names, levels
+    and reason codes the core chose, so its record is valid by construction, and a property
+    test proves these bytes equal what the model writes (:func:`audit_event`) for every
+    entry the core decides. Validating and dumping through pydantic here cost about a third
+    of the worker's per-event work. ``now`` may be given already formatted
+    (:func:`instant`), once for all the records of one decision.
     """
-    document = {
-        "specversion": "1.0",
-        "id": audit_id(entry),
-        "source": schemas.HUB_SOURCE,
-        "type": schemas.AUDIT_RECORDED,
-        "subject": entry.resident,
-        "time": now if isinstance(now, str) else instant(now),
-        "datacontenttype": "application/json",
-        "data": {**audit_data(entry), "chain": None},
-    }
-    return entry.resident.encode(), orjson.dumps(document)
+    stamp = now if isinstance(now, str) else instant(now)
+    return entry.resident.encode(), orjson.dumps(_audit_document(entry, stamp))
 
 
 def instant(value: datetime) -> str:
@@ -355,18 +328,21 @@ def instant(value: datetime) -> str:
 
 def audit_event(entry: AuditEntry, now: datetime) -> schemas.AuditRecorded:
     """The ``audit.recorded`` event for one entry, through the model (the contract itself)."""
-    return _validated(
-        schemas.AuditRecorded,
-        {
-            "specversion": "1.0",
-            "id": audit_id(entry),
-            "source": schemas.HUB_SOURCE,
-            "type": schemas.AUDIT_RECORDED,
-            "subject": entry.resident,
-            "time": now,
-            "data": audit_data(entry),
-        },
-    )
+    return _validated(schemas.AuditRecorded, _audit_document(entry, now))
+
+
+def _audit_document(entry: AuditEntry, now: Any) -> dict[str, Any]:
+    """An unlinked audit record as a document in ``schemas.AuditRecorded``'s field order."""
+    return {
+        "specversion": "1.0",
+        "id": audit_id(entry),
+        "source": schemas.HUB_SOURCE,
+        "type": schemas.AUDIT_RECORDED,
+        "subject": entry.resident,
+        "time": now,
+        "datacontenttype": "application/json",
+        "data": {**audit_data(entry), "chain": None},
+    }
 
 
 # -- profiles (the table's values) ---------------------------------------------------------

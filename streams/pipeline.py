@@ -101,7 +101,8 @@ class Processor:
         outcome = decide(profile, item, self._directory.directory, now)
         records = await self._records(outcome, now)
         writes: list[Write] = []
-        if outcome.profile != profile:
+        changed = outcome.profile != profile  # a deep comparison: once per input
+        if changed:
             kept = {i: r for i, r in outbox.items() if not self._stages.known_sent(i)}
             if records:
                 kept[item.id] = self._storable(records)
@@ -117,7 +118,7 @@ class Processor:
         if outcome.rejected:
             records.append(self._dead_letter_record(message, outcome.rejected))
         self._note(outcome)
-        settled = item.id if outcome.profile != profile else in_head
+        settled = item.id if changed else in_head
         await self._stages.put(Pending(event, settled, partition, writes, records))
 
     async def _reject(self, event: Any, poison: PoisonMessage, now: Any) -> None:
