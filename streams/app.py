@@ -247,7 +247,8 @@ def build(settings: Settings) -> Worker:
         async for event in stream.noack().events():
             if dropper.drops(event.message.tp, event.message.offset):
                 continue
-            guard.handing(event.message.tp, event.message.offset)
+            if not await guard.handing(event.message.tp, event.message.offset):
+                continue  # beyond a hole: it comes again, in order
             try:
                 await processor.handle(event)
             except Exception as error:  # unknown: stop, so the group hands the partitions on

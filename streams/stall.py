@@ -4,24 +4,38 @@ Around a rebalance Faust can drop records its consumer has already fetched (a
 delivery cancelled when the flow stops, a partition paused on one thread and
 not yet on the other) and rely on a seek to bring them back; when that seek does
 not happen, the partition's position is past records the worker never saw. If
-nothing else arrives it sits idle with work waiting; if later records do arrive,
-Faust may even commit past the hole (its gap check is off by one at the head).
+later records arrive, the agent is handed them *before* the missing ones: a
+retraction decided before the claim it retracts, or a claim before the consent
+it needs. Faust even marks the missing offsets as a gap it may commit past, so a
+crash after that would lose them. If nothing else arrives, the partition sits
+idle with work waiting.
 
 So the worker keeps its own account. :class:`Handed` holds, per input
 partition, the offset the agent should be handed next: set wherever the
 consumer is sought (the committed offsets after a rebalance, the start of the
-log, the guard's own seeks) and moved on only by records handed over in order;
-a record beyond it leaves a hole behind. On a timer, when the agent has been
-idle for a whole interval (handed nothing, processing nothing, flow not
-stopped) and a partition's fetch position stood still since the previous look
-beyond that offset, the guard seeks the partition back to it. Records read
-twice are duplicates, which the worker already absorbs (decision ids,
-outboxes). Offsets the log no longer holds (retention, compaction) are passed
-over: after a guard seek, the first record handed is where the log resumes.
+log, the guard's own seeks) and moved on only by records handed over in order.
+
+- A record *beyond* that offset is not processed: the partition is sought back
+  to the hole at once (:meth:`StallGuard.handing` says :data:`REWIND`), Faust's
+  gap over it is dropped, and the records already fetched after it are passed
+  over (:data:`SKIP`), unacknowledged, until the partition is read again from the
+  hole. The first record read again is where the log resumes, so offsets the log
+  does not hold (a transaction's marker, compaction, retention) cost one seek
+  each and are not asked for again. So the agent is handed every partition's
+  records in order.
+- On a timer, when the agent has been idle for a whole interval (handed
+  nothing, processing nothing, flow not stopped) and a partition's fetch
+  position stood still since the previous look beyond that offset, the guard
+  seeks the partition back to it; and a rewind that was still waiting at the
+  previous look is sought again.
+
+Records read twice are duplicates, which the worker already absorbs (decision
+ids, outboxes).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,55 +45,72 @@ from rps.logs import get_logger
 log = get_logger("worker")
 
 
+TAKE = "take"
+"""Process the record."""
+SKIP = "skip"
+"""Pass over the record, unacknowledged: it was fetched before a rewind, and comes again."""
+REWIND = "rewind"
+"""A hole before the record: seek back to the hole, and pass over the record."""
+
+
 @dataclass(slots=True)
 class Handed:
-    """Per partition, the next offset the agent should be handed, and offsets handed past it."""
+    """Per partition, the next offset the agent should be handed, and rewinds under way."""
 
     next: dict[Hashable, int] = field(default_factory=dict)
-    ahead: dict[Hashable, set[int]] = field(default_factory=dict)
     resuming: set[Hashable] = field(default_factory=set)
-    limit: int = 100_000
-    """Offsets remembered past a hole, per partition. A hole that lasts through a long busy
-    spell would otherwise hold every later offset; beyond the limit they are not kept, and
-    the worst that does is records read again after the guard's seek."""
+    rewinding: dict[Hashable, int] = field(default_factory=dict)
+    """Partitions sought back to a hole: the highest offset passed over since."""
+    rewinds: dict[Hashable, int] = field(default_factory=dict)
+    """Partitions sought back to a hole: which rewind (a count), to tell a new one from an old."""
+    _count: int = 0
 
     def sought(self, tp: Hashable, offset: int, *, by_guard: bool = False) -> None:
         """The consumer of ``tp`` was sought to ``offset``: the agent gets that record next."""
         self.next[tp] = offset
-        self.ahead.pop(tp, None)
+        self.rewinding.pop(tp, None)
+        self.rewinds.pop(tp, None)
         if by_guard:
             self.resuming.add(tp)
         else:
             self.resuming.discard(tp)
 
-    def handing(self, tp: Hashable, offset: int) -> None:
-        """The agent is handed the record at ``offset``."""
+    def handing(self, tp: Hashable, offset: int) -> str:
+        """The record at ``offset`` reached the agent: :data:`TAKE`, :data:`SKIP` or
+        :data:`REWIND` (to ``next[tp]``)."""
         wanted = self.next.get(tp)
         if wanted is None or tp in self.resuming:
             # No seek seen, or the first record after the guard's: where the log resumes.
             self.resuming.discard(tp)
             self.next[tp] = max(offset + 1, wanted or 0)
-            return
+            return TAKE
+        skipped = self.rewinding.get(tp)
+        if skipped is not None:
+            if offset > skipped:  # fetched before the rewind took effect
+                self.rewinding[tp] = offset
+                return SKIP
+            del self.rewinding[tp]  # read again from the hole: where the log resumes
+            del self.rewinds[tp]
+            if offset >= wanted:
+                self.next[tp] = offset + 1
+            return TAKE
         if offset < wanted:
-            return  # read again: a duplicate
+            return TAKE  # read again: a duplicate
         if offset > wanted:
-            ahead = self.ahead.setdefault(tp, set())
-            if len(ahead) < self.limit:
-                ahead.add(offset)
-            return
-        ahead = self.ahead.get(tp, set())
-        wanted += 1
-        while wanted in ahead:
-            ahead.discard(wanted)
-            wanted += 1
-        self.next[tp] = wanted
+            self.rewinding[tp] = offset
+            self._count += 1
+            self.rewinds[tp] = self._count
+            return REWIND
+        self.next[tp] = wanted + 1
+        return TAKE
 
     def forget(self, partitions: Iterable[Hashable]) -> None:
         """The partitions were revoked."""
         for tp in partitions:
             self.next.pop(tp, None)
-            self.ahead.pop(tp, None)
             self.resuming.discard(tp)
+            self.rewinding.pop(tp, None)
+            self.rewinds.pop(tp, None)
 
     def left_behind(
         self, positions: Mapping[Hashable, int], previous: Mapping[Hashable, int]
@@ -108,9 +139,10 @@ async def _log_starts(kafka: Any, partitions: list[Any]) -> dict[Any, int]:
 class StallGuard:
     """Seeks back input partitions whose fetched records never reached the agent.
 
-    The agent calls :meth:`handing` before it processes a record and :meth:`done`
-    after; every seek of an input partition is reported to :meth:`sought`;
-    revoked partitions go to :meth:`forget`; a timer calls :meth:`check`.
+    The agent calls :meth:`handing` for every record it gets and, when that says so,
+    processes it and calls :meth:`done` after; every seek of an input partition is
+    reported to :meth:`sought`; revoked partitions go to :meth:`forget`; a timer calls
+    :meth:`check`.
     """
 
     def __init__(self, app: Any, inputs: set[str], started: Callable[[], bool]) -> None:
@@ -122,6 +154,7 @@ class StallGuard:
         self._busy = False
         self._received_at_look: int | None = None
         self._positions: dict[Any, int] = {}
+        self._rewinds_at_look: dict[Any, int] = {}
 
     def sought(self, offsets: Mapping[Any, int]) -> None:
         """Input partitions were sought to these offsets (by Faust, or the worker)."""
@@ -130,11 +163,38 @@ class StallGuard:
                 self.handed.sought(tp, offset)
                 self._positions.pop(tp, None)
 
-    def handing(self, tp: Any, offset: int) -> None:
-        """The agent is about to process the record at ``offset`` of ``tp``."""
-        self.handed.handing(tp, offset)
+    async def handing(self, tp: Any, offset: int) -> bool:
+        """The record at ``offset`` of ``tp`` reached the agent: whether to process it now.
+
+        A record beyond a hole is not: the partition is sought back to the hole first."""
+        verdict = self.handed.handing(tp, offset)
+        if verdict == REWIND:
+            wanted = self.handed.next[tp]
+            log.warning(
+                "inputs fetched past a hole; reading from the hole again",
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=wanted,
+                position=offset,
+            )
+            await self._seek(tp, wanted)
+        if verdict != TAKE:
+            return False
         self._received += 1
         self._busy = True
+        return True
+
+    async def _seek(self, tp: Any, offset: int) -> None:
+        """Seek ``tp`` back to ``offset``, and drop Faust's gap from there on.
+
+        Faust marks offsets it saw skipped as a gap it may commit past without their
+        acknowledgement; those about to be read again must be acknowledged first. Real gaps
+        (a transaction's marker) are marked again as the records are read again."""
+        consumer = self._app.consumer
+        await consumer.seek_wait({tp: offset})
+        gap = consumer._gap.get(tp)
+        if gap:
+            gap.chop(offset, sys.maxsize)
 
     def done(self) -> None:
         """The agent finished the record it was handed."""
@@ -154,7 +214,23 @@ class StallGuard:
         return received == self._received and not self._busy and flowing and self._started()
 
     async def check(self) -> None:
-        """Look at every assigned input partition once; seek back those left behind."""
+        """Look at every assigned input partition once; seek back those left behind, and
+        again those whose rewind has not been read since the previous look."""
+        stuck: dict[Any, int] = {
+            tp: self.handed.next[tp]
+            for tp, rewind in self.handed.rewinds.items()
+            if self._rewinds_at_look.get(tp) == rewind
+        }
+        for tp, offset in stuck.items():
+            log.warning(
+                "inputs not read again after a rewind; seeking again",
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=offset,
+            )
+            await self._seek(tp, offset)
+            self.handed.sought(tp, offset, by_guard=True)
+        self._rewinds_at_look = dict(self.handed.rewinds)
         if not self._idle():
             self._positions.clear()
             return
@@ -177,6 +253,6 @@ class StallGuard:
                 offset=offset,
                 position=positions[tp],
             )
-            await consumer.seek_wait({tp: offset})
+            await self._seek(tp, offset)
             self.handed.sought(tp, offset, by_guard=True)
             self._positions.pop(tp, None)

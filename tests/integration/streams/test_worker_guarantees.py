@@ -299,20 +299,33 @@ async def test_two_workers_share_partitions_and_a_stopped_one_hands_over(
     await _live_equals_rebuilt(worker_settings)
 
 
-async def test_inputs_fetched_but_never_handed_to_the_worker_are_read_again(
-    worker_settings: Settings, publish_as: PublishAs, tmp_path: Path
+@pytest.mark.parametrize(
+    ("after", "found_by"),
+    [
+        (2, "reading from the hole again"),  # the next record shows the hole at once
+        (7, "reading them again"),  # the last five: nothing after them, the guard's timer
+    ],
+    ids=["hole", "tail"],
+)
+async def test_inputs_fetched_but_never_handed_to_the_worker_are_read_again_in_order(
+    worker_settings: Settings, publish_as: PublishAs, tmp_path: Path, after: int, found_by: str
 ) -> None:
     """Records the consumer moved past without handing them over (as Faust can around a
-    rebalance) are found by the stall guard and decided, instead of waiting forever."""
+    rebalance) are read again and decided, in order: the records after them wait, so a
+    resident's inputs are decided in the order they were published."""
     dropping = worker_settings.model_copy(
-        update={"fault_drop_after": 2, "fault_drop_count": 5, "worker_stall_check_seconds": 1.0}
+        update={
+            "fault_drop_after": after,
+            "fault_drop_count": 5,
+            "worker_stall_check_seconds": 1.0,
+        }
     )
     log = tmp_path / "dropping.log"
     process = start_worker(dropping, log)
     try:
         publisher = await publish_as("urn:gss:E08000012")
         resident = str(uuid.uuid4())
-        ids = set()
+        published: list[str] = []
         for n in range(12):
             receipt = await publisher.publish_attribute(
                 resident=resident,
@@ -322,7 +335,8 @@ async def test_inputs_fetched_but_never_handed_to_the_worker_are_read_again(
                 method="council_tax_record",
                 verified_at=NOW - dt.timedelta(hours=12 - n),
             )
-            ids.add(receipt.event_id)
+            published.append(receipt.event_id)
+        ids = set(published)
         audit = await audit_until(worker_settings, decided(ids), wait=90)
         assert process.poll() is None, log.read_text()[-2000:]
     finally:
@@ -330,7 +344,9 @@ async def test_inputs_fetched_but_never_handed_to_the_worker_are_read_again(
     output = log.read_text()
     assert output.count("fault injected: input dropped") == 5, output[-3000:]
     assert ids <= {r.data.event_id for r in audit}, output[-3000:]
-    assert "reading them again" in output
+    assert found_by in output, output[-3000:]
+    first_decided = list(dict.fromkeys(r.data.event_id for r in audit if r.data.event_id in ids))
+    assert first_decided == published  # one resident, one partition: in publish order
 
 
 @pytest.mark.parametrize("stage", ["recorded", "sent"])

@@ -1,60 +1,118 @@
-"""The worker's own account of what the agent was handed, which finds records it never got."""
+"""The worker's own account of what the agent was handed, which finds records it never got
+and keeps every partition's records in order."""
 
 from __future__ import annotations
+
+import itertools
+from bisect import bisect_left
+from collections import deque
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.stall import Handed
+from streams.stall import REWIND, SKIP, TAKE, Handed
 
 TP = ("attributes", 0)
 
 
 @st.composite
-def deliveries(draw: st.DrawFn) -> tuple[int, int, list[int], set[int]]:
-    """A start offset, an end, the order records were handed in (duplicates allowed), and
-    the offsets that never were."""
-    start = draw(st.integers(0, 1_000))
-    end = start + draw(st.integers(1, 60))
-    offsets = list(range(start, end))
-    missing = draw(st.sets(st.sampled_from(offsets), max_size=5))
-    handed = [o for o in offsets if o not in missing]
-    handed += draw(
-        st.lists(st.sampled_from(offsets), max_size=10).map(
-            lambda d: [o for o in d if o not in missing]
-        )
-    )
-    return start, end, draw(st.permutations(handed)), missing
+def partitions(draw: st.DrawFn) -> tuple[list[int], int, set[int], int]:
+    """A partition's log (offsets it holds, with holes where a transaction's marker or
+    compaction left none), the committed offset the worker starts from, the records the
+    consumer fetches and then drops once before the agent sees them, and its fetch size."""
+    first = draw(st.integers(0, 1_000))
+    span = draw(st.integers(1, 80))
+    holes = draw(st.sets(st.integers(first, first + span - 1), max_size=span // 4))
+    log = [o for o in range(first, first + span) if o not in holes] or [first]
+    start = draw(st.integers(first, log[-1]))
+    dropped = draw(st.sets(st.sampled_from(log), max_size=8))
+    return log, start, dropped, draw(st.integers(1, 8))
 
 
-def _handed_from(start: int, order: list[int]) -> Handed:
-    """The account after a seek to ``start`` and ``order`` handed over."""
+def consume(log: list[int], start: int, dropped: set[int], fetch: int) -> tuple[list[int], int]:
+    """Run a consumer over ``log`` from ``start``, as Faust feeds the agent: it fetches
+    ``fetch`` records at a time; each record in ``dropped`` is lost once between the fetch
+    and the agent; a seek takes effect for the next fetch, so records fetched before it
+    still reach the agent; when it has nothing more, the guard's timer looks for records
+    left behind. The offsets the agent processed, and the seeks made."""
     handed = Handed()
     handed.sought(TP, start)
-    for offset in order:
-        handed.handing(TP, offset)
-    return handed
+    position = bisect_left(log, start)
+    on_the_way: deque[int] = deque()
+    lost: set[int] = set()
+    taken: list[int] = []
+    seeks = 0
+    for _ in range(10 * len(log) + 100):  # bounded: a livelock fails the test
+        if not on_the_way:
+            if position >= len(log):  # idle: the guard's timer looks at the position
+                end = log[-1] + 1
+                behind = handed.left_behind({TP: end}, {TP: end})
+                if not behind:
+                    break
+                seeks += 1
+                handed.sought(TP, behind[TP], by_guard=True)
+                position = bisect_left(log, behind[TP])
+                continue
+            batch, position = log[position : position + fetch], position + fetch
+            for offset in batch:
+                if offset in dropped and offset not in lost:
+                    lost.add(offset)
+                    continue
+                on_the_way.append(offset)
+            continue
+        offset = on_the_way.popleft()
+        verdict = handed.handing(TP, offset)
+        if verdict == TAKE:
+            taken.append(offset)
+        elif verdict == REWIND:
+            seeks += 1
+            position = bisect_left(log, handed.next[TP])
+        else:
+            assert verdict == SKIP
+    return taken, seeks
 
 
-@given(deliveries())
-def test_the_next_wanted_offset_is_the_first_record_never_handed(
-    case: tuple[int, int, list[int], set[int]],
+@given(partitions())
+def test_the_agent_processes_every_record_once_and_in_order_whatever_the_consumer_drops(
+    case: tuple[list[int], int, set[int], int],
 ) -> None:
-    start, end, order, missing = case
-    handed = _handed_from(start, order)
-    assert handed.next[TP] == min(missing, default=end)
+    log, start, dropped, fetch = case
+    taken, seeks = consume(log, start, dropped, fetch)
+    assert taken == [o for o in log if o >= start]
+    holes = sum(1 for a, b in itertools.pairwise(log) if b > a + 1 and b > start)
+    assert seeks <= len(dropped) + holes + 1  # one seek per drop or hole, at most
 
 
-@given(deliveries())
-def test_a_partition_is_left_behind_only_with_a_hole_and_a_position_standing_still(
-    case: tuple[int, int, list[int], set[int]],
-) -> None:
-    start, end, order, missing = case
-    handed = _handed_from(start, order)
-    assert handed.left_behind({TP: end}, {}) == {}  # the position has not been seen before
-    behind = handed.left_behind({TP: end}, {TP: end})
-    assert behind == ({TP: min(missing)} if missing else {})
-    assert handed.left_behind({TP: end}, {TP: end - 1}) == {}  # it is still moving
+def test_a_record_beyond_a_hole_asks_for_a_rewind_and_later_ones_are_passed_over() -> None:
+    handed = Handed()
+    handed.sought(TP, 10)
+    assert handed.handing(TP, 10) == TAKE
+    assert handed.handing(TP, 14) == REWIND  # 11 to 13 never reached the agent
+    assert handed.next[TP] == 11
+    assert [handed.handing(TP, o) for o in (15, 16)] == [SKIP, SKIP]  # fetched before the seek
+    assert [handed.handing(TP, o) for o in (11, 12, 13, 14, 15)] == [TAKE] * 5
+    assert handed.next[TP] == 16
+    assert not handed.rewinding
+
+
+def test_offsets_the_log_does_not_hold_cost_one_rewind_and_are_not_asked_for_again() -> None:
+    """A transaction's marker at 11: read again from 11, the log resumes at 12."""
+    handed = Handed()
+    handed.sought(TP, 10)
+    verdicts = [handed.handing(TP, o) for o in (10, 12, 13, 12, 13, 14)]
+    assert verdicts == [TAKE, REWIND, SKIP, TAKE, TAKE, TAKE]
+    assert handed.next[TP] == 15
+
+
+def test_a_partition_is_left_behind_only_with_a_hole_and_a_position_standing_still() -> None:
+    handed = Handed()
+    handed.sought(TP, 0)
+    for offset in range(5):  # 5 to 9 fetched and dropped, nothing after them
+        assert handed.handing(TP, offset) == TAKE
+    assert handed.left_behind({TP: 10}, {}) == {}  # the position has not been seen before
+    assert handed.left_behind({TP: 10}, {TP: 9}) == {}  # it is still moving
+    assert handed.left_behind({TP: 10}, {TP: 10}) == {TP: 5}
+    assert handed.left_behind({TP: 5}, {TP: 5}) == {}  # nothing missing
 
 
 @given(st.integers(0, 500), st.integers(0, 50), st.integers(1, 50))
@@ -65,8 +123,7 @@ def test_after_the_guard_seeks_the_first_record_handed_is_where_the_log_resumes(
     handed = Handed()
     handed.sought(TP, sought, by_guard=True)
     resumed = sought + gap
-    for offset in range(resumed, resumed + more):
-        handed.handing(TP, offset)
+    assert [handed.handing(TP, o) for o in range(resumed, resumed + more)] == [TAKE] * more
     assert handed.next[TP] == resumed + more
     assert handed.left_behind({TP: resumed + more}, {TP: resumed + more}) == {}
 
@@ -78,31 +135,22 @@ def test_a_seek_back_by_the_consumer_makes_records_again_wanted_and_duplicates_c
     handed.sought(TP, 10)
     for offset in (10, 11, 12):
         handed.handing(TP, offset)
-    handed.handing(TP, 11)  # read again
+    assert handed.handing(TP, 11) == TAKE  # read again
     assert handed.next[TP] == 13
     handed.sought(TP, 11)  # a rebalance sought back to the committed offset
     assert handed.next[TP] == 11
     assert handed.left_behind({TP: 13}, {TP: 13}) == {TP: 11}
 
 
-def test_a_partition_never_sought_starts_with_its_first_record_and_revoked_ones_are_forgotten() -> (
-    None
-):
+def test_a_seek_ends_a_rewind_and_a_partition_never_sought_starts_with_its_first_record() -> None:
     handed = Handed()
-    handed.handing(TP, 7)
-    handed.handing(TP, 9)
-    assert handed.left_behind({TP: 10}, {TP: 10}) == {TP: 8}
-    handed.forget([TP])
-    assert handed.left_behind({TP: 10}, {TP: 10}) == {}
-
-
-def test_offsets_kept_past_a_hole_are_bounded_and_the_hole_still_found() -> None:
-    """A hole through a long busy spell keeps at most ``limit`` later offsets in memory."""
-    handed = Handed(limit=3)
     handed.sought(TP, 0)
-    for offset in range(1, 1_000):  # offset 0 never handed
-        handed.handing(TP, offset)
-    assert len(handed.ahead[TP]) == 3
-    assert handed.left_behind({TP: 1_000}, {TP: 1_000}) == {TP: 0}
-    handed.handing(TP, 0)  # the hole fills: the account moves over what it kept, no further
-    assert handed.next[TP] == 4
+    assert handed.handing(TP, 3) == REWIND
+    handed.sought(TP, 0)  # a rebalance: the committed offset again
+    assert not handed.rewinding
+    assert not handed.rewinds
+    other = ("consents", 1)
+    assert handed.handing(other, 7) == TAKE
+    assert handed.next[other] == 8
+    handed.forget([TP, other])
+    assert handed.left_behind({TP: 10, other: 10}, {TP: 10, other: 10}) == {}
