@@ -247,8 +247,11 @@ def build(settings: Settings) -> Worker:
         async for event in stream.noack().events():
             if dropper.drops(event.message.tp, event.message.offset):
                 continue
-            if not await guard.handing(event.message.tp, event.message.offset):
-                continue  # beyond a hole: it comes again, in order
+            if not guard.handing(event.message.tp, event.message.offset):
+                # Beyond a hole: it comes again, in order. Released, not acknowledged: its
+                # offset is not committed, and a rebalance does not wait for it.
+                event.message.acked = True
+                continue
             try:
                 await processor.handle(event)
             except Exception as error:  # unknown: stop, so the group hands the partitions on

@@ -15,19 +15,19 @@ partition, the offset the agent should be handed next: set wherever the
 consumer is sought (the committed offsets after a rebalance, the start of the
 log, the guard's own seeks) and moved on only by records handed over in order.
 
-- A record *beyond* that offset is not processed: the partition is sought back
-  to the hole at once (:meth:`StallGuard.handing` says :data:`REWIND`), Faust's
-  gap over it is dropped, and the records already fetched after it are passed
-  over (:data:`SKIP`), unacknowledged, until the partition is read again from the
-  hole. The first record read again is where the log resumes, so offsets the log
-  does not hold (a transaction's marker, compaction, retention) cost one seek
-  each and are not asked for again. So the agent is handed every partition's
-  records in order.
-- On a timer, when the agent has been idle for a whole interval (handed
+- A record *beyond* that offset is not processed (:meth:`Handed.handing` says
+  :data:`REWIND`, then :data:`SKIP` for the records fetched after it): they are
+  passed over, unacknowledged, until the partition is read again from the hole.
+  The guard's timer seeks it back there at its next look (outside a rebalance)
+  and drops Faust's gap over it, and seeks again at each look until the hole is
+  read. The first record read again is where the log resumes, so offsets the
+  log does not hold (a transaction's marker, compaction, retention) cost one
+  seek each and are not asked for again. So the agent is handed every
+  partition's records in order.
+- On the same timer, when the agent has been idle for a whole interval (handed
   nothing, processing nothing, flow not stopped) and a partition's fetch
   position stood still since the previous look beyond that offset, the guard
-  seeks the partition back to it; and a rewind that was still waiting at the
-  previous look is sought again.
+  seeks the partition back to it.
 
 Records read twice are duplicates, which the worker already absorbs (decision
 ids, outboxes).
@@ -60,16 +60,12 @@ class Handed:
     next: dict[Hashable, int] = field(default_factory=dict)
     resuming: set[Hashable] = field(default_factory=set)
     rewinding: dict[Hashable, int] = field(default_factory=dict)
-    """Partitions sought back to a hole: the highest offset passed over since."""
-    rewinds: dict[Hashable, int] = field(default_factory=dict)
-    """Partitions sought back to a hole: which rewind (a count), to tell a new one from an old."""
-    _count: int = 0
+    """Partitions with a hole, to be sought back to it: the highest offset passed over."""
 
     def sought(self, tp: Hashable, offset: int, *, by_guard: bool = False) -> None:
         """The consumer of ``tp`` was sought to ``offset``: the agent gets that record next."""
         self.next[tp] = offset
         self.rewinding.pop(tp, None)
-        self.rewinds.pop(tp, None)
         if by_guard:
             self.resuming.add(tp)
         else:
@@ -90,7 +86,6 @@ class Handed:
                 self.rewinding[tp] = offset
                 return SKIP
             del self.rewinding[tp]  # read again from the hole: where the log resumes
-            del self.rewinds[tp]
             if offset >= wanted:
                 self.next[tp] = offset + 1
             return TAKE
@@ -98,8 +93,6 @@ class Handed:
             return TAKE  # read again: a duplicate
         if offset > wanted:
             self.rewinding[tp] = offset
-            self._count += 1
-            self.rewinds[tp] = self._count
             return REWIND
         self.next[tp] = wanted + 1
         return TAKE
@@ -110,7 +103,6 @@ class Handed:
             self.next.pop(tp, None)
             self.resuming.discard(tp)
             self.rewinding.pop(tp, None)
-            self.rewinds.pop(tp, None)
 
     def left_behind(
         self, positions: Mapping[Hashable, int], previous: Mapping[Hashable, int]
@@ -154,7 +146,6 @@ class StallGuard:
         self._busy = False
         self._received_at_look: int | None = None
         self._positions: dict[Any, int] = {}
-        self._rewinds_at_look: dict[Any, int] = {}
 
     def sought(self, offsets: Mapping[Any, int]) -> None:
         """Input partitions were sought to these offsets (by Faust, or the worker)."""
@@ -163,21 +154,21 @@ class StallGuard:
                 self.handed.sought(tp, offset)
                 self._positions.pop(tp, None)
 
-    async def handing(self, tp: Any, offset: int) -> bool:
+    def handing(self, tp: Any, offset: int) -> bool:
         """The record at ``offset`` of ``tp`` reached the agent: whether to process it now.
 
-        A record beyond a hole is not: the partition is sought back to the hole first."""
+        A record beyond a hole is not: the guard's timer seeks the partition back to the
+        hole. (Not the agent: a seek waits for the consumer's thread, which in a rebalance
+        waits for the agent to let go of its records.)"""
         verdict = self.handed.handing(tp, offset)
         if verdict == REWIND:
-            wanted = self.handed.next[tp]
             log.warning(
-                "inputs fetched past a hole; reading from the hole again",
+                "inputs fetched past a hole; held until the hole is read again",
                 topic=tp.topic,
                 partition=tp.partition,
-                offset=wanted,
+                offset=self.handed.next[tp],
                 position=offset,
             )
-            await self._seek(tp, wanted)
         if verdict != TAKE:
             return False
         self._received += 1
@@ -214,23 +205,20 @@ class StallGuard:
         return received == self._received and not self._busy and flowing and self._started()
 
     async def check(self) -> None:
-        """Look at every assigned input partition once; seek back those left behind, and
-        again those whose rewind has not been read since the previous look."""
-        stuck: dict[Any, int] = {
-            tp: self.handed.next[tp]
-            for tp, rewind in self.handed.rewinds.items()
-            if self._rewinds_at_look.get(tp) == rewind
-        }
-        for tp, offset in stuck.items():
-            log.warning(
-                "inputs not read again after a rewind; seeking again",
-                topic=tp.topic,
-                partition=tp.partition,
-                offset=offset,
-            )
-            await self._seek(tp, offset)
-            self.handed.sought(tp, offset, by_guard=True)
-        self._rewinds_at_look = dict(self.handed.rewinds)
+        """Seek partitions with a hole back to it (again, if the last seek was not read);
+        then look at every assigned input partition once and seek back those left behind."""
+        if self._app.consumer.flow_active:  # not in a rebalance, which seeks on its own
+            holes: list[tuple[Any, int]] = [
+                (tp, self.handed.next[tp]) for tp in self.handed.rewinding
+            ]
+            for tp, offset in holes:
+                log.warning(
+                    "reading from the hole again",
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=offset,
+                )
+                await self._seek(tp, offset)
         if not self._idle():
             self._positions.clear()
             return
