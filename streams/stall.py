@@ -35,6 +35,7 @@ ids, outboxes).
 
 from __future__ import annotations
 
+import enum
 import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,12 +46,18 @@ from rps.logs import get_logger
 log = get_logger("worker")
 
 
-TAKE = "take"
-"""Process the record."""
-SKIP = "skip"
-"""Pass over the record, unacknowledged: it was fetched before a rewind, and comes again."""
-REWIND = "rewind"
-"""A hole before the record: seek back to the hole, and pass over the record."""
+class Verdict(enum.Enum):
+    """What the agent does with a record it was handed."""
+
+    TAKE = "take"
+    """Process the record."""
+    SKIP = "skip"
+    """Pass over the record, unacknowledged: it was fetched before a rewind, and comes again."""
+    REWIND = "rewind"
+    """A hole before the record: pass over it; the timer seeks back to the hole."""
+
+
+TAKE, SKIP, REWIND = Verdict.TAKE, Verdict.SKIP, Verdict.REWIND
 
 
 @dataclass(slots=True)
@@ -71,7 +78,7 @@ class Handed:
         else:
             self.resuming.discard(tp)
 
-    def handing(self, tp: Hashable, offset: int) -> str:
+    def handing(self, tp: Hashable, offset: int) -> Verdict:
         """The record at ``offset`` reached the agent: :data:`TAKE`, :data:`SKIP` or
         :data:`REWIND` (to ``next[tp]``)."""
         wanted = self.next.get(tp)
@@ -107,11 +114,13 @@ class Handed:
     def left_behind(
         self, positions: Mapping[Hashable, int], previous: Mapping[Hashable, int]
     ) -> dict[Hashable, int]:
-        """Partitions whose position stood still beyond their next wanted offset, with it."""
+        """Partitions whose position stood still beyond their next wanted offset, with it
+        (those with a rewind under way are the rewind's to seek)."""
         return {
             tp: wanted
             for tp, position in positions.items()
             if (wanted := self.next.get(tp)) is not None
+            and tp not in self.rewinding
             and previous.get(tp) == position
             and position > wanted
         }

@@ -160,6 +160,7 @@ def test_a_seek_ends_a_rewind_and_a_partition_never_sought_starts_with_its_first
     handed = Handed()
     handed.sought(TP, 0)
     assert handed.handing(TP, 3) == REWIND
+    assert handed.left_behind({TP: 4}, {TP: 4}) == {}  # the rewind's to seek, not the timer's
     handed.sought(TP, 0)  # a rebalance: the committed offset again
     assert not handed.rewinding
     other = ("consents", 1)
