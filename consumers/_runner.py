@@ -29,7 +29,7 @@ from consumers.errors import PoisonRecord, TransientFailure
 from rps.logs import get_logger
 from rps.producing import TrackingProducer
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 
 T = TypeVar("T")
 Positions = Mapping[tuple[str, int], int]

@@ -27,7 +27,7 @@ from consumers._wire import acknowledgements, to_delivery
 from consumers.errors import ConfigurationError
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
-from rps.topics import Topics, authority_slug
+from schemas.topics import Topics, authority_slug
 
 __all__ = [
     "HistoryEntry",

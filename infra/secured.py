@@ -37,7 +37,7 @@ from infra import kafka
 from infra._process import log_tail, port_open, require_alive
 from infra.errors import PortInUseError, ServiceError
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 
 MECHANISM = "SCRAM-SHA-512"
 stop = kafka.stop

@@ -21,7 +21,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from infra.errors import ServiceError, TopicLayoutError
 from rps.settings import Settings
-from rps.topics import Topics, TopicSpec
+from schemas.topics import Topics, TopicSpec
 
 _UNKNOWN_TOPIC = 3
 _TOPIC_EXISTS = 36

@@ -29,7 +29,6 @@ from producers.events import check_source
 from producers.keys import key_for
 from producers.routing import topic_for
 from rps.settings import Settings
-from rps.topics import Topics
 from schemas import (
     AssuranceLevel,
     AttributeName,
@@ -39,6 +38,7 @@ from schemas import (
     decode,
     encode,
 )
+from schemas.topics import Topics
 
 YIELD_EVERY = 200
 """publish_many gives the event loop a turn this often, so batches leave while it reads on."""

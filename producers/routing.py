@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Final
 
 from producers.errors import NotPublishable
-from rps.topics import Topics
 from schemas import (
     ATTRIBUTE_RETRACTED,
     ATTRIBUTE_VERIFIED,
@@ -21,6 +20,7 @@ from schemas import (
     SUBSCRIPTION_CHANGED,
     Event,
 )
+from schemas.topics import Topics
 
 _ROUTES: Final[dict[str, Callable[[Topics], str]]] = {
     ATTRIBUTE_VERIFIED: lambda topics: topics.attributes,

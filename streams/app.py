@@ -23,7 +23,7 @@ from rps import reading
 from rps.logs import get_logger
 from rps.producing import TrackingProducer
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import codec, expiry
 from streams.core import SubscriptionChange
 from streams.directory import SubscriptionDirectory

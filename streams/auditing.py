@@ -17,7 +17,7 @@ from typing import Any
 import schemas
 from rps.reading import partitions_of, read_to_end
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import audit_chain
 from streams.audit_chain import Break, Keys, Stored
 

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 import schemas
 from rps.logs import get_logger
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import codec
 from streams.core import Directory, SubscriptionChange, apply
 

@@ -18,7 +18,7 @@ from typing import Any
 import schemas
 from rps.logs import get_logger
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import audit_chain, codec, expiry
 from streams.core import (
     Claim,

@@ -32,7 +32,7 @@ import schemas
 from rps.producing import TrackingProducer
 from rps.reading import partitions_of, read_to_end
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import codec
 from streams.app import faust_id
 from streams.audit_chain import is_reserved

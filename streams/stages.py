@@ -39,7 +39,7 @@ from typing import Any
 
 from rps.logs import get_logger
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import audit_chain
 from streams.batches import Batches, Outlet
 

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import infra
 from infra.postgres import is_managed
 from rps.settings import Settings
-from rps.topics import Cleanup, TopicSpec
+from schemas.topics import Cleanup, TopicSpec
 
 _TESTS = Path(__file__).parent
 

@@ -25,7 +25,7 @@ from consumers.readmodel._views import Decision, ProfileEntry, ReadModel, Reside
 from consumers.readmodel._wire import to_fact
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
-from rps.topics import Topics
+from schemas.topics import Topics
 
 __all__ = [
     "ConsentNow",

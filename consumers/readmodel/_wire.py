@@ -24,7 +24,6 @@ from consumers.readmodel._facts import (
     WithdrawalSeen,
 )
 from rps.logs import get_logger
-from rps.topics import Topics
 from schemas import (
     AttributeRetracted,
     AttributeVerified,
@@ -35,6 +34,7 @@ from schemas import (
     InvalidEvent,
     decode,
 )
+from schemas.topics import Topics
 
 log = get_logger("consumers.readmodel")
 

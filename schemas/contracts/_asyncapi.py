@@ -14,10 +14,10 @@ from typing import Any, Final
 import orjson
 from pydantic.json_schema import models_json_schema
 
-from rps.topics import Topics
 from schemas.events import MODELS
 from schemas.ids import AUTHORITY_PATTERN, UUID_PATTERN
 from schemas.samples import example_lines
+from schemas.topics import Topics
 from schemas.types import (
     ATTRIBUTE_RETRACTED,
     ATTRIBUTE_VERIFIED,

@@ -29,10 +29,10 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 import infra
+from cli.spawn import environment, start_worker, stop_worker
 from producers import Publisher
 from producers import events as build
 from rps.settings import Settings
-from streams.spawn import environment, start_worker, stop_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "portal"

@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import pytest
 
+from cli.spawn import environment
 from producers.credentials import open_store
 from rps.settings import Settings
-from streams.spawn import environment
 from tests.faults.hostile_http import MAX_BATCH, MAX_BODY, SOURCE, Request
 from tests.integration.producers.test_gateway_process import free_port
 from tests.integration.streams.conftest import publish_as, worker_settings, workers

@@ -22,11 +22,11 @@ from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFai
 from pydantic import SecretStr
 
 import infra
+from cli.spawn import environment
 from infra import secured
 from infra.secured import ScramUser
 from rps.settings import Settings
-from rps.topics import Topics
-from streams.spawn import environment
+from schemas.topics import Topics
 from tests.conftest import read_records
 from tests.integration.producers.test_gateway_process import free_port
 from tests.unit.consumers.events import SUBJECT, address, profile_updated

@@ -24,14 +24,14 @@ import pytest
 
 import infra
 import schemas
+from cli.spawn import start_worker, stop_worker
 from consumers._repository import Holding
 from consumers.subscriber import holdings
 from infra import kafka
 from producers import Publisher
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import replay
-from streams.spawn import start_worker, stop_worker
 from tests.conftest import read_records
 from tests.faults.conftest import Report, start_subscriber, started_gateway
 from tests.faults.test_kafka_hostile import INPUT_DECISIONS

@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.faults.conftest import Gateway, Report, leaks, rss_kib, send
 from tests.faults.hostile import NINO
 from tests.faults.hostile_http import HttpScenario, Request

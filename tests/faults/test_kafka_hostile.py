@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 
 import schemas
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.faults.conftest import Report, leaks, rss_kib
 from tests.faults.hostile import AUTHORITY, NINO, REUSED_VALUE, Record, Scenario
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, records_of

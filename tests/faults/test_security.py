@@ -26,7 +26,7 @@ from consumers.subscriber import holdings
 from infra.kafka import KafkaPaths
 from producers.credentials import open_store
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.faults.conftest import Gateway, leaks, start_subscriber
 from tests.faults.hostile import NINO
 from tests.faults.hostile_http import SOURCE

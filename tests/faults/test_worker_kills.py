@@ -25,14 +25,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 import schemas
+from cli.demo import holdings_by_core
 from consumers.subscriber import holdings, subscribe
 from producers import Publisher
 from producers import events as build
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import replay
 from streams.app import faust_id
-from streams.demo import holdings_by_core
 from tests.conftest import read_records
 from tests.faults.conftest import Report
 from tests.faults.test_kafka_hostile import INPUT_DECISIONS

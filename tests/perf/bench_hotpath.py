@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import audit_chain, codec
 from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
 from tests.perf import workload

@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 
 SOURCE = "urn:gss:E08000012"
 RPS = str(Path(sys.executable).with_name("rps"))

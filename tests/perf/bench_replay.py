@@ -25,10 +25,10 @@ from aiokafka import AIOKafkaProducer
 
 import infra
 import schemas
+from cli.spawn import environment
 from producers import events as build
 from rps.settings import Settings
-from rps.topics import Topics
-from streams.spawn import environment
+from schemas.topics import Topics
 
 
 async def publish(settings: Settings, count: int, residents: int) -> None:

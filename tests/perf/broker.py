@@ -21,7 +21,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 import infra
 from rps.reading import partitions_of
 from rps.settings import Settings
-from rps.topics import TopicSpec
+from schemas.topics import TopicSpec
 from tests.perf.workload import Record
 
 

@@ -33,7 +33,7 @@ from consumers.errors import ConsumerError
 from consumers.subscriber import subscribe
 from rps.reading import read_to_end
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams.replay import rebuild
 from tests.perf import bench_publish, broker, workload
 from tests.perf.scenario import Running, Scenario, measure

@@ -30,11 +30,11 @@ from typing import Any
 import faust
 
 import infra
+from cli.spawn import environment
 from rps.logs import configure
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams.app import faust_app, quiet_libraries
-from streams.spawn import environment
 from tests.perf import broker, scenario, workload
 
 MODES = ("ack", "send", "table")

@@ -19,7 +19,7 @@ import signal
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 
 
 def sink(prefix: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from rps.logs import configure
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.perf import broker, scenario, workload
 
 

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import infra
+from cli.spawn import environment, start_worker, stop_worker
 from producers import Publisher
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams.app import faust_id
 from streams.replay import changelog_topic
-from streams.spawn import environment, start_worker, stop_worker
 from tests.perf import broker, passthrough, workload
 
 _TICK = os.sysconf("SC_CLK_TCK")

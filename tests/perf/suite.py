@@ -35,7 +35,7 @@ import infra
 from infra import kafka, postgres
 from rps.logs import configure
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.perf import broker, extras, scenario, workload
 from tests.perf.report import summary, table
 

@@ -29,7 +29,7 @@ import schemas
 from producers import events as build
 from producers.keys import key_for
 from producers.routing import topic_for
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import codec
 from streams.core import Directory, Profile, SubscriptionChange, apply_all, decide
 

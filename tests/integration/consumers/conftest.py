@@ -12,7 +12,7 @@ from consumers._sql_store import SqlAuthorityStore
 from consumers.subscriber import open_store
 from infra.topics import ensure_delivery_topic
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.conftest import read_records
 
 Headers = Sequence[tuple[str, bytes]]

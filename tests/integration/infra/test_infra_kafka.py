@@ -11,10 +11,10 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from typer.testing import CliRunner
 
 import infra
+from cli.main import app
 from infra.errors import TopicLayoutError
-from rps.cli.main import app
 from rps.settings import Settings
-from rps.topics import Topics, TopicSpec
+from schemas.topics import Topics, TopicSpec
 from tests.conftest import ReadTopic, TopicFactory
 
 

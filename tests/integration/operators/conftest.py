@@ -16,11 +16,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import schemas
+from cli.spawn import environment
 from rps.settings import Settings
-from rps.topics import Topics
 from schemas import strategies as events
+from schemas.topics import Topics
 from streams import replay
-from streams.spawn import environment
 from tests.integration.streams.conftest import (  # noqa: F401  (the worker fixtures, shared)
     PublishAs,
     publish_as,

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 import schemas
 from producers import events as build
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.integration.operators.conftest import decided, rps
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, events_of
 

@@ -13,12 +13,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 import schemas
+from cli.spawn import start_worker, stop_worker
 from rps.reading import read_events, read_to_end
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import audit_chain
 from streams.auditing import verify_trail
-from streams.spawn import start_worker, stop_worker
 from tests.conftest import TopicFactory
 from tests.integration.operators.conftest import (
     decided,

@@ -18,8 +18,8 @@ from producers.credentials import CredentialStore, open_store
 from producers.gateway import running
 from rps.logs import configure
 from rps.settings import Settings
-from rps.topics import Topics
 from schemas import AttributeRetracted, decode
+from schemas.topics import Topics
 from tests.conftest import ReadTopic
 from tests.unit.producers.support import (
     OTHER_SOURCE,

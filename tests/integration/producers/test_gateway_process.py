@@ -24,8 +24,8 @@ from infra import kafka
 from producers.credentials import open_store
 from producers.gateway import running
 from rps.settings import Settings
-from rps.topics import Topics
 from schemas import decode
+from schemas.topics import Topics
 from tests.conftest import ReadTopic, read_records
 from tests.unit.producers.support import SOURCE, line, simple
 

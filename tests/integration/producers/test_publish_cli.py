@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 
 from rps.settings import Settings
-from rps.topics import Topics
 from schemas import decode
+from schemas.topics import Topics
 from tests.conftest import ReadTopic
 from tests.unit.producers.support import OTHER_SOURCE, PLANTED, SOURCE, cloudevent, line, simple
 

@@ -13,9 +13,9 @@ import pytest
 from producers import NotPublishable, Publisher, PublishFailed, SourceMismatch
 from producers import events as build
 from rps.settings import Settings
-from rps.topics import Topics
 from schemas import PROFILE_UPDATED, Address, AttributeRetracted, AttributeVerified, decode
 from schemas.samples import example_lines
+from schemas.topics import Topics
 from tests.conftest import ReadTopic
 from tests.unit.producers.support import EARLIER, OTHER_SOURCE, RESIDENT, SOURCE, address
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import schemas
+from cli.spawn import start_worker, stop_worker
 from producers import Publisher
 from rps.settings import Settings
-from rps.topics import Topics
-from streams.spawn import start_worker, stop_worker
+from schemas.topics import Topics
 from tests.conftest import read_records
 
 AUTHORITIES = ("E08000012", "E08000015", "urn:org:dwp", "urn:org:dvla")

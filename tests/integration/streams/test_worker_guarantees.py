@@ -14,12 +14,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 import schemas
+from cli.spawn import start_worker, stop_worker
 from producers import Publisher
 from producers import events as build
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import replay
-from streams.spawn import start_worker, stop_worker
 from tests.integration.streams.conftest import (
     PublishAs,
     Workers,

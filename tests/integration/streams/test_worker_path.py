@@ -9,7 +9,7 @@ import pytest
 
 import schemas
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, events_of
 
 ADDRESS = {

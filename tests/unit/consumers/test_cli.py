@@ -8,7 +8,7 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-from rps.cli.main import app
+from cli.main import app
 
 
 @pytest.fixture(autouse=True)

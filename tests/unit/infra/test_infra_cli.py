@@ -7,7 +7,7 @@ import socket
 import pytest
 from typer.testing import CliRunner
 
-from rps.cli.main import app
+from cli.main import app
 
 
 @pytest.mark.parametrize(

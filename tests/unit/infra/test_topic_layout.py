@@ -7,7 +7,7 @@ import pytest
 from infra.errors import TopicLayoutError
 from infra.topics import check_layout, retention_ms, topic_config
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 
 
 def test_co_partitioned_topics_must_match_the_setting() -> None:

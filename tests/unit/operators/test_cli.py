@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from rps.cli.main import app
+from cli.main import app
 
 
 def test_audit_show_refuses_a_resident_that_is_not_a_hub_id() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from rps.cli.main import app
+from cli.main import app
 
 
 def test_a_database_url_of_another_kind_is_refused_with_exit_2() -> None:

@@ -9,7 +9,7 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-from rps.cli.main import app
+from cli.main import app
 from tests.unit.producers.support import PLANTED, SOURCE, cloudevent, line, simple
 
 runner = CliRunner()

@@ -8,9 +8,9 @@ import pytest
 
 from producers import NotPublishable, key_for, topic_for
 from producers import events as build
-from rps.topics import Topics
 from schemas import PROFILE_UPDATED, decode
 from schemas.samples import example_lines
+from schemas.topics import Topics
 from tests.unit.producers.support import RESIDENT, SOURCE
 
 NOW = dt.datetime.now(dt.UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from rps.cli.main import app
+from cli.main import app
 from schemas.samples import BROKEN_EXAMPLES, EXAMPLES_DIR
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams.stages import Pending, Stages
 from tests.unit.streams.batch_builder import Builder
 

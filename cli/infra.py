@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
+from cli.common import settings_and_logging
 from infra import InfraError, Service, TopicState, down, ensure_topics, status, up
 from infra.services import Report
-from rps.cli.common import settings_and_logging
 
 _err = Console(stderr=True)
 

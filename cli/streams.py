@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from rps.cli.common import settings_and_logging
+from cli.common import settings_and_logging
 
 
 def register(app: typer.Typer) -> None:
@@ -43,8 +43,8 @@ def register(app: typer.Typer) -> None:
         """
         import os
 
+        from cli.demo import run_demo
         from rps.logs import configure
-        from streams.demo import run_demo
 
         settings = settings_and_logging()
         if "RPS_LOG_LEVEL" not in os.environ:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from rps.cli.common import settings_and_logging
+from cli.common import settings_and_logging
 from schemas import contracts
 from schemas.report import Report, check_files
 

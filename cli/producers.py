@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 
+from cli.common import settings_and_logging
 from producers import InvalidSource, PublishFailed, UnknownCredential
 from producers.credentials import add_publisher, list_publishers, revoke_publisher
 from producers.events import check_source
 from producers.files import publish_file
-from rps.cli.common import settings_and_logging
 
 gateway_app = typer.Typer(
     help="The HTTP publishing gateway. With no sub-command, serve it.",

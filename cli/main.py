@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rps.cli import consumers, infra, operators, portal, producers, schemas, streams
+from cli import consumers, infra, operators, portal, producers, schemas, streams
 
 app = typer.Typer(
     name="rps",

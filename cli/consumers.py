@@ -10,10 +10,10 @@ import typer
 from aiokafka.errors import KafkaConnectionError
 from rich.console import Console
 
+from cli.common import settings_and_logging
 from consumers import ConfigurationError, TransientFailure
 from consumers.readmodel import run_read_model
 from consumers.subscriber import default_db_url, holdings, holdings_table, subscribe
-from rps.cli.common import settings_and_logging
 
 
 @contextmanager

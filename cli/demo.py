@@ -26,15 +26,15 @@ from rich.table import Table
 
 import infra
 import schemas
+from cli.spawn import start_worker, stop_worker
 from consumers.subscriber import holdings, holdings_table, subscribe
 from producers import Publisher
 from producers import events as build
 from rps.reading import read_events
 from rps.settings import Settings
-from rps.topics import Topics
+from schemas.topics import Topics
 from streams import codec
 from streams.core import Directory, Profile, SubscriptionChange, apply_all, decide_all
-from streams.spawn import start_worker, stop_worker
 
 LIVERPOOL, WIRRAL, DWP, DVLA = "E08000012", "E08000015", "urn:org:dwp", "urn:org:dvla"
 AUTHORITIES = (LIVERPOOL, WIRRAL, DWP, DVLA)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Table
 from rich.text import Text
 
-from rps.cli.common import settings_and_logging
+from cli.common import settings_and_logging
 from streams.auditing import history, verify_trail
 from streams.replay import RebuildRefused, replay
 

@@ -6,8 +6,8 @@ import asyncio
 
 import typer
 
+from cli.common import settings_and_logging
 from portal import PortalError, serve
-from rps.cli.common import settings_and_logging
 
 
 def register(app: typer.Typer) -> None:

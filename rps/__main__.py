@@ -1,5 +1,0 @@
-"""``python -m rps`` runs the ``rps`` command line."""
-
-from rps.cli.main import main
-
-main()
