@@ -29,6 +29,7 @@ from streams.core import SubscriptionChange
 from streams.directory import SubscriptionDirectory
 from streams.faults import FetchedButDropped
 from streams.pipeline import Processor
+from streams.runtime.names import faust_id
 from streams.stages import Stages
 from streams.stall import StallGuard
 
@@ -76,11 +77,6 @@ class _Producer(faust_kafka.Producer):
     @property
     def _producer_type(self) -> type[TrackingProducer]:
         return TrackingProducer
-
-
-def faust_id(settings: Settings) -> str:
-    """The consumer group and changelog prefix: one per topic prefix."""
-    return f"{settings.topic_prefix}.{settings.app_id}"
 
 
 def _credentials(settings: Settings) -> Any:

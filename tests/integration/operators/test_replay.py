@@ -10,8 +10,10 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from rps.settings import Settings
-from streams import codec, replay
+from streams import codec
 from streams.core import Claim, fold
+from streams.operators import replay
+from streams.runtime.names import changelog_topic
 from tests.integration.operators.conftest import (
     decided,
     draw_scenario,
@@ -84,7 +86,7 @@ async def test_replay_names_a_planted_difference_and_rebuild_repairs_it(
     await producer.start()
     try:
         await producer.send_and_wait(
-            replay.changelog_topic(worker_settings), tampered, victim.encode(), partition=partition
+            changelog_topic(worker_settings), tampered, victim.encode(), partition=partition
         )
     finally:
         await producer.stop()

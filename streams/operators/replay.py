@@ -34,10 +34,10 @@ from rps.reading import partitions_of, read_to_end
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams import codec
-from streams.app import faust_id
 from streams.audit_chain import is_reserved
 from streams.core import EMPTY, Fact, Profile, ResidentState, SubscriptionChange, fold
 from streams.errors import StreamsError
+from streams.runtime.names import changelog_topic, faust_id
 
 Progress = Callable[[int], None]
 """Told how many more inbound records were read."""
@@ -45,11 +45,6 @@ Progress = Callable[[int], None]
 
 class RebuildRefused(StreamsError):
     """The live state may not be rewritten now (a worker is running, or the replay was partial)."""
-
-
-def changelog_topic(settings: Settings) -> str:
-    """The worker's profile table changelog."""
-    return f"{faust_id(settings)}-profiles-changelog"
 
 
 @dataclass(frozen=True, slots=True)
