@@ -13,9 +13,10 @@ from portal._app import Portal, create_app, frontend_dir
 from portal._oidc import OidcClient
 from portal._session import load_resident_map
 from producers import Publisher
+from rps import following
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
-from streams.directory import SubscriptionDirectory
+from streams.worker.directory import SubscriptionDirectory
 
 log = get_logger("portal")
 
@@ -40,7 +41,7 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     residents = load_resident_map(settings.portal_resident_map)
     read_model = await _open(settings, url)
     publisher = Publisher(settings, source=settings.portal_source)
-    directory = SubscriptionDirectory(settings)
+    directory = SubscriptionDirectory(settings, following.follow)
     follow = asyncio.create_task(directory.run())
     oidc = (
         OidcClient(settings)
