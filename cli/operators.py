@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.common import settings_and_logging
-from streams.auditing import history, verify_trail
-from streams.replay import RebuildRefused, replay
+from streams.operators.auditing import history, verify_trail
+from streams.operators.replay import RebuildRefused, replay
 
 
 class _Rate(ProgressColumn):

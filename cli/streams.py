@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         letters. Stop it with Ctrl-C or SIGTERM.
         """
         import infra
-        from streams.app import run
+        from streams.runtime.app import run
 
         settings = settings_and_logging()
         asyncio.run(infra.ensure_topics(settings))

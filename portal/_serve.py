@@ -18,9 +18,10 @@ from portal._oidc import OneLogin, load_resident_map
 from portal._portal import Portal
 from portal._session_store import SessionStore
 from producers import Publisher
+from rps import following
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
-from streams.directory import SubscriptionDirectory
+from streams.worker.directory import SubscriptionDirectory
 
 log = get_logger("portal")
 T = TypeVar("T")
@@ -49,7 +50,7 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     max_age = dt.timedelta(seconds=settings.portal_session_max_age_seconds)
     sessions = await _retried(settings, "sessions", lambda: SessionStore.open(url, max_age))
     publisher = Publisher(settings, source=settings.portal_source)
-    directory = SubscriptionDirectory(settings)
+    directory = SubscriptionDirectory(settings, following.follow)
     follow = asyncio.create_task(directory.run())
     oidc = (
         OneLogin(settings)
