@@ -1,7 +1,11 @@
 """Publishing: the async SDK, ``rps publish``, and the HTTP gateway (``producers.gateway``).
 
 Errors are drawn in :mod:`producers.errors`; the root is :class:`ProducerError`.
+:class:`Publisher` and :class:`Receipt` load aiokafka, so they are imported on
+first use: ``rps validate`` and ``rps publish --dry-run`` start without it.
 """
+
+from typing import TYPE_CHECKING
 
 from producers.errors import (
     EventRejected,
@@ -14,8 +18,10 @@ from producers.errors import (
     UnknownCredential,
 )
 from producers.keys import key_for
-from producers.publisher import Publisher, Receipt
 from producers.routing import PUBLISHABLE_TYPES, topic_for
+
+if TYPE_CHECKING:
+    from producers.publisher import Publisher, Receipt
 
 __all__ = [
     "PUBLISHABLE_TYPES",
@@ -32,3 +38,12 @@ __all__ = [
     "key_for",
     "topic_for",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``Publisher`` and ``Receipt``, imported from :mod:`producers.publisher` when first named."""
+    if name in ("Publisher", "Receipt"):
+        from producers import publisher
+
+        return getattr(publisher, name)
+    raise AttributeError(f"module 'producers' has no attribute {name!r}")

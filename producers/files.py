@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from rich.console import Console
@@ -22,10 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from producers.errors import EventRejected
 from producers.inputs import read_line
-from producers.publisher import Publisher, Receipt
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import Event, FieldError
+
+if TYPE_CHECKING:
+    from producers.publisher import Receipt
 
 _log = get_logger("producers.files")
 
@@ -161,6 +163,7 @@ async def publish_file(
                 for _ in events():
                     bar.advance()
             else:
+                from producers.publisher import Publisher  # aiokafka: not loaded for a dry run
 
                 def acknowledged(_receipt: Receipt) -> None:
                     summary.sent += 1
