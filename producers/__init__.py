@@ -1,8 +1,8 @@
 """Publishing: the async SDK, ``rps publish``, and the HTTP gateway (``producers.gateway``).
 
 Errors are drawn in :mod:`producers.errors`; the root is :class:`ProducerError`.
-:class:`Publisher` and :class:`Receipt` load aiokafka, so they are imported on
-first use: ``rps validate`` and ``rps publish --dry-run`` start without it.
+:class:`Publisher` loads aiokafka, so it is imported on first use:
+``rps validate`` and ``rps publish --dry-run`` start without it.
 """
 
 from typing import TYPE_CHECKING
@@ -18,10 +18,11 @@ from producers.errors import (
     UnknownCredential,
 )
 from producers.keys import key_for
+from producers.receipts import Receipt
 from producers.routing import PUBLISHABLE_TYPES, topic_for
 
 if TYPE_CHECKING:
-    from producers.publisher import Publisher, Receipt
+    from producers.publisher import Publisher
 
 __all__ = [
     "PUBLISHABLE_TYPES",
@@ -41,9 +42,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """``Publisher`` and ``Receipt``, imported from :mod:`producers.publisher` when first named."""
-    if name in ("Publisher", "Receipt"):
-        from producers import publisher
+    """``Publisher``, imported from :mod:`producers.publisher` when first named."""
+    if name == "Publisher":
+        from producers.publisher import Publisher
 
-        return getattr(publisher, name)
+        return Publisher
     raise AttributeError(f"module 'producers' has no attribute {name!r}")

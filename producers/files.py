@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import orjson
 from rich.console import Console
@@ -22,12 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from producers.errors import EventRejected
 from producers.inputs import read_line
+from producers.receipts import Receipt
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import Event, FieldError
-
-if TYPE_CHECKING:
-    from producers.publisher import Receipt
 
 _log = get_logger("producers.files")
 
