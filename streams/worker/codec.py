@@ -61,9 +61,6 @@ def digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-# -- inbound -------------------------------------------------------------------------------
-
-
 def to_fact(event: schemas.Event) -> Input | SubscriptionChange:
     """The core value for a validated inbound event."""
     fingerprint = digest(schemas.encode(event))
