@@ -75,8 +75,11 @@ async def test_fixed_topics_have_the_designed_layout(settings: Settings) -> None
     names = [spec.name for spec in topics.fixed()]
     configs = await _topic_configs(settings, names)
     assert configs[topics.subscriptions]["cleanup.policy"] == "compact"
+    assert configs[topics.publishers]["cleanup.policy"] == "compact"
+    for name in (*topics.signed, topics.publishers):
+        assert configs[name]["message.timestamp.type"] == "LogAppendTime", name
     for name in names:
-        if name != topics.subscriptions:
+        if name not in (topics.subscriptions, topics.publishers):
             assert configs[name]["cleanup.policy"] == "delete", name
     assert configs[topics.attributes]["retention.ms"] == str(settings.attributes_retention_ms)
     assert configs[topics.deadletter]["retention.ms"] == str(settings.default_retention_ms)
