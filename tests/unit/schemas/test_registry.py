@@ -53,7 +53,7 @@ def key(signing: SigningKey, revoked_at: dt.datetime | None = None) -> KeyRecord
     )
 
 
-RECORDS = [
+RECORDS: list[PublisherRegistered | KeyRecorded] = [
     registered(WIRRAL, Role.LOCAL_AUTHORITY),
     registered(LIVERPOOL, Role.LOCAL_AUTHORITY),
     registered(GATEWAY, Role.GATEWAY),
