@@ -1,4 +1,7 @@
-"""`rps` sub-commands for publishing: ``publish``, ``gateway`` (``openapi``), ``publishers``."""
+"""`rps` sub-commands for publishing: ``publish`` and ``gateway`` (``openapi``).
+
+``rps publishers`` lives in cli/publishers.py.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,7 @@ from pathlib import Path
 import typer
 
 from cli.common import settings_and_logging
-from producers import InvalidSource, PublishFailed, UnknownCredential
-from producers.credentials import add_publisher, list_publishers, revoke_publisher
+from producers import InvalidSource, PublishFailed
 from producers.events import check_source
 from producers.files import publish_file
 
@@ -17,17 +19,12 @@ gateway_app = typer.Typer(
     help="The HTTP publishing gateway. With no sub-command, serve it.",
     invoke_without_command=True,
 )
-publishers_app = typer.Typer(
-    help="Publisher credentials for the HTTP gateway: one API key per publisher source.",
-    no_args_is_help=True,
-)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rps` app."""
     app.command("publish")(publish)
     app.add_typer(gateway_app, name="gateway")
-    app.add_typer(publishers_app, name="publishers")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -139,51 +136,3 @@ def openapi(
         typer.echo(f"{'wrote' if changed else 'unchanged'}: {document.OPENAPI_PATH}")
     else:
         typer.echo(document.render(), nl=False)
-
-
-@publishers_app.command("add")
-def publishers_add(
-    source: str = typer.Argument(
-        ..., help="The publisher's source: urn:gss:<GSS> or urn:org:<name>."
-    ),
-) -> None:
-    """Issue an API key bound to SOURCE: printed once, here, and stored only as a hash."""
-    settings = settings_and_logging()
-    try:
-        issued = asyncio.run(add_publisher(settings, source))
-    except InvalidSource as error:
-        raise _fail(f"SOURCE: {error}") from None
-    typer.echo(f"id:     {issued.credential.id}")
-    typer.echo(f"source: {issued.credential.source}")
-    typer.echo(f"key:    {issued.key}")
-    typer.echo("Keep the key safe: it is shown only now. Send it as `Authorization: Bearer <key>`.")
-
-
-@publishers_app.command("list")
-def publishers_list() -> None:
-    """List publisher credentials: id, source, when issued, and whether revoked (never the key)."""
-    settings = settings_and_logging()
-    credentials = asyncio.run(list_publishers(settings))
-    typer.echo(f"{'ID':<18} {'SOURCE':<30} {'CREATED':<20} STATUS")
-    for credential in credentials:
-        status = (
-            "active"
-            if credential.revoked_at is None
-            else f"revoked {credential.revoked_at:%Y-%m-%dT%H:%M:%SZ}"
-        )
-        created = f"{credential.created_at:%Y-%m-%dT%H:%M:%SZ}"
-        typer.echo(f"{credential.id:<18} {credential.source:<30} {created:<20} {status}")
-    typer.echo(f"{len(credentials)} credential(s)")
-
-
-@publishers_app.command("revoke")
-def publishers_revoke(
-    credential_id: str = typer.Argument(..., metavar="ID", help="The credential id to revoke."),
-) -> None:
-    """Revoke a credential by its id; the gateway refuses its key from then on (401)."""
-    settings = settings_and_logging()
-    try:
-        credential = asyncio.run(revoke_publisher(settings, credential_id))
-    except UnknownCredential as error:
-        raise _fail(f"ID: {error}") from None
-    typer.echo(f"revoked {credential.id} ({credential.source})")
