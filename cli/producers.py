@@ -12,6 +12,7 @@ import typer
 
 from cli.common import settings_and_logging
 from producers import InvalidSource, PublishFailed
+from producers.errors import InvalidSigningKey
 from producers.events import check_source
 from producers.files import publish_file
 
@@ -76,6 +77,8 @@ def publish(
         )
     except PublishFailed as error:
         raise _fail(str(error), 3) from None
+    except InvalidSigningKey as error:
+        raise _fail(str(error)) from None
     for rejection in summary.first_rejections:
         typer.echo(f"rejected {rejection.describe()}", err=True)
     if summary.rejected > len(summary.first_rejections):
@@ -109,7 +112,10 @@ def gateway(
         changes["gateway_host"] = host
     if port is not None:
         changes["gateway_port"] = port
-    asyncio.run(serve(settings.model_copy(update=changes)))
+    try:
+        asyncio.run(serve(settings.model_copy(update=changes)))
+    except InvalidSigningKey as error:
+        raise _fail(str(error)) from None
 
 
 @gateway_app.command("openapi")

@@ -12,8 +12,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from producers.credentials import CachedAuthenticator, open_store
-from producers.errors import PublishFailed
+from producers.errors import InvalidSigningKey, PublishFailed
 from producers.gateway.app import create_app
+from producers.gateway.trust import Roles, gateway_key
 from producers.publisher import Publisher
 from rps.logs import get_logger
 from rps.settings import Settings
@@ -27,15 +28,21 @@ async def running(settings: Settings) -> AsyncIterator[FastAPI]:
 
     Kafka need not be up: the gateway answers 503 until it is.
     """
+    key = gateway_key(settings)
+    if key is None and settings.environment == "production":
+        raise InvalidSigningKey("a production gateway needs RPS_GATEWAY_SIGNING_KEY_FILE and _ID")
+    if key is None:
+        _log.warning("gateway neither checks roles nor vouches: no signing key configured")
     async with open_store(settings) as store:
         authenticator = CachedAuthenticator(store, settings.gateway_credential_cache_seconds)
-        publisher = Publisher(settings)
+        publisher = Publisher(settings, signing=key)
         try:
             await publisher.start()
         except PublishFailed:
             _log.warning("kafka unavailable at start", bootstrap_servers=settings.bootstrap_servers)
         try:
-            yield create_app(settings, publisher, authenticator)
+            roles = None if key is None else Roles(settings)
+            yield create_app(settings, publisher, authenticator, roles=roles)
         finally:
             await publisher.close()
 
