@@ -204,6 +204,7 @@ def register(app: typer.Typer) -> None:
                 d.authority or "",
                 d.reason or "",
                 f"{d.acknowledged_by} {d.acknowledged_at.isoformat(timespec='seconds')}"
+                + (" CONFLICT (not applied)" if d.conflict else "")
                 if d.acknowledged_by and d.acknowledged_at
                 else "",
             )
