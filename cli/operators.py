@@ -198,7 +198,7 @@ def register(app: typer.Typer) -> None:
                 d.time.isoformat(timespec="seconds"),
                 d.decision,
                 d.event_type.removeprefix("uk.gov.rps."),
-                d.reported_by,
+                d.reported_by + (f" via {d.vouched_by}" if d.vouched_by else ""),
                 d.attribute or "",
                 d.assurance or "",
                 d.authority or "",

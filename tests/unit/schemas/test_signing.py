@@ -11,7 +11,16 @@ import orjson
 import pytest
 from hypothesis import given, settings
 
-from schemas import ATTRIBUTE_VERIFIED, Event, InvalidEvent, decode, encode, to_binary
+from schemas import (
+    ATTRIBUTE_VERIFIED,
+    AuditDecision,
+    AuditRecordedData,
+    Event,
+    InvalidEvent,
+    decode,
+    encode,
+    to_binary,
+)
 from schemas.samples import example_lines
 from schemas.signing import (
     KEY_ID,
@@ -128,3 +137,23 @@ def test_a_key_round_trips_through_a_0600_file(tmp_path: Path) -> None:
     assert loaded.public_key() == KEY.public_key()
     with pytest.raises(FileExistsError):
         KEY.write(path)
+
+
+def test_audit_records_name_the_signer_only_when_there_is_one() -> None:
+    """signed_with and vouched_by are left out when unset, and chain stays the last field, so
+    records written before them hash (and link) exactly as before."""
+    data = AuditRecordedData(
+        decision=AuditDecision.ACCEPTED,
+        event_id="e-1",
+        event_type=ATTRIBUTE_VERIFIED,
+        event_source="urn:gss:E08000015",
+    )
+    plain = data.model_dump_json()
+    assert "signed_with" not in plain
+    assert "vouched_by" not in plain
+    assert plain.endswith('"chain":null}')
+    signed = data.model_copy(
+        update={"signed_with": KEY.key_id, "vouched_by": "urn:org:rps-gateway"}
+    ).model_dump_json()
+    assert signed.endswith('"chain":null}')
+    assert KEY.key_id in signed

@@ -1,4 +1,5 @@
-"""`rps audit show` says when an authority kept a delivery aside as a reference conflict."""
+"""`rps audit show` names the verified signer and voucher, and says when an authority kept a
+delivery aside as a reference conflict."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ def rps(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_a_conflict_acknowledgement_is_shown(settings: Settings) -> None:
-    """A delivery acknowledged with status conflict is printed as a conflict, not as applied."""
+async def test_the_signer_and_a_conflict_acknowledgement_are_shown(settings: Settings) -> None:
+    """The gateway that vouched is printed with the publisher, and a delivery acknowledged with
+    status conflict is printed as a conflict, not as applied."""
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     resident, pseudonym, decision = str(uuid.uuid4()), str(uuid.uuid4()), f"dec-{uuid.uuid4()}"
     audit = schemas.AuditRecorded.model_validate(
@@ -49,6 +51,8 @@ async def test_a_conflict_acknowledgement_is_shown(settings: Settings) -> None:
                 "authority": "E08000015",
                 "decision_id": decision,
                 "version": 1,
+                "signed_with": "urn:org:rps-gateway#2026a",
+                "vouched_by": "urn:org:rps-gateway",
             },
         }
     )
@@ -82,5 +86,7 @@ async def test_a_conflict_acknowledgement_is_shown(settings: Settings) -> None:
     shown = rps(settings, "audit", "show", resident)
     assert shown.returncode == 0, shown.stderr
     assert "CONFLICT (not applied)" in shown.stdout
+    assert "urn:gss:E08000012 via urn:org:rps-gateway" in shown.stdout
     as_json = rps(settings, "audit", "show", resident, "--json")
     assert '"acknowledged_status": "conflict"' in as_json.stdout
+    assert '"signed_with": "urn:org:rps-gateway#2026a"' in as_json.stdout
