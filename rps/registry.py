@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from rps.logs import get_logger
-from rps.reading import read_to_end
+from rps.reading import partitions_of, read_to_end
 from rps.settings import Settings
 from schemas.registry import (
     KeyRecorded,
@@ -27,6 +27,7 @@ from schemas.registry import (
     Role,
     decode_record,
     encode_record,
+    fresh_enough,
     record_key,
 )
 from schemas.signing import SigningKey
@@ -59,6 +60,68 @@ async def read_registry(settings: Settings) -> RegistryView:
     started = dt.datetime.now(dt.UTC)
     entries = await read_entries(settings)
     return RegistryView().with_records(entry.record for entry in entries).caught_up(started)
+
+
+class RegistryFollower:
+    """One process's registry view, read again whenever an event needs a fresher one.
+
+    ``await follower.view_for(stamp)`` returns a view that may judge an event
+    with record timestamp ``stamp``: when the view it holds is not
+    :func:`schemas.registry.fresh_enough` for it, it first reads the registry
+    topic on to the end offsets it fetches (reading only what is new). A worker
+    calls it once per batch with the batch's newest timestamp.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._topic = Topics(settings.topic_prefix).publishers
+        self._grace = dt.timedelta(seconds=settings.registry_grace_seconds)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self.view = RegistryView()
+
+    async def start(self) -> RegistryView:
+        """Connect and read the whole registry."""
+        self._consumer = AIOKafkaConsumer(
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self._settings.kafka_client_options(),
+        )
+        await self._consumer.start()
+        return await self.catch_up()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def view_for(self, record_timestamp: dt.datetime) -> RegistryView:
+        """A view fresh enough for ``record_timestamp`` (reading on first when needed)."""
+        if not fresh_enough(self.view, record_timestamp, self._grace):
+            await self.catch_up()
+        return self.view
+
+    async def catch_up(self) -> RegistryView:
+        """Read the registry topic on to its end offsets as of now; the view is as of now."""
+        if self._consumer is None:
+            raise RuntimeError("RegistryFollower.start() first")
+        consumer = self._consumer
+        started = dt.datetime.now(dt.UTC)
+        if not self._partitions:
+            self._partitions = await partitions_of(self._settings, self._topic)
+            if self._partitions:
+                consumer.assign(self._partitions)
+                await consumer.seek_to_beginning(*self._partitions)
+        if self._partitions:
+            ends = await consumer.end_offsets(self._partitions)
+            remaining = {tp for tp in self._partitions if await consumer.position(tp) < ends[tp]}
+            while remaining:
+                batch = await consumer.getmany(*remaining, timeout_ms=500)
+                records = [record for part in batch.values() for record in part]
+                self.view = self.view.with_records(decode_record(r.value) for r in records)
+                remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        self.view = self.view.caught_up(started)
+        return self.view
 
 
 async def write_records(

@@ -116,3 +116,24 @@ def test_the_publishers_commands_manage_the_registry(trust_settings: Settings) -
     assert f"key revoked {key_id} by " in history.stdout
     assert rps("list").stdout.count(key_id) == 1
     assert history.stdout.rstrip().endswith("5 change(s)")
+
+
+async def test_a_follower_reads_on_when_an_event_is_newer_than_its_view(
+    trust_settings: Settings,
+) -> None:
+    """A running view learns of a source registered after it started before judging an event
+    stamped after that, and does not read again for events its view already covers."""
+    follower = registry.RegistryFollower(trust_settings)
+    started = await follower.start()
+    try:
+        assert started.roles == {}
+        issued = await registry.register(trust_settings, COUNCIL, Role.LOCAL_AUTHORITY)
+        assert follower.view.roles == {}
+        covered = await follower.view_for(started.as_of or dt.datetime.now(dt.UTC))
+        assert covered is started  # fresh enough: nothing read
+        stamp = issued.valid_from + dt.timedelta(seconds=3)
+        view = await follower.view_for(stamp)
+        assert view.roles == {COUNCIL: Role.LOCAL_AUTHORITY}
+        assert issued.key_id in view.keys
+    finally:
+        await follower.stop()
