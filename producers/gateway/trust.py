@@ -24,7 +24,7 @@ from rps.settings import Settings
 from rps.trust import allowed
 from schemas import Event, FieldError
 from schemas.registry import RegistryView, Role
-from schemas.signing import SigningKey, is_key_id
+from schemas.signing import SigningKey, is_key_id, key_owner
 
 _FIELDS = {
     "not_permitted_event_type": "type",
@@ -52,6 +52,8 @@ def gateway_key(settings: Settings) -> SigningKey | None:
         raise InvalidSigningKey(
             "set RPS_GATEWAY_SIGNING_KEY_FILE and RPS_GATEWAY_SIGNING_KEY_ID (<source>#<label>)"
         )
+    if key_owner(key_id) != settings.gateway_source:
+        raise InvalidSigningKey("RPS_GATEWAY_SIGNING_KEY_ID must be a key of RPS_GATEWAY_SOURCE")
     try:
         return SigningKey.from_file(path, key_id, voucher=settings.gateway_source)
     except (OSError, ValueError, TypeError):

@@ -8,7 +8,10 @@ with the publisher's own key, and that verifies too.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ import httpx
 import orjson
 import pytest
 
+from cli.spawn import environment
 from producers import Publisher
 from producers import events as build
 from producers.credentials import open_store
@@ -27,9 +31,10 @@ from schemas import Event
 from schemas.registry import Role, Signer, verify
 from schemas.signing import wire_document
 from schemas.topics import Topics
-from tests.conftest import ReadTopic
+from tests.conftest import ReadTopic, read_records
 from tests.unit.producers.support import RESIDENT, address, cloudevent, stamp
 
+RPS = str(Path(sys.executable).with_name("rps"))
 COUNCIL = "urn:gss:E08000012"
 OTHER = "E08000015"
 GATEWAY = "urn:org:rps-gateway"
@@ -243,3 +248,46 @@ async def test_the_sdk_signs_with_the_publishers_key(
     assert revoked.revoked_at is not None
     later = await registry.read_registry(trusted)
     assert verify(wire_document(record.value), stamped, later) == signer  # signed before revocation
+
+
+def test_rps_publish_signs_with_the_configured_key(trusted: Settings, tmp_path: Path) -> None:
+    """`rps publish` with RPS_SIGNING_KEY_FILE/ID sends events that verify as the council's;
+    a key id without its file is refused with exit 2 before anything is sent."""
+    issued = asyncio.run(registry.rotate(trusted, COUNCIL))
+    changes = tmp_path / "changes.jsonl"
+    line = {
+        "resident": RESIDENT,
+        "attribute": "address",
+        "value": address(),
+        "assurance": "medium",
+        "method": "council_tax_record",
+        "verified_at": stamp(),
+    }
+    changes.write_bytes(orjson.dumps(line) + b"\n")
+    env = {
+        **environment(trusted),
+        "RPS_PUBLISHER_SOURCE": COUNCIL,
+        "RPS_SIGNING_KEY_FILE": str(issued.path),
+        "RPS_SIGNING_KEY_ID": issued.key_id,
+    }
+    sent = subprocess.run(
+        [RPS, "publish", str(changes)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert sent.returncode == 0, sent.stderr
+    records = asyncio.run(read_records(trusted, Topics(trusted.topic_prefix).attributes))
+    (record,) = records
+    view = asyncio.run(registry.read_registry(trusted))
+    stamped = dt.datetime.fromtimestamp(record.timestamp / 1000, dt.UTC)
+    assert verify(wire_document(record.value), stamped, view) == Signer(
+        COUNCIL, Role.LOCAL_AUTHORITY, issued.key_id
+    )
+    broken = subprocess.run(
+        [RPS, "publish", str(changes)],
+        env={**env, "RPS_SIGNING_KEY_FILE": str(tmp_path / "missing.pem")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert broken.returncode == 2
+    assert broken.stderr.strip().endswith("error: RPS_SIGNING_KEY_FILE: no such file")
+    assert len(asyncio.run(read_records(trusted, Topics(trusted.topic_prefix).attributes))) == 1
