@@ -11,10 +11,6 @@ from pathlib import Path
 import typer
 
 from cli.common import settings_and_logging
-from producers import InvalidSource, PublishFailed
-from producers.errors import InvalidSigningKey
-from producers.events import check_source
-from producers.files import publish_file
 
 gateway_app = typer.Typer(
     help="The HTTP publishing gateway. With no sub-command, serve it.",
@@ -55,6 +51,10 @@ def publish(
     rejected file. Prints a summary. Exit status: 0 all sent, 1 some lines
     rejected, 2 bad usage, 3 Kafka did not acknowledge.
     """
+    from producers.errors import InvalidSigningKey, InvalidSource, PublishFailed
+    from producers.events import check_source
+    from producers.files import publish_file
+
     settings = settings_and_logging()
     if file != "-" and not Path(file).is_file():
         raise _fail("FILE: no such file")
@@ -104,7 +104,9 @@ def gateway(
     """
     if context.invoked_subcommand is not None:
         return
+    from producers.errors import InvalidSigningKey
     from producers.gateway import serve
+    from streams.worker.trust import allowed
 
     settings = settings_and_logging()
     changes: dict[str, object] = {}
@@ -113,7 +115,7 @@ def gateway(
     if port is not None:
         changes["gateway_port"] = port
     try:
-        asyncio.run(serve(settings.model_copy(update=changes)))
+        asyncio.run(serve(settings.model_copy(update=changes), permit=allowed))
     except InvalidSigningKey as error:
         raise _fail(str(error)) from None
 

@@ -1,26 +1,26 @@
-"""`rps publishers`: gateway API keys, and the registry of roles and signing keys."""
+"""`rps publishers`: gateway API keys, and the registry of roles and signing keys.
+
+The product is imported inside each command, so `rps --help` stays light.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from aiokafka.errors import KafkaError
 
 from cli.common import settings_and_logging
-from producers import InvalidSource, UnknownCredential
-from producers.credentials import add_publisher, list_publishers, revoke_publisher
-from producers.events import check_source
-from rps import registry
-from rps.registry import IssuedSigningKey, RegistryRefused, read_entries
-from rps.settings import Settings
-from schemas.registry import KeyRecorded, PublisherRegistered, Role, record_key
-from schemas.signing import is_key_id
+
+if TYPE_CHECKING:
+    from rps.registry import IssuedSigningKey
+    from rps.settings import Settings
 
 T = TypeVar("T")
+ROLES = ("local_authority", "central_service", "registrar", "resident_app", "operator", "gateway")
+"""The registry's roles (``schemas.registry.Role``; a test keeps the two equal)."""
 
 publishers_app = typer.Typer(
     help="Publishers: gateway API keys, and each source's role and signing keys.",
@@ -44,6 +44,10 @@ def _when(moment: dt.datetime | None) -> str:
 
 def _kafka(settings: Settings, call: Coroutine[Any, Any, T]) -> T:
     """Run a registry coroutine; Kafka's failure is exit 3 with the reason, never a trace."""
+    from aiokafka.errors import KafkaError
+
+    from rps.registry import RegistryRefused
+
     try:
         return asyncio.run(call)
     except RegistryRefused as refused:
@@ -65,10 +69,10 @@ def publishers_add(
     source: str = typer.Argument(
         ..., help="The publisher's source: urn:gss:<GSS> or urn:org:<name>."
     ),
-    role: Role | None = typer.Option(
+    role: str | None = typer.Option(
         None,
         help="Register SOURCE in the publisher registry with this role and create its first "
-        "signing key pair (a role never changes).",
+        f"signing key pair (a role never changes): one of {', '.join(ROLES)}.",
     ),
 ) -> None:
     """Issue an API key bound to SOURCE: printed once, here, and stored only as a hash.
@@ -77,15 +81,23 @@ def publishers_add(
     key pair (the private key goes to a 0600 file under the state directory).
     The gateway's own source (--role gateway) gets no API key.
     """
+    from producers.credentials import add_publisher
+    from producers.errors import InvalidSource
+    from producers.events import check_source
+    from rps import registry
+    from schemas.registry import Role
+
     settings = settings_and_logging()
     try:
         check_source(source)
     except InvalidSource as error:
         raise _fail(f"SOURCE: {error}") from None
     if role is not None:
-        issued = _kafka(settings, registry.register(settings, source, role))
+        if role not in ROLES:
+            raise _fail(f"--role: must be one of {', '.join(ROLES)}")
+        issued = _kafka(settings, registry.register(settings, source, Role(role)))
         _say_key(issued)
-        if role is Role.GATEWAY:
+        if role == Role.GATEWAY:
             return
     api_key = asyncio.run(add_publisher(settings, source))
     typer.echo(f"id:     {api_key.credential.id}")
@@ -99,6 +111,8 @@ def publishers_rotate(
     source: str = typer.Argument(..., help="A registered source."),
 ) -> None:
     """Create one more signing key for SOURCE; its other keys stay valid until revoked."""
+    from rps import registry
+
     settings = settings_and_logging()
     issued = _kafka(settings, registry.rotate(settings, source))
     assert isinstance(issued, IssuedSigningKey)
@@ -108,6 +122,10 @@ def publishers_rotate(
 @publishers_app.command("list")
 def publishers_list() -> None:
     """List API key credentials (never the key), then the registry: roles and signing keys."""
+    from producers.credentials import list_publishers
+    from rps.registry import read_entries
+    from schemas.registry import KeyRecorded, PublisherRegistered, record_key
+
     settings = settings_and_logging()
     credentials = asyncio.run(list_publishers(settings))
     typer.echo(f"{'ID':<18} {'SOURCE':<30} {'CREATED':<20} STATUS")
@@ -149,6 +167,11 @@ def publishers_revoke(
     A revoked API key gets 401 from the gateway from then on; a revoked signing
     key proves nothing stamped from now + RPS_REGISTRY_GRACE_SECONDS on.
     """
+    from producers.credentials import revoke_publisher
+    from producers.errors import UnknownCredential
+    from rps import registry
+    from schemas.signing import is_key_id
+
     settings = settings_and_logging()
     if key_id is None:
         try:
@@ -170,6 +193,9 @@ def publishers_history() -> None:
     Each record holds its own history (a revoked key keeps its added_at), so
     the latest record per key, all that compaction keeps, tells it all.
     """
+    from rps.registry import read_entries
+    from schemas.registry import KeyRecorded, PublisherRegistered, record_key
+
     settings = settings_and_logging()
     entries = _kafka(settings, read_entries(settings))
     latest = {record_key(entry.record): entry.record for entry in entries}  # as compaction keeps

@@ -29,7 +29,7 @@ from producers.errors import EventRejected, NotPublishable, PublishFailed, Sourc
 from producers.gateway.contract import component_schemas, problem_responses, request_body
 from producers.gateway.dependencies import Authenticator, Body, Caller, Wired, Wiring, utcnow
 from producers.gateway.problems import Located, Problem, ProblemResponse
-from producers.gateway.trust import Roles, not_registered, refusal
+from producers.gateway.trust import Roles, not_registered
 from producers.inputs import read_document, read_retraction
 from producers.publisher import Publisher
 from rps.logs import get_logger
@@ -223,7 +223,7 @@ async def _permit(
     refusals = [
         problem
         for index, event in enumerate(events)
-        if (problem := refusal(role, event, index if batch else None)) is not None
+        if (problem := wiring.roles.refusal(role, event, index if batch else None)) is not None
     ]
     if refusals:
         errors = tuple(error for problem in refusals for error in problem.errors)

@@ -2,9 +2,12 @@
 
 After the API key is authenticated (and the event's ``source`` matched to the
 key's), the gateway looks the source's role up in the publisher registry and
-refuses with 403 what the role does not allow (``rps.trust.allowed``, the same
-pure check the worker makes), before anything reaches Kafka. What it sends, it
-signs with its own key as voucher (``rpsvoucher`` = the gateway's source).
+refuses with 403 what the role does not allow, before anything reaches Kafka.
+The check is the worker's own (``streams.worker.trust.allowed`` over the pure
+``streams.core.permissions``); the gateway sits below ``streams`` in the
+layers, so the process's wiring (``rps gateway``) hands it in as a
+:data:`Permit`. What it sends, it signs with its own key as voucher
+(``rpsvoucher`` = the gateway's source).
 
 Roles never change, so the gateway caches the registry; a source it does not
 know yet makes it read the registry again, at most once per
@@ -15,16 +18,28 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from producers.errors import InvalidSigningKey
 from producers.gateway.problems import Problem
 from rps.registry import read_registry
 from rps.settings import Settings
-from rps.trust import allowed
 from schemas import Event, FieldError
 from schemas.registry import RegistryView, Role
 from schemas.signing import SigningKey, is_key_id, key_owner
+
+
+class Refused(Protocol):
+    """Why a role may not publish an event: a reason code of the permission check."""
+
+    @property
+    def reason(self) -> str: ...
+
+
+Permit = Callable[[str, Event], Refused | None]
+"""The permission check: a role and an event in, ``None`` or the refusal out."""
 
 _FIELDS = {
     "not_permitted_event_type": "type",
@@ -64,9 +79,11 @@ def gateway_key(settings: Settings) -> SigningKey | None:
 
 @dataclass
 class Roles:
-    """The registry's roles, read from Kafka and read again when an unknown source calls."""
+    """The registry's roles, read from Kafka and read again when an unknown source calls, and
+    the permission check they are put to."""
 
     settings: Settings
+    permit: Permit
     view: RegistryView = field(default_factory=RegistryView)
     _read_at: float = float("-inf")
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -83,6 +100,10 @@ class Roles:
                 self._read_at = time.monotonic()
         return self.view.roles.get(source)
 
+    def refusal(self, role: Role, event: Event, index: int | None) -> Problem | None:
+        """The 403 ``not-permitted`` problem when ``role`` may not publish ``event``."""
+        return _not_permitted(self.permit(role, event), index)
+
 
 def not_registered() -> Problem:
     """The 403 for a source the publisher registry does not know."""
@@ -94,9 +115,7 @@ def not_registered() -> Problem:
     )
 
 
-def refusal(role: Role, event: Event, index: int | None) -> Problem | None:
-    """The 403 ``not-permitted`` problem when ``role`` may not publish ``event``, else ``None``."""
-    rejected = allowed(role, event)
+def _not_permitted(rejected: Refused | None, index: int | None) -> Problem | None:
     if rejected is None:
         return None
     error = FieldError(

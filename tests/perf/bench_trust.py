@@ -2,7 +2,7 @@
 
 It times, in one process and without Kafka, what a publisher adds to each event
 (``schemas.signing.sign_value``) and what the worker adds before deciding
-(``schemas.signing.wire_document`` and ``rps.trust.admit``: the signature
+(``schemas.signing.wire_document`` and ``streams.worker.trust.admit``: the signature
 check against the registry view, then the role's permission), beside the
 decode every event already costs, and prints microseconds per event::
 
@@ -18,11 +18,11 @@ import argparse
 import datetime as dt
 import time
 
-from rps.trust import Rejected, admit
 from schemas import ATTRIBUTE_VERIFIED, decode
 from schemas.registry import KeyRecorded, PublisherRegistered, RegistryView, Role
 from schemas.samples import example_lines
 from schemas.signing import SigningKey, sign_value, wire_document
+from streams.worker.trust import Rejected, admit
 
 _SOURCE = "urn:gss:E08000015"
 _SINCE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

@@ -31,6 +31,7 @@ from schemas import Event
 from schemas.registry import Role, Signer, verify
 from schemas.signing import wire_document
 from schemas.topics import Topics
+from streams.worker.trust import allowed
 from tests.conftest import ReadTopic, read_records
 from tests.unit.producers.support import RESIDENT, address, cloudevent, stamp
 
@@ -72,7 +73,7 @@ async def trusted(settings: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def edge(trusted: Settings) -> AsyncIterator[Edge]:
     """The gateway app with API keys for the council, the registrar and an unregistered source."""
-    async with open_store(trusted) as store, running(trusted) as app:
+    async with open_store(trusted) as store, running(trusted, permit=allowed) as app:
         keys = {
             source: (await store.add(source)).key
             for source in (COUNCIL, REGISTRAR, "urn:org:nobody")

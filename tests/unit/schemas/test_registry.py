@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli.publishers import ROLES
 from schemas import ATTRIBUTE_VERIFIED
 from schemas.registry import (
     KeyRecorded,
@@ -185,3 +186,8 @@ def test_the_voucher_extension_is_not_trusted_without_the_gateway_role() -> None
     """A council adding rpsvoucher naming the gateway does not make its own key a voucher key."""
     forged = sign({**event(LIVERPOOL), VOUCHER: GATEWAY}, WIRRAL_KEY)
     assert verify(forged, LATER, VIEW) is Unverified.SIGNER_NOT_SOURCE
+
+
+def test_the_command_lines_roles_are_the_registrys() -> None:
+    """`rps publishers add --role` offers exactly the registry's roles."""
+    assert set(ROLES) == {role.value for role in Role}

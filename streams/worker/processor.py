@@ -1,0 +1,249 @@
+"""The worker's per-event path: decode, decide, encode; the result is a :class:`Decision`.
+
+For each input the core decides against the resident's stored profile; the new
+profile, holding the decision's outbox entry, is kept in the store at once (the
+next input sees it). The returned decision says what to record and what to
+send; the stages (:mod:`streams.worker.stages`) do it, in the order
+:mod:`streams.worker.outbox` states. An input seen again after a restart finds
+its outbox entry and is given the same outputs again instead of a second decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
+
+import schemas
+from rps.logs import get_logger
+from rps.settings import Settings
+from schemas.topics import Topics
+from streams.core import (
+    AuditEntry,
+    Claim,
+    Input,
+    Outcome,
+    Profile,
+    Reevaluate,
+    Retraction,
+    SubscriptionChange,
+    decide,
+    next_expiry,
+    rejection,
+)
+from streams.worker import audit_chain, codec, expiry, stored
+from streams.worker.directory import SubscriptionDirectory
+from streams.worker.errors import PoisonMessage
+from streams.worker.outbox import Decision, Record, Write, again, kept
+from streams.worker.ports import InputRecord, ProfileStore, Send
+
+log = get_logger("worker")
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class Processor:
+    """Turns one inbound record into a :class:`Decision`: what to record, what to send."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        profiles: ProfileStore,
+        schedule: MutableMapping[bytes, bytes],
+        directory: SubscriptionDirectory,
+        ensure_topic: Callable[[str], Awaitable[str]],
+        known_sent: Callable[[str], bool],
+        send: Send,
+    ) -> None:
+        self.topics = Topics(settings.topic_prefix)
+        self._profiles = profiles
+        self._schedule = schedule
+        self._directory = directory
+        self._ensure_topic = ensure_topic
+        self._known_sent = known_sent
+        self._send = send
+        self._key = settings.pseudonym_key.get_secret_value().encode()
+        self._known_topics: dict[str, str] = {}
+        self._log = log.bind()  # bound once: a lazy logger binds again on every call
+
+    # -- the agent's entry point --------------------------------------------------------
+
+    async def handle(self, record: InputRecord) -> Decision:
+        """Decide one record of the attributes, consents or control topic, or recall the
+        decision its outbox entry kept before a restart."""
+        now = expiry.utcnow()
+        partition = record.partition
+        try:
+            item = self._decode(record)
+        except PoisonMessage as poison:
+            return self._reject(record, poison, now)
+        key = item.resident.encode()
+        raw = self._profiles.get(key)
+        profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
+        digest = getattr(item, "digest", "")  # control messages carry none
+        if raw and item.id in entries and profile.state.seen.get(item.id) == digest:
+            # Kept in the profile: record it again (a local store may be ahead of the
+            # changelog) and send the same outputs again, byte for byte.
+            head_write = self._store_head(partition, self._head(partition))
+            return Decision(item.id, partition, [(key, raw), head_write], again(entries[item.id]))
+        head_entry = f"{item.resident}|{item.id}|{digest}"  # a head holds many residents' ids
+        head = self._head(partition)
+        if head_entry in head.outbox:  # kept in the head: it changed no profile
+            kept_there = again(head.outbox[head_entry])
+            return Decision(head_entry, partition, [self._store_head(partition, head)], kept_there)
+        outcome = decide(profile, item, self._directory.directory, now)
+        records = await self._records(outcome, now)
+        writes: list[Write] = []
+        changed = outcome.profile != profile  # a deep comparison: once per input
+        if changed:
+            entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
+            if records:
+                entries[item.id] = kept(records)
+            encoded = stored.encode_profile(outcome.profile, entries)
+            self._profiles.put(key, encoded)  # visible to the next event at once
+            writes.append((key, encoded))
+            due = next_expiry(outcome.profile)
+            if due is not None and due != next_expiry(profile):
+                expiry.add(self._schedule, partition, item.resident, due)
+        elif records:
+            head.outbox[head_entry] = kept(records)
+            writes.append(self._store_head(partition, head))
+        if outcome.rejected:
+            records.append(self._dead_letter_record(record, outcome.rejected))
+        self._note(outcome)
+        return Decision(item.id if changed else head_entry, partition, writes, records)
+
+    def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
+        """Dead-letter a poison input, and audit it under its resident when it names one
+        (kept in the head under the input's position)."""
+        partition = record.partition
+        head = self._head(partition)
+        entry = f"kafka:{record.topic}:{partition}:{record.offset}"
+        if entry in head.outbox:  # rejected and recorded before a restart: the same outputs
+            records = again(head.outbox[entry])
+        else:
+            records = self._audit_rejection(record, poison, now)
+            if records:
+                head.outbox[entry] = kept(records)
+        self._log.warning(
+            "input rejected",
+            reason=poison.reason,
+            topic=record.topic,
+            partition=partition,
+            offset=record.offset,
+        )
+        dead = self._dead_letter_record(record, poison.reason)
+        writes = [self._store_head(partition, head)] if records else []
+        return Decision(entry, partition, writes, [dead, *records])
+
+    # -- decoding ------------------------------------------------------------------------
+
+    def _decode(self, message: InputRecord) -> Input:
+        if message.topic == self.topics.control:
+            try:
+                return codec.decode_control(message.value)
+            except codec.ControlError as error:
+                raise PoisonMessage("not_a_control_message") from error
+        try:
+            item = codec.decode_inbound(message.value, message.headers or ())
+        except schemas.InvalidEvent as error:
+            first = error.errors[0] if error.errors else None
+            reason = f"{first.rule}:{first.field}" if first else "invalid"
+            raise PoisonMessage("invalid_event", reason) from error
+        if isinstance(item, SubscriptionChange):
+            raise PoisonMessage("wrong_topic", "subscription changes go to the subscriptions topic")
+        expected = (
+            self.topics.attributes if isinstance(item, Claim | Retraction) else self.topics.consents
+        )
+        if message.topic != expected:
+            raise PoisonMessage("wrong_topic", f"this event type belongs on {expected}")
+        if (message.key or b"") != item.resident.encode():
+            raise PoisonMessage("key_mismatch", "the record key must be the event's subject")
+        return item
+
+    # -- outputs -------------------------------------------------------------------------
+
+    async def _records(self, outcome: Outcome, now: datetime) -> list[Record]:
+        """The encoded outputs of a decision: endings first, then deliveries, then audit."""
+        records: list[Record] = []
+        for ending in outcome.endings:  # a new reference ends the old one first
+            topic = await self._delivery_topic(ending.authority)
+            records.append((topic, *codec.encode_ending(ending, self._key, now), None))
+        stamp = codec.instant(now)  # one time for every output of the decision
+        for delivery in outcome.deliveries:
+            topic = await self._delivery_topic(delivery.authority)
+            records.append((topic, *codec.encode_delivery(delivery, self._key, stamp), None))
+        for entry in outcome.audit:
+            records.append(self._audit_record(entry, stamp))
+        return records
+
+    # -- the audit chain -----------------------------------------------------------------
+
+    def _head(self, partition: int) -> audit_chain.Head:
+        return audit_chain.decode_head(self._profiles.get(audit_chain.head_key(partition)))
+
+    def _store_head(self, partition: int, head: audit_chain.Head) -> Write:
+        """Keep the partition's head next to its profiles (same changelog partition), so a
+        restarted worker or a new owner of the partition continues the chain."""
+        head.outbox = {i: r for i, r in head.outbox.items() if not self._known_sent(i)}
+        key, value = audit_chain.head_key(partition), audit_chain.encode_head(head)
+        self._profiles.put(key, value)
+        return key, value
+
+    def _audit_record(self, entry: AuditEntry, now: datetime | str) -> Record:
+        """An audit record, not yet linked: it joins its partition's chain when it is sent."""
+        key, value = codec.encode_audit(entry, now)
+        return (self.topics.audit, key, value, None)
+
+    def _note(self, outcome: Outcome) -> None:
+        if outcome.deliveries or outcome.endings:
+            self._log.info(
+                "decided",
+                resident=outcome.profile.resident,
+                delivered=len(outcome.deliveries),
+                count=len(outcome.endings),
+                version=outcome.profile.sequence,
+            )
+
+    async def _delivery_topic(self, authority: str) -> str:
+        topic = self._known_topics.get(authority)
+        if topic is None:
+            topic = await self._ensure_topic(authority)
+            self._known_topics[authority] = topic
+        return topic
+
+    def _dead_letter_record(self, message: InputRecord, reason: str) -> Record:
+        headers = [
+            *(message.headers or ()),
+            ("rps.dlq.reason", reason.encode()),
+            ("rps.dlq.topic", str(message.topic).encode()),
+            ("rps.dlq.partition", str(message.partition).encode()),
+            ("rps.dlq.offset", str(message.offset).encode()),
+        ]
+        return (self.topics.deadletter, message.key, message.value, headers)
+
+    def _audit_rejection(
+        self, message: InputRecord, poison: PoisonMessage, now: datetime
+    ) -> list[Record]:
+        resident = (message.key or b"").decode("utf-8", "replace")
+        if not _UUID.match(resident):
+            return []  # no resident to file it under; the dead letter carries it
+        cause = poison.__cause__
+        event_id = getattr(cause, "event_id", None) or (
+            f"kafka:{message.topic}:{message.partition}:{message.offset}"
+        )
+        entry = rejection(resident, event_id, "Rejected", "", poison.reason)
+        return [self._audit_record(entry, now)]
+
+    # -- re-evaluation requests ----------------------------------------------------------
+
+    async def request_reevaluation(
+        self, resident: str, reason: str, cause: str, partition: int | None = None
+    ) -> None:
+        """Ask the resident's partition to look at it again (expiry, new subscription)."""
+        digest = hashlib.sha256(f"{reason}|{cause}|{resident}".encode()).hexdigest()[:32]
+        item = Reevaluate(f"{reason}:{digest}", resident, reason)
+        await self._send(
+            self.topics.control, resident.encode(), codec.encode_control(item), None, partition
+        )

@@ -1,0 +1,224 @@
+"""The worker's way out: record each decision, then send its outputs, then ack its input.
+
+The stages carry out the rule :mod:`streams.worker.outbox` states. The order
+is what makes "nothing accepted is lost" and "no second effect" hold without
+Kafka transactions:
+
+1. the resident's new profile, which holds an *outbox* (the encoded outputs of
+   the decision), is written to the table's changelog;
+2. once the changelog has it, the outputs (deliveries, endings, audit records)
+   are sent;
+3. once Kafka has every output, the input is acked, so its offset may be
+   committed (Faust flushes the producer before it commits).
+
+A crash before (2) sent nothing: the input is decided afresh on restart, as if
+for the first time. A crash after (2) left the decision recorded: the input is
+seen again as a duplicate and its outbox is sent again (deliveries byte for
+byte, audit records linked afresh at the chain's end), which a subscriber
+applying by decision id and version ignores. No output ever leaves the worker
+that its recorded state does not account for.
+
+Decisions go through the stages in *batches*: each stage takes every decision
+waiting for it, up to :data:`BATCH`, and handles them together, in input order.
+So under load one changelog write per resident stands for all of that
+resident's decisions in the batch (a profile holds the outboxes of every
+decision not yet known sent, so its last value accounts for them all), and the
+awaits, produce requests and acks are shared by the batch; when the worker is
+quiet a batch is one decision and nothing waits for company. The agent goes on
+deciding while earlier batches are in flight, and inputs are acked strictly in
+order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+
+from rps.logs import get_logger
+from rps.settings import Settings
+from schemas.topics import Topics
+from streams.worker import audit_chain
+from streams.worker.batches import Batches
+from streams.worker.outbox import Pending
+from streams.worker.ports import Checkpoints, Delivered, NoCheckpoints, Outlet
+
+log = get_logger("worker")
+
+BATCH = 500  # decisions handled together by a stage, at most
+_REMEMBERED = 100_000  # input ids whose outputs are known sent, so outboxes can drop them
+_TIP_SECONDS = 15.0  # one read of an audit partition's newest record, at most
+_TIP_ATTEMPTS = 4  # then the worker stops, and the group hands the partition on
+
+
+class Stages:
+    """Records, sends and acks decided inputs, batch by batch, in input order."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        outlet: Outlet,
+        changelog: str,
+        persisted: Callable[[int, int], None],
+        crash: Callable[[BaseException], Awaitable[None]],
+        last_audit: Callable[[int], Awaitable[bytes | None]],
+        checkpoints: Checkpoints | None = None,
+    ) -> None:
+        self._audit = Topics(settings.topic_prefix).audit
+        self._outlet = outlet
+        self._changelog = changelog
+        self._persisted = persisted
+        self._crash = crash
+        self._last_audit = last_audit
+        self._keys = audit_chain.parse_keys(
+            settings.audit_key_id,
+            settings.audit_key.get_secret_value(),
+            settings.audit_keys.get_secret_value(),
+        )
+        self._tips: dict[int, str] = {}  # audit partition -> hash the next record links to
+        self._audit_sent: dict[int, Awaitable[Delivered]] = {}  # partition -> its latest audit send
+        self._decided: asyncio.Queue[Pending] = asyncio.Queue(maxsize=4 * BATCH)
+        self._sent_queue: asyncio.Queue[tuple[list[Pending], list[Awaitable[Delivered]]]] = (
+            asyncio.Queue(maxsize=4)
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._checkpoints = checkpoints or NoCheckpoints()
+        self._settled = self._recorded = 0
+
+    async def put(self, pending: Pending) -> None:
+        """Hand a decided input to the stages (waits while they are a few batches behind)."""
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._record_then_send()),
+                asyncio.create_task(self._ack_when_sent()),
+            ]
+        await self._decided.put(pending)
+
+    def known_sent(self, entry: str) -> bool:
+        """Whether every output of outbox ``entry`` is known to be in Kafka (the entry can go)."""
+        return entry in self._sent
+
+    async def drain(self) -> None:
+        """Wait until every input handed over is acked."""
+        await self._decided.join()
+        await self._sent_queue.join()
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Partitions handed to another worker: their chain continues from the topic."""
+        for partition in partitions:
+            self._tips.pop(partition, None)
+
+    # -- stage 1: record, then send ------------------------------------------------------
+
+    async def _record_then_send(self) -> None:
+        while True:
+            batch = [await self._decided.get()]
+            while len(batch) < BATCH and not self._decided.empty():
+                batch.append(self._decided.get_nowait())
+            try:
+                await self._record(batch)
+                outputs = Batches(self._outlet)
+                for pending in batch:
+                    partition = pending.decision.partition
+                    for topic, key, value, headers in pending.decision.records:
+                        if topic == self._audit and value is not None:
+                            linked = await self._linked(outputs, partition, value)
+                            await outputs.add(topic, key, linked, None, partition)
+                        else:
+                            await outputs.add(topic, key, value, headers)
+                acks = []
+                for sent in await outputs.submit_all():
+                    if sent.topic == self._audit:
+                        self._audit_sent[sent.partition] = sent.ack
+                    acks.append(sent.ack)
+                await self._sent_queue.put((batch, acks))
+            except BaseException as error:
+                await self._fail(error)
+                raise
+            finally:
+                for _ in batch:
+                    self._decided.task_done()
+
+    async def _record(self, batch: list[Pending]) -> None:
+        """Write the batch's changelog records, one per key (its last value), and wait for them."""
+        latest: dict[tuple[int, bytes], bytes] = {}
+        for pending in batch:
+            for key, value in pending.decision.writes:
+                latest[(pending.decision.partition, key)] = value
+        if not latest:
+            return
+        writes = Batches(self._outlet)
+        for (partition, key), value in latest.items():
+            await writes.add(self._changelog, key, value, None, partition)
+        offsets: dict[int, int] = {}
+        for sent in await writes.submit_all():
+            last = (await sent.ack).offset + sent.count - 1
+            offsets[sent.partition] = max(last, offsets.get(sent.partition, -1))
+        for partition, offset in offsets.items():
+            self._persisted(partition, offset)
+        before = self._recorded
+        self._recorded += sum(1 for pending in batch if pending.decision.writes)
+        self._checkpoints.recorded(before, self._recorded)
+
+    # -- the audit chain -----------------------------------------------------------------
+
+    async def _linked(self, outputs: Batches, partition: int, value: bytes) -> bytes:
+        """The audit record linked to the newest record of its partition, as it is sent."""
+        tip = self._tips.get(partition)
+        if tip is None:  # first record since this worker took the partition over
+            await outputs.submit(self._audit, partition)  # what it linked before goes first
+            sent = outputs.latest(self._audit, partition)
+            if sent is not None:
+                self._audit_sent[partition] = sent.ack
+            tip = audit_chain.tip_of(await self._newest_audit(partition))
+        linked, self._tips[partition] = audit_chain.link_bytes(value, tip, self._keys)
+        return linked
+
+    async def _newest_audit(self, partition: int) -> bytes | None:
+        """The partition's newest audit record, read again when a read does not finish in time.
+
+        Every output waits behind this read, so it must not hang. It waits only for this
+        worker's own latest audit send to that partition (flushing the whole producer, as it
+        once did, could hold every output for minutes). A read that does not finish in time
+        is abandoned and tried afresh; after the last try the error stops the worker
+        (``_fail``) rather than leaving its inputs unsettled for ever.
+        """
+        for attempt in range(1, _TIP_ATTEMPTS + 1):
+            try:
+                async with asyncio.timeout(_TIP_SECONDS):
+                    sent = self._audit_sent.get(partition)
+                    if sent is not None:  # what this worker sent there is in the log first
+                        await asyncio.shield(sent)
+                    return await self._last_audit(partition)
+            except TimeoutError:
+                log.warning(
+                    "newest audit record not read in time", partition=partition, count=attempt
+                )
+        raise TimeoutError(f"audit partition {partition}: newest record not read")
+
+    # -- stage 2: ack --------------------------------------------------------------------
+
+    async def _ack_when_sent(self) -> None:
+        while True:
+            batch, acks = await self._sent_queue.get()
+            try:
+                for ack in acks:
+                    await ack
+                for pending in batch:
+                    self._settled += 1
+                    self._checkpoints.settled(self._settled)
+                    if pending.decision.entry:
+                        self._sent[pending.decision.entry] = None
+                    pending.event.ack()
+                while len(self._sent) > _REMEMBERED:
+                    self._sent.popitem(last=False)
+            except BaseException as error:
+                await self._fail(error)
+                raise
+            finally:
+                self._sent_queue.task_done()
+
+    async def _fail(self, error: BaseException) -> None:
+        log.error("output not acknowledged; stopping", error_type=type(error).__name__)
+        await self._crash(error)
