@@ -12,7 +12,7 @@ same answer live and in a replay years later.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,10 @@ from schemas import (
     Event,
     SubscriptionChanged,
     authority_of_source,
+    decode,
 )
 from schemas.registry import RegistryView, Signer, verify
+from schemas.signing import wire_document
 from streams.core.permissions import Kind, Request, permitted
 
 
@@ -88,3 +90,24 @@ def admit(
         return Rejected(signer.value)
     refusal = allowed(signer.role, event)
     return signer if refusal is None else refusal
+
+
+def record_time(timestamp_ms: int) -> dt.datetime:
+    """A Kafka record's timestamp (milliseconds; LogAppendTime on the inbound topics) as UTC."""
+    return dt.datetime.fromtimestamp(timestamp_ms / 1000, dt.UTC)
+
+
+def admit_record(
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+    record_timestamp: dt.datetime,
+    view: RegistryView,
+) -> tuple[Event, Signer] | Rejected:
+    """One inbound Kafka record, decoded and admitted: the event and its signer, or why not.
+
+    Raises ``schemas.InvalidEvent`` as ``schemas.decode`` does (a poison message,
+    handled as today). The caller converts the event with ``codec.to_fact``.
+    """
+    event = decode(value or b"", headers)
+    verdict = admit(wire_document(value or b"", headers), event, record_timestamp, view)
+    return verdict if isinstance(verdict, Rejected) else (event, verdict)

@@ -7,11 +7,18 @@ import datetime as dt
 import orjson
 
 from producers import events as build
-from schemas import Event, decode
+from schemas import Event, decode, to_binary
 from schemas.registry import KeyRecorded, PublisherRegistered, RegistryView, Role, Signer
 from schemas.signing import SigningKey, sign_value, wire_document
 from streams.core.permissions import Kind
-from streams.worker.trust import Rejected, admit, allowed, request_for
+from streams.worker.trust import (
+    Rejected,
+    admit,
+    admit_record,
+    allowed,
+    record_time,
+    request_for,
+)
 
 T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
@@ -104,3 +111,16 @@ def test_every_inbound_type_maps_to_a_request() -> None:
     )
     assert allowed(Role.LOCAL_AUTHORITY, change) == Rejected("not_own_subscription")
     assert allowed(Role.OPERATOR, change) is None
+
+
+def test_a_binary_mode_record_is_admitted_as_its_structured_twin() -> None:
+    """admit_record reads either Kafka mode; the signer is the same."""
+    value = sign_value(consent(APP).model_dump_json().encode(), KEYS[APP])
+    binary_value, headers = to_binary(decode(value, now=NOW))
+    stamp = record_time(int(NOW.timestamp() * 1000))
+    structured = admit_record(value, [], stamp, VIEW)
+    binary = admit_record(binary_value, headers, stamp, VIEW)
+    assert isinstance(structured, tuple)
+    assert isinstance(binary, tuple)
+    assert structured[1] == binary[1] == Signer(APP, Role.RESIDENT_APP, KEYS[APP].key_id)
+    assert admit_record(value, [], stamp, RegistryView()) == Rejected("unknown_key")
