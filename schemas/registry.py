@@ -42,9 +42,15 @@ from schemas._envelope import KeyIdText
 from schemas._rules import fail
 from schemas.attributes import Timestamp, ValueModel
 from schemas.ids import Source
-from schemas.signing import KEY_ID, SIGNATURE, VOUCHER, is_key_id, key_owner, signature_valid
-
-PUBLIC_KEY_PATTERN: Final = r"^[A-Za-z0-9_-]{43}$"
+from schemas.signing import (
+    KEY_ID,
+    PUBLIC_KEY_PATTERN,
+    SIGNATURE,
+    VOUCHER,
+    is_key_id,
+    key_owner,
+    signature_valid,
+)
 
 
 class Role(StrEnum):
