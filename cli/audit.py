@@ -117,12 +117,13 @@ def _print_table(resident: str, lines: list[Decision]) -> None:
             d.time.isoformat(timespec="seconds"),
             d.decision,
             d.event_type.removeprefix("uk.gov.rps."),
-            d.reported_by,
+            d.reported_by + (f" via {d.vouched_by}" if d.vouched_by else ""),
             d.attribute or "",
             d.assurance or "",
             d.authority or "",
             d.reason or "",
             f"{d.acknowledged_by} {d.acknowledged_at.isoformat(timespec='seconds')}"
+            + (" CONFLICT (not applied)" if d.conflict else "")
             if d.acknowledged_by and d.acknowledged_at
             else "",
         )

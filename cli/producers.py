@@ -1,4 +1,7 @@
-"""`rps` sub-commands for publishing: ``publish``, ``gateway`` (``openapi``), ``publishers``."""
+"""`rps` sub-commands for publishing: ``publish`` and ``gateway`` (``openapi``).
+
+``rps publishers`` lives in cli/publishers.py.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +16,12 @@ gateway_app = typer.Typer(
     help="The HTTP publishing gateway. With no sub-command, serve it.",
     invoke_without_command=True,
 )
-publishers_app = typer.Typer(
-    help="Publisher credentials for the HTTP gateway: one API key per publisher source.",
-    no_args_is_help=True,
-)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rps` app."""
     app.command("publish")(publish)
     app.add_typer(gateway_app, name="gateway")
-    app.add_typer(publishers_app, name="publishers")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -53,7 +51,7 @@ def publish(
     rejected file. Prints a summary. Exit status: 0 all sent, 1 some lines
     rejected, 2 bad usage, 3 Kafka did not acknowledge.
     """
-    from producers.errors import InvalidSource, PublishFailed
+    from producers.errors import InvalidSigningKey, InvalidSource, PublishFailed
     from producers.events import check_source
     from producers.files import publish_file
 
@@ -79,6 +77,8 @@ def publish(
         )
     except PublishFailed as error:
         raise _fail(str(error), 3) from None
+    except InvalidSigningKey as error:
+        raise _fail(str(error)) from None
     for rejection in summary.first_rejections:
         typer.echo(f"rejected {rejection.describe()}", err=True)
     if summary.rejected > len(summary.first_rejections):
@@ -104,7 +104,9 @@ def gateway(
     """
     if context.invoked_subcommand is not None:
         return
+    from producers.errors import InvalidSigningKey
     from producers.gateway import serve
+    from streams.worker.trust import allowed
 
     settings = settings_and_logging()
     changes: dict[str, object] = {}
@@ -112,7 +114,10 @@ def gateway(
         changes["gateway_host"] = host
     if port is not None:
         changes["gateway_port"] = port
-    asyncio.run(serve(settings.model_copy(update=changes)))
+    try:
+        asyncio.run(serve(settings.model_copy(update=changes), permit=allowed))
+    except InvalidSigningKey as error:
+        raise _fail(str(error)) from None
 
 
 @gateway_app.command("openapi")
@@ -139,59 +144,3 @@ def openapi(
         typer.echo(f"{'wrote' if changed else 'unchanged'}: {document.OPENAPI_PATH}")
     else:
         typer.echo(document.render(), nl=False)
-
-
-@publishers_app.command("add")
-def publishers_add(
-    source: str = typer.Argument(
-        ..., help="The publisher's source: urn:gss:<GSS> or urn:org:<name>."
-    ),
-) -> None:
-    """Issue an API key bound to SOURCE: printed once, here, and stored only as a hash."""
-    from producers.credentials import add_publisher
-    from producers.errors import InvalidSource
-
-    settings = settings_and_logging()
-    try:
-        issued = asyncio.run(add_publisher(settings, source))
-    except InvalidSource as error:
-        raise _fail(f"SOURCE: {error}") from None
-    typer.echo(f"id:     {issued.credential.id}")
-    typer.echo(f"source: {issued.credential.source}")
-    typer.echo(f"key:    {issued.key}")
-    typer.echo("Keep the key safe: it is shown only now. Send it as `Authorization: Bearer <key>`.")
-
-
-@publishers_app.command("list")
-def publishers_list() -> None:
-    """List publisher credentials: id, source, when issued, and whether revoked (never the key)."""
-    from producers.credentials import list_publishers
-
-    settings = settings_and_logging()
-    credentials = asyncio.run(list_publishers(settings))
-    typer.echo(f"{'ID':<18} {'SOURCE':<30} {'CREATED':<20} STATUS")
-    for credential in credentials:
-        status = (
-            "active"
-            if credential.revoked_at is None
-            else f"revoked {credential.revoked_at:%Y-%m-%dT%H:%M:%SZ}"
-        )
-        created = f"{credential.created_at:%Y-%m-%dT%H:%M:%SZ}"
-        typer.echo(f"{credential.id:<18} {credential.source:<30} {created:<20} {status}")
-    typer.echo(f"{len(credentials)} credential(s)")
-
-
-@publishers_app.command("revoke")
-def publishers_revoke(
-    credential_id: str = typer.Argument(..., metavar="ID", help="The credential id to revoke."),
-) -> None:
-    """Revoke a credential by its id; the gateway refuses its key from then on (401)."""
-    from producers.credentials import revoke_publisher
-    from producers.errors import UnknownCredential
-
-    settings = settings_and_logging()
-    try:
-        credential = asyncio.run(revoke_publisher(settings, credential_id))
-    except UnknownCredential as error:
-        raise _fail(f"ID: {error}") from None
-    typer.echo(f"revoked {credential.id} ({credential.source})")

@@ -1,5 +1,9 @@
 """The subscriber's apply rules, free of any database: deliveries in, verdicts out.
 
+Every local reference is bound to the first resident (pseudonym) it was
+delivered for; a delivery for another resident under it is a conflict, kept
+aside and never applied (:func:`bound_elsewhere`).
+
 Per local reference and attribute an authority holds at most one value, stamped
 with the version of the hub decision that set it, and remembers (a tombstone)
 the version at which a value was removed. A delivery is applied only when its
@@ -67,6 +71,7 @@ class Outcome(StrEnum):
     RETAINED = "retained"  # consent ended: values kept until the retention deadline
     ENDED = "ended"  # consent ended: nothing was held to remove
     DUPLICATE = "duplicate"  # this decision was applied before: nothing changed
+    CONFLICT = "conflict"  # its reference is bound to another resident: kept aside, not applied
 
 
 class KeyAction(StrEnum):
@@ -75,6 +80,22 @@ class KeyAction(StrEnum):
     REMOVE = "remove"  # held value older than the ending
     KEEP = "keep"  # held value newer than the ending (a later consent and update)
     NONE = "none"  # nothing held
+
+
+def bound_elsewhere(bound_to: str | None, delivery: Delivery) -> bool:
+    """Whether the delivery's local reference already belongs to another resident.
+
+    The first delivery under a reference binds it to the delivery's subject (the
+    resident's pairwise pseudonym at this authority), for good: a second
+    resident who gives the same reference can never overwrite or delete the
+    first one's record. Its deliveries are kept aside as conflicts instead.
+    """
+    return bound_to is not None and bound_to != delivery.subject
+
+
+def ack_status(outcome: Outcome) -> str:
+    """The status an acknowledgement reports: ``conflict`` for a delivery kept aside."""
+    return "conflict" if outcome is Outcome.CONFLICT else "applied"
 
 
 def judge_update(held: int | None, removed: int | None, update: Update) -> Outcome:

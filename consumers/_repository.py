@@ -52,6 +52,20 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Conflict:
+    """A delivery kept aside: its local reference is bound to another resident (pseudonym)."""
+
+    decision_id: str
+    kind: str
+    local_reference: str
+    subject: str
+    bound_subject: str
+    attributes: tuple[str, ...]
+    version: int
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PendingAck:
     """A decision recorded in history but not yet acknowledged to the hub (the outbox)."""
 
@@ -59,6 +73,7 @@ class PendingAck:
     subject: str
     local_reference: str
     applied_at: datetime
+    status: str = "applied"  # "conflict": kept aside, its reference is another resident's
 
 
 class AuthorityUnit(Protocol):
@@ -87,5 +102,7 @@ class AuthorityStore(Protocol):
     async def holdings(self, *, with_values: bool = False) -> list[Holding]: ...
 
     async def history(self, local_reference: str | None = None) -> list[HistoryEntry]: ...
+
+    async def conflicts(self) -> list[Conflict]: ...
 
     async def close(self) -> None: ...

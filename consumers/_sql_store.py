@@ -21,13 +21,22 @@ from consumers._apply import (
     KeyAction,
     Outcome,
     Update,
+    ack_status,
+    bound_elsewhere,
     ending_outcome,
     judge_ending,
     judge_update,
 )
 from consumers._database import migrate
-from consumers._repository import AuthorityUnit, HistoryEntry, Holding, PendingAck
-from consumers._tables import current_values, history, positions, tombstones
+from consumers._repository import AuthorityUnit, Conflict, HistoryEntry, Holding, PendingAck
+from consumers._tables import (
+    bindings,
+    conflicts,
+    current_values,
+    history,
+    positions,
+    tombstones,
+)
 
 
 class SqlAuthorityStore:
@@ -59,13 +68,22 @@ class SqlAuthorityStore:
     async def pending_acks(self, limit: int = 500) -> list[PendingAck]:
         query = (
             select(history.c.decision_id, history.c.subject, history.c.local_reference)
-            .add_columns(history.c.applied_at)
+            .add_columns(history.c.applied_at, history.c.outcome)
             .where(history.c.acknowledged_at.is_(None))
             .order_by(history.c.id)
             .limit(limit)
         )
         async with self._engine.connect() as connection:
-            return [PendingAck(*row) for row in await connection.execute(query)]
+            return [
+                PendingAck(
+                    row.decision_id,
+                    row.subject,
+                    row.local_reference,
+                    row.applied_at,
+                    ack_status(Outcome(row.outcome)),
+                )
+                for row in await connection.execute(query)
+            ]
 
     async def mark_acked(self, decision_ids: Sequence[str], at: datetime) -> None:
         if not decision_ids:
@@ -133,6 +151,24 @@ class SqlAuthorityStore:
             for row in rows
         ]
 
+    async def conflicts(self) -> list[Conflict]:
+        """The deliveries kept aside because their reference belongs to another resident."""
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(select(conflicts).order_by(conflicts.c.id))).all()
+        return [
+            Conflict(
+                decision_id=row.decision_id,
+                kind=row.kind,
+                local_reference=row.local_reference,
+                subject=row.subject,
+                bound_subject=row.bound_subject,
+                attributes=tuple(row.attributes.split(",")),
+                version=row.version,
+                recorded_at=row.recorded_at,
+            )
+            for row in rows
+        ]
+
     async def close(self) -> None:
         await self._engine.dispose()
 
@@ -150,6 +186,20 @@ class _SqlUnit:
         )
         if seen is not None:
             return Outcome.DUPLICATE
+        bound_to = await self._connection.scalar(
+            select(bindings.c.subject).where(bindings.c.local_reference == delivery.local_reference)
+        )
+        if bound_elsewhere(bound_to, delivery):
+            return await self._set_aside(delivery, str(bound_to), now)
+        if bound_to is None and isinstance(delivery, Update):
+            await self._connection.execute(
+                insert(bindings).values(
+                    local_reference=delivery.local_reference,
+                    subject=delivery.subject,
+                    decision_id=delivery.decision_id,
+                    bound_at=now,
+                )
+            )
         if isinstance(delivery, Update):
             return await self._apply_update(delivery, now)
         return await self._apply_ending(delivery, now)
@@ -200,6 +250,30 @@ class _SqlUnit:
             )
         await self._record(delivery, outcome, now, attribute, delivery.value_json, provenance)
         return outcome
+
+    async def _set_aside(self, delivery: Delivery, bound_to: str, now: datetime) -> Outcome:
+        """Keep a delivery whose reference belongs to another resident, for the authority."""
+        update_ = isinstance(delivery, Update)
+        if isinstance(delivery, Update):
+            attributes, value_json = delivery.attribute, delivery.value_json
+        else:
+            attributes, value_json = ",".join(delivery.attributes), None
+        await self._connection.execute(
+            insert(conflicts).values(
+                decision_id=delivery.decision_id,
+                event_id=delivery.event_id,
+                subject=delivery.subject,
+                bound_subject=bound_to,
+                kind="updated" if update_ else "consent_ended",
+                local_reference=delivery.local_reference,
+                attributes=attributes,
+                version=delivery.version,
+                value_json=value_json,
+                recorded_at=now,
+            )
+        )
+        await self._record(delivery, Outcome.CONFLICT, now, attributes, None, {})
+        return Outcome.CONFLICT
 
     async def _apply_ending(self, delivery: Ending, now: datetime) -> Outcome:
         ref = delivery.local_reference

@@ -7,6 +7,9 @@ or no value stands any more) so that an older delivery arriving late cannot
 bring it back. ``history`` has one row per decision ever received (unique
 ``decision_id``) and doubles as the outbox of acknowledgements. ``positions``
 is the consumed position, written in the same transaction as the rows above.
+``bindings`` ties each local reference to the one resident (pseudonym) it was
+first delivered for; ``conflicts`` keeps, for the authority to resolve, every
+delivery that named a reference bound to another resident.
 """
 
 from __future__ import annotations
@@ -79,4 +82,30 @@ positions = Table(
     Column("topic", String(249), primary_key=True),
     Column("partition", Integer(), primary_key=True, autoincrement=False),
     Column("next_offset", BigInteger(), nullable=False),
+)
+
+bindings = Table(
+    "bindings",
+    metadata,
+    Column("local_reference", String(128), primary_key=True),
+    Column("subject", String(256), nullable=False),
+    Column("decision_id", String(128), nullable=False),
+    Column("bound_at", UtcDateTime(), nullable=False),
+)
+
+conflicts = Table(
+    "conflicts",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("decision_id", String(128), nullable=False, unique=True),
+    Column("event_id", String(128), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("bound_subject", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("local_reference", String(128), nullable=False),
+    Column("attributes", String(1024), nullable=False),
+    Column("version", BigInteger(), nullable=False),
+    Column("value_json", Text()),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Index("ix_conflicts_local_reference", "local_reference"),
 )

@@ -104,6 +104,7 @@ def acknowledgements(
                     "decision_id": ack.decision_id,
                     "local_reference": ack.local_reference,
                     "applied_at": ack.applied_at,
+                    "status": ack.status,
                 },
             }
         )

@@ -9,6 +9,7 @@
     │   └── NotPublishable        an outbound or audit type: publishers never write those topics
     ├── PublishFailed             no acknowledgement in time: transient, resend with the same id
     ├── InvalidSource             not ``urn:gss:<GSS code>`` or ``urn:org:<name>``
+    ├── InvalidSigningKey         the configured signing key cannot be loaded (the file or the id)
     └── UnknownCredential         no publisher credential has that id
 
 Messages name the field and the rule, never a personal value, so they are safe
@@ -79,3 +80,7 @@ class UnknownCredential(ProducerError):
 
     def __init__(self) -> None:
         super().__init__("id must name an existing publisher credential")
+
+
+class InvalidSigningKey(ProducerError):
+    """``RPS_SIGNING_KEY_FILE`` / ``RPS_SIGNING_KEY_ID`` do not give a usable Ed25519 key."""

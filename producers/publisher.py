@@ -29,8 +29,10 @@ from producers.forms import TypedForms
 from producers.keys import key_for
 from producers.receipts import Outgoing, Receipt
 from producers.routing import topic_for
+from producers.signing import signing_key
 from rps.settings import Settings
 from schemas import Event, InvalidEvent, decode, encode
+from schemas.signing import SigningKey, sign_value
 from schemas.topics import Topics
 
 YIELD_EVERY = 200
@@ -57,8 +59,10 @@ class Publisher(TypedForms):
         source: str | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
         max_in_flight: int | None = None,
+        signing: SigningKey | None = None,
     ) -> None:
         self._source = None if source is None else check_source(source)
+        self._signing = signing if signing is not None else signing_key(settings)
         self._clock = clock
         self._topics = Topics(settings.topic_prefix)
         self._timeout = settings.producer_send_timeout_seconds
@@ -109,6 +113,8 @@ class Publisher(TypedForms):
         if self._source is not None and event.source != self._source:
             raise SourceMismatch(event.id)
         value = encode(event)
+        if self._signing is not None:
+            value = sign_value(value, self._signing)
         if revalidate:
             try:
                 decode(value, now=self._clock())

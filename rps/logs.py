@@ -66,6 +66,10 @@ ALLOWED_FIELDS = frozenset(
         "line",
         "kafka_version",
         "method",
+        "key_id",
+        "role",
+        "voucher",
+        "change",
         # counts and timings
         "count",
         "sent",

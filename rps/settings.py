@@ -75,6 +75,20 @@ class Settings(BaseSettings):
     dropped them (see streams/runtime/faults.py)."""
     fault_drop_count: int = Field(default=5, ge=0)
 
+    # Who may say what (docs/trust.md)
+    registry_grace_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    """How far in the future `rps publishers` sets a key's added_at and revoked_at: longer than
+    any worker may take to read the registry topic, so live and replay judge alike."""
+    signing_key_file: Path | None = None
+    """The publisher's Ed25519 private key (PEM) that the SDK and `rps publish` sign with."""
+    signing_key_id: str | None = None
+    """Its key id as registered, e.g. urn:gss:E08000012#2026-12-05a."""
+    gateway_source: str = "urn:org:rps-gateway"
+    """The gateway's own source: it vouches for publishers as this (role ``gateway``)."""
+    gateway_signing_key_file: Path | None = None
+    """The gateway's private key; unset, the gateway neither checks roles nor vouches."""
+    gateway_signing_key_id: str | None = None
+
     # SQL (SQLite by default so the demo needs no server)
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")
 

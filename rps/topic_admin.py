@@ -44,6 +44,9 @@ def topic_config(settings: Settings, spec: TopicSpec) -> dict[str, str]:
     retention = retention_ms(settings, spec)
     if retention is not None:
         config["retention.ms"] = str(retention)
+    topics = Topics(settings.topic_prefix)
+    if spec.name in (*topics.signed, topics.publishers):
+        config["message.timestamp.type"] = "LogAppendTime"  # key validity is judged by it
     if settings.replication_factor > 1:
         config["min.insync.replicas"] = str(min(2, settings.replication_factor))
     return config

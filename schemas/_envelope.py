@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
 from schemas._rules import fail, matcher
 from schemas.attributes import AttributeName, PastTimestamp, ValueModel
-from schemas.ids import AUTHORITY_PATTERN, UUID_PATTERN, EventId, Source
+from schemas.ids import AUTHORITY_PATTERN, SOURCE_PATTERN, UUID_PATTERN, EventId, Source
 
 LOCAL_REFERENCE_PATTERN: Final = r"^[A-Za-z0-9/_.-]{1,64}$"
 
@@ -68,3 +68,65 @@ class Envelope(ValueModel):
     subject: str
     time: PastTimestamp
     datacontenttype: Literal["application/json"] = "application/json"
+
+
+# Proof of origin (see schemas/signing.py) -----------------------------------------------------
+
+KEY_ID_PATTERN: Final = (
+    r"^urn:(gss:[EWSN][0-9]{8}|org:[a-z0-9][a-z0-9-]{0,62})#[A-Za-z0-9._-]{1,64}$"
+)
+SIGNATURE_PATTERN: Final = r"^[A-Za-z0-9_-]{86}$"
+
+
+def _schema(pattern: str, description: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern, "description": description})
+
+
+KeyIdText = Annotated[
+    str, AfterValidator(matcher(KEY_ID_PATTERN, "key_id_format", "must be <source>#<label>"))
+]
+"""A key id: the owning publisher's source, ``#``, a label (``urn:gss:E08000012#2026-12a``)."""
+
+_SignatureText = Annotated[
+    str,
+    AfterValidator(
+        matcher(
+            SIGNATURE_PATTERN,
+            "signature_format",
+            "must be an Ed25519 signature in base64url (86 characters)",
+        )
+    ),
+]
+_VoucherText = Annotated[
+    str,
+    AfterValidator(
+        matcher(SOURCE_PATTERN, "source_format", "must be urn:gss:<GSS code> or urn:org:<name>")
+    ),
+]
+
+# Optional, but never null on the wire (an unset extension is left out), hence the schemas.
+Signature = Annotated[
+    _SignatureText | None,
+    _schema(SIGNATURE_PATTERN, "Ed25519 signature of the canonical event, base64url, no padding."),
+]
+KeyId = Annotated[
+    KeyIdText | None,
+    _schema(KEY_ID_PATTERN, "The signing key: the owning publisher's source, '#', a label."),
+]
+Voucher = Annotated[
+    _VoucherText | None,
+    _schema(SOURCE_PATTERN, "Set when the gateway signs for the publisher: the gateway's source."),
+]
+
+
+def _absent() -> Any:
+    """An optional extension, left out of the JSON when not set (unsigned events stay as were)."""
+    return Field(default=None, exclude_if=lambda value: value is None)
+
+
+class InboundEnvelope(Envelope):
+    """An inbound event's envelope: the shared attributes plus the signature extensions."""
+
+    rpssig: Signature = _absent()
+    rpskeyid: KeyId = _absent()
+    rpsvoucher: Voucher = _absent()

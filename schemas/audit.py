@@ -12,9 +12,9 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field
 
-from schemas._envelope import AuditSubject, Envelope, Version
+from schemas._envelope import AuditSubject, Envelope, KeyIdText, Version
 from schemas.attributes import AssuranceLevel, AttributeName, ValueModel
-from schemas.ids import AuthorityId, Code, EventId
+from schemas.ids import AuthorityId, Code, EventId, Source
 
 _TOKEN_PATTERN: Final = r"^[A-Za-z0-9+/=_.:-]{1,512}$"
 Token = Annotated[str, Field(pattern=_TOKEN_PATTERN)]
@@ -60,7 +60,17 @@ class AuditRecordedData(ValueModel):
     assurance: AssuranceLevel | None = None
     decision_id: EventId | None = None
     version: Version | None = None
-    chain: AuditChain | None = None
+    signed_with: KeyIdText | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The registered key that proved the input's origin (its rpskeyid).",
+    )
+    vouched_by: Source | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The gateway that vouched for the input's publisher (its rpsvoucher).",
+    )
+    chain: AuditChain | None = None  # last, so the chain can be linked in place (audit_chain)
 
 
 class AuditRecorded(Envelope):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from schemas._envelope import AttributeList, Envelope, LocalReference
+from schemas._envelope import AttributeList, InboundEnvelope, LocalReference
 from schemas._rules import fail
 from schemas.attributes import (
     Address,
@@ -80,7 +80,7 @@ AttributeVerifiedData = Annotated[
 """One claim: the attribute, its typed value, assurance, method and ``verified_at``."""
 
 
-class AttributeVerified(Envelope):
+class AttributeVerified(InboundEnvelope):
     """A publisher reports a value it has verified for a resident."""
 
     type: Literal["uk.gov.rps.attribute.verified.v1"]
@@ -105,7 +105,7 @@ class AttributeRetractedData(ValueModel):
     reason: RetractionReason
 
 
-class AttributeRetracted(Envelope):
+class AttributeRetracted(InboundEnvelope):
     """A publisher takes back an earlier claim of its own (a death reported in error)."""
 
     type: Literal["uk.gov.rps.attribute.retracted.v1"]
@@ -124,7 +124,7 @@ class ConsentGrantedData(ValueModel):
     expires_at: Timestamp | None = None
 
 
-class ConsentGranted(Envelope):
+class ConsentGranted(InboundEnvelope):
     """The resident lets an authority receive some attributes; ``time`` is when it was issued."""
 
     type: Literal["uk.gov.rps.consent.granted.v1"]
@@ -154,7 +154,7 @@ class ConsentWithdrawnData(ValueModel):
     attributes: WithdrawnAttributes
 
 
-class ConsentWithdrawn(Envelope):
+class ConsentWithdrawn(InboundEnvelope):
     """The resident stops an authority receiving some (or all) attributes."""
 
     type: Literal["uk.gov.rps.consent.withdrawn.v1"]
@@ -172,7 +172,7 @@ class SubscriptionChangedData(ValueModel):
     active: bool = Field(strict=True)
 
 
-class SubscriptionChanged(Envelope):
+class SubscriptionChanged(InboundEnvelope):
     """An authority starts or stops subscribing to an attribute at a minimum assurance."""
 
     type: Literal["uk.gov.rps.subscription.changed.v1"]

@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 
 from pydantic import (
     ConfigDict,
+    Field,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -140,6 +141,11 @@ class DeliveryAppliedData(ValueModel):
     decision_id: EventId
     local_reference: LocalReference
     applied_at: PastTimestamp
+    status: Literal["applied", "conflict"] = Field(
+        default="applied",
+        description="conflict: not applied, because the local reference is bound to another "
+        "resident at this authority; kept aside for the authority to resolve.",
+    )
 
 
 class DeliveryApplied(Envelope):

@@ -51,6 +51,16 @@ class Topics:
         return f"{self.prefix}.subscriptions.v1"
 
     @property
+    def publishers(self) -> str:
+        """The publisher registry: roles and signing keys (compacted, never tombstoned)."""
+        return f"{self.prefix}.publishers.v1"
+
+    @property
+    def signed(self) -> tuple[str, ...]:
+        """The topics whose events must be signed; the broker stamps them (LogAppendTime)."""
+        return (self.attributes, self.consents, self.subscriptions)
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}.audit.v1"
 
@@ -78,6 +88,9 @@ class Topics:
             ),
             TopicSpec(
                 self.subscriptions, "compact", False, "authority subscriptions, a global table"
+            ),
+            TopicSpec(
+                self.publishers, "compact", False, "publisher registry: roles and signing keys"
             ),
             TopicSpec(self.audit, "delete", False, "one record per decision"),
             TopicSpec(self.deadletter, "delete", False, "anything that could not be processed"),

@@ -29,6 +29,7 @@ MAX_DEPTH: Final = 16
 """The deepest JSON nesting accepted; a real event nests four levels at most."""
 
 _ENVELOPE: Final = ("specversion", "id", "source", "type", "subject", "time", "datacontenttype")
+_EXTENSIONS: Final = ("rpssig", "rpskeyid", "rpsvoucher")  # schemas/signing.py
 _CONTAINERS: Final = (dict, list)
 _ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -119,7 +120,9 @@ def to_binary(event: Event) -> tuple[bytes, list[tuple[str, bytes]]]:
     """Kafka binary mode: the data as the value, the envelope as ``ce_*`` headers."""
     envelope = event.model_dump(mode="json", exclude={"data", "datacontenttype"})
     headers = [
-        (f"ce_{name}", str(envelope[name]).encode()) for name in _ENVELOPE if name in envelope
+        (f"ce_{name}", str(envelope[name]).encode())
+        for name in (*_ENVELOPE, *_EXTENSIONS)
+        if name in envelope
     ]
     headers.append(("content-type", event.datacontenttype.encode()))
     return orjson.dumps(event.model_dump(mode="json")["data"]), headers

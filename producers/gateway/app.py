@@ -2,7 +2,9 @@
 
 Every request is checked in the same order: the API key (401), the body's size
 (413) and JSON (400), the ``source`` against the key's own (403), the event
-against the contract (422); only then is it sent, and the answer is 202 only
+against the contract (422), the source's role in the publisher registry
+(403 ``not-registered``, ``not-permitted``); only then is it sent, signed with
+the gateway's own key as voucher, and the answer is 202 only
 after Kafka has acknowledged it. When Kafka does not answer the gateway says
 503 with ``Retry-After``, never a silent drop. Every error is an RFC 9457
 problem document that names fields and rules, never a value sent.
@@ -14,6 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Final
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -26,6 +29,7 @@ from producers.errors import EventRejected, NotPublishable, PublishFailed, Sourc
 from producers.gateway.contract import component_schemas, problem_responses, request_body
 from producers.gateway.dependencies import Authenticator, Body, Caller, Wired, Wiring, utcnow
 from producers.gateway.problems import Located, Problem, ProblemResponse
+from producers.gateway.trust import Roles, not_registered
 from producers.inputs import read_document, read_retraction
 from producers.publisher import Publisher
 from rps.logs import get_logger
@@ -60,8 +64,13 @@ def create_app(
     authenticator: Authenticator,
     *,
     clock: Callable[[], dt.datetime] = utcnow,
+    roles: Roles | None = None,
 ) -> FastAPI:
-    """The gateway application; the caller owns (starts and closes) the publisher and store."""
+    """The gateway application; the caller owns (starts and closes) the publisher and store.
+
+    With ``roles`` (the publisher registry), each event is checked against the
+    caller's role before it is sent (403 ``not-permitted``).
+    """
     app = FastAPI(
         title="Resident Profile Sync: publishing gateway",
         version="1.0.0",
@@ -74,7 +83,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.wiring = Wiring(settings, publisher, authenticator, clock)
+    app.state.wiring = Wiring(settings, publisher, authenticator, clock, roles)
     app.include_router(router)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(HTTPException, _http_error)
@@ -117,6 +126,7 @@ _PROBLEMS: Final = problem_responses()
 )
 async def publish_one(wiring: Wired, credential: Caller, document: Body) -> JSONResponse:
     event = _read(document, credential, None, wiring.clock())
+    await _permit(wiring, credential, [event], batch=False)
     await _send(wiring, [event], credential)
     return JSONResponse({"id": event.id}, status_code=202)
 
@@ -153,6 +163,7 @@ async def publish_batch(wiring: Wired, credential: Caller, document: Body) -> JS
         forbidden = [refusal for refusal in refusals if refusal.status == 403]
         errors = tuple(error for refusal in refusals for error in refusal.errors)
         raise (forbidden or refusals)[0].with_errors(errors)
+    await _permit(wiring, credential, events, batch=True)
     await _send(wiring, events, credential)
     return JSONResponse({"ids": [event.id for event in events]}, status_code=202)
 
@@ -175,6 +186,7 @@ async def retract(wiring: Wired, credential: Caller, document: Body) -> JSONResp
         event = read_retraction(document, source=credential.source, now=wiring.clock())
     except EventRejected as rejected:
         raise _invalid(tuple((None, error) for error in rejected.errors)) from None
+    await _permit(wiring, credential, [event], batch=False)
     await _send(wiring, [event], credential)
     return JSONResponse({"id": event.id}, status_code=202)
 
@@ -193,6 +205,37 @@ async def health(wiring: Wired) -> Any:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+async def _permit(
+    wiring: Wiring, credential: PublisherCredential, events: list[Event], *, batch: bool
+) -> None:
+    """403 unless the registry gives the caller's source a role that allows every event."""
+    if wiring.roles is None:
+        return
+    try:
+        role = await wiring.roles.role_of(credential.source)
+    except (KafkaError, OSError):
+        raise _unavailable(wiring, "the publisher registry cannot be read: retry later") from None
+    if role is None:
+        _log.info("refused", reason="not_registered", source=credential.source, status=403)
+        raise not_registered()
+    refusals = [
+        problem
+        for index, event in enumerate(events)
+        if (problem := wiring.roles.refusal(role, event, index if batch else None)) is not None
+    ]
+    if refusals:
+        errors = tuple(error for problem in refusals for error in problem.errors)
+        _log.info(
+            "refused",
+            reason=errors[0][1].rule,
+            source=credential.source,
+            role=role,
+            status=403,
+            count=len(errors),
+        )
+        raise refusals[0].with_errors(errors)
 
 
 async def _send(wiring: Wiring, events: list[Event], credential: PublisherCredential) -> None:

@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from producers.credentials import PublisherCredential
 from producers.gateway.problems import Problem
+from producers.gateway.trust import Roles
 from producers.publisher import Publisher
 from rps.logs import get_logger
 from rps.settings import Settings
@@ -50,6 +51,7 @@ class Wiring:
     publisher: Publisher
     authenticator: Authenticator
     clock: Callable[[], dt.datetime] = utcnow
+    roles: Roles | None = None  # None: no registry check (a gateway without its signing key)
 
 
 _bearer = HTTPBearer(auto_error=False, description="The publisher's API key.")

@@ -12,8 +12,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from producers.credentials import CachedAuthenticator, open_store
-from producers.errors import PublishFailed
+from producers.errors import InvalidSigningKey, PublishFailed
 from producers.gateway.app import create_app
+from producers.gateway.trust import Permit, Roles, gateway_key
 from producers.publisher import Publisher
 from rps.logs import get_logger
 from rps.settings import Settings
@@ -22,20 +23,31 @@ _log = get_logger("producers.gateway")
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+async def running(settings: Settings, *, permit: Permit | None = None) -> AsyncIterator[FastAPI]:
     """The gateway app with its publisher and credential store open; both closed on exit.
 
-    Kafka need not be up: the gateway answers 503 until it is.
+    Kafka need not be up: the gateway answers 503 until it is. With the
+    gateway's signing key configured, ``permit`` (the permission check) is
+    required: the gateway then refuses what a caller's role forbids and vouches
+    for what it sends.
     """
+    key = gateway_key(settings)
+    if key is not None and permit is None:
+        raise ValueError("a gateway with a signing key needs the permission check (permit)")
+    if key is None and settings.environment == "production":
+        raise InvalidSigningKey("a production gateway needs RPS_GATEWAY_SIGNING_KEY_FILE and _ID")
+    if key is None:
+        _log.warning("gateway neither checks roles nor vouches: no signing key configured")
     async with open_store(settings) as store:
         authenticator = CachedAuthenticator(store, settings.gateway_credential_cache_seconds)
-        publisher = Publisher(settings)
+        publisher = Publisher(settings, signing=key)
         try:
             await publisher.start()
         except PublishFailed:
             _log.warning("kafka unavailable at start", bootstrap_servers=settings.bootstrap_servers)
         try:
-            yield create_app(settings, publisher, authenticator)
+            roles = None if key is None or permit is None else Roles(settings, permit)
+            yield create_app(settings, publisher, authenticator, roles=roles)
         finally:
             await publisher.close()
 
@@ -52,9 +64,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
     """Serve the gateway on ``gateway_host:gateway_port`` until SIGINT or SIGTERM, then close."""
-    async with running(settings) as app:
+    async with running(settings, permit=permit) as app:
         config = uvicorn.Config(
             app,
             host=settings.gateway_host,

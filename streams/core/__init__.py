@@ -21,12 +21,23 @@ from streams.core.facts import (
 )
 from streams.core.merge import EMPTY, ResidentState, best_claim, fold, fold_all, join
 from streams.core.outputs import AuditDecision, AuditEntry, Delivery, Ending, rejection
+from streams.core.permissions import (
+    CATALOGUE,
+    Kind,
+    Permission,
+    Reason,
+    Refusal,
+    Request,
+    Role,
+    permitted,
+)
 from streams.core.profile import Holding, Outcome, Profile, next_expiry, view
 from streams.core.subscriptions import Directory, apply, apply_all
 
 __all__ = [
     "ALL_ATTRIBUTES",
     "ATTRIBUTES",
+    "CATALOGUE",
     "EMPTY",
     "LEVELS",
     "AuditDecision",
@@ -40,11 +51,17 @@ __all__ = [
     "Fact",
     "Holding",
     "Input",
+    "Kind",
     "Outcome",
+    "Permission",
     "Profile",
+    "Reason",
     "Reevaluate",
+    "Refusal",
+    "Request",
     "ResidentState",
     "Retraction",
+    "Role",
     "SubscriptionChange",
     "Verdict",
     "Withheld",
@@ -61,6 +78,7 @@ __all__ = [
     "join",
     "level_rank",
     "next_expiry",
+    "permitted",
     "rejection",
     "view",
 ]

@@ -77,6 +77,14 @@ class Decision:
     version: int | None
     acknowledged_by: str | None
     acknowledged_at: datetime | None
+    acknowledged_status: str | None = None  # "conflict": kept aside, reference not matched
+    signed_with: str | None = None  # the key that proved the input's origin
+    vouched_by: str | None = None  # the gateway that vouched for its publisher
+
+    @property
+    def conflict(self) -> bool:
+        """The authority did not apply it: the reference is bound to another resident there."""
+        return self.acknowledged_status == "conflict"
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -129,6 +137,9 @@ async def history(settings: Settings, resident: str) -> list[Decision]:
                 version=d.version,
                 acknowledged_by=ack.source if ack else None,
                 acknowledged_at=ack.data.applied_at if ack else None,
+                acknowledged_status=ack.data.status if ack else None,
+                signed_with=d.signed_with,
+                vouched_by=d.vouched_by,
             )
         )
     lines.sort(key=lambda line: line.time)  # stable: records of one decision keep their order

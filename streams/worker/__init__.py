@@ -9,4 +9,6 @@
 - ``codec``, ``stored``: wire bytes to core values and back; the stored profile format.
 - ``audit_chain``: the tamper-evident chain the stages link audit records into.
 - ``errors``: the worker's exceptions.
+- ``trust``: who may say what: an input's proven signer and its role's permission
+  (docs/trust.md), for the processor and replay to call before folding.
 """

@@ -29,8 +29,22 @@ def test_subscriptions_are_compacted_without_retention() -> None:
     """The subscriptions topic is compacted and carries no retention.ms."""
     settings = Settings()
     spec = next(s for s in Topics("rps").fixed() if s.name == "rps.subscriptions.v1")
-    assert topic_config(settings, spec) == {"cleanup.policy": "compact"}
+    assert topic_config(settings, spec) == {
+        "cleanup.policy": "compact",
+        "message.timestamp.type": "LogAppendTime",
+    }
     assert retention_ms(settings, spec) is None
+
+
+def test_signed_topics_and_the_registry_are_stamped_by_the_broker() -> None:
+    """Inbound topics and the registry use LogAppendTime (key validity is judged by it)."""
+    topics = Topics("rps")
+    stamped = {
+        spec.name
+        for spec in topics.fixed()
+        if topic_config(Settings(), spec).get("message.timestamp.type") == "LogAppendTime"
+    }
+    assert stamped == {topics.attributes, topics.consents, topics.subscriptions, topics.publishers}
 
 
 def test_record_topics_keep_the_long_retention_and_the_rest_the_default() -> None:
