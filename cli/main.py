@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import consumers, infra, operators, portal, producers, schemas, streams
+from cli.common import remember_command
 
 app = typer.Typer(
     name="rps",
@@ -13,6 +14,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.callback()(remember_command)
 
 for module in (infra, schemas, streams, producers, consumers, operators, portal):
     module.register(app)

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
+    allow_plaintext_kafka: bool = False
+    """Production only: allow an unencrypted connection to a Kafka off loopback (a trusted
+    network). Refused otherwise; see rps/production.py."""
 
     # Topics
     topic_prefix: str = "rps"
@@ -145,6 +148,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     environment: Literal["development", "production"] = "development"
+    """``production`` refuses to start a process on unsafe settings (see rps/production.py)."""
 
     @field_validator("store")
     @classmethod
