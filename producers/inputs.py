@@ -27,7 +27,16 @@ import orjson
 from producers import events as build
 from producers.errors import InvalidInput, NotPublishable, SourceMismatch
 from producers.routing import PUBLISHABLE_TYPES
-from schemas import ATTRIBUTE_VERIFIED, MAX_BYTES, ROOT, Event, FieldError, InvalidEvent, parse
+from schemas import (
+    ATTRIBUTE_VERIFIED,
+    MAX_BYTES,
+    ROOT,
+    Event,
+    FieldError,
+    InvalidEvent,
+    parse,
+    shown_name,
+)
 from schemas.ids import EVENT_ID_PATTERN
 
 SIMPLE_FIELDS: Final = ("resident", "attribute", "value", "assurance", "method", "verified_at")
@@ -74,11 +83,7 @@ def _cloudevent(document: Mapping[str, Any], *, source: str | None, now: dt.date
 
 
 def _simple(document: Mapping[str, Any], *, source: str | None, now: dt.datetime) -> Event:
-    errors = [
-        FieldError(str(name), "extra_field", "is not a field of the simple form")
-        for name in document
-        if name not in SIMPLE_FIELDS and name not in _SIMPLE_OPTIONAL
-    ]
+    errors = _unknown(document, (*SIMPLE_FIELDS, *_SIMPLE_OPTIONAL), "the simple form")
     errors += [
         FieldError(name, "required", "is required")
         for name in SIMPLE_FIELDS
@@ -122,11 +127,7 @@ def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:
     """
     if not isinstance(document, Mapping):
         raise InvalidInput((FieldError(ROOT, "wrong_type", "must be a JSON object"),))
-    errors = [
-        FieldError(str(name), "extra_field", "is not a field of a retraction")
-        for name in document
-        if name not in RETRACTION_FIELDS and name != "id"
-    ]
+    errors = _unknown(document, (*RETRACTION_FIELDS, "id"), "a retraction")
     errors += [
         FieldError(name, "required", "is required")
         for name in RETRACTION_FIELDS
@@ -148,6 +149,19 @@ def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:
     except InvalidInput as error:
         named = tuple(_simple_field(e) for e in error.errors)
         raise InvalidInput(named, _safe_id(event_id)) from None  # only an id the caller gave
+
+
+def _unknown(document: Mapping[str, Any], known: tuple[str, ...], form: str) -> list[FieldError]:
+    """One error per unknown field, named only when the contracts define that name.
+
+    A made-up key may be personal data (an email address used as a key), so it
+    is shown as ``*``, and any number of such keys make one error.
+    """
+    names = (shown_name(str(name)) for name in document if name not in known)
+    return [
+        FieldError(name, "extra_field", f"is not a field of {form}")
+        for name in dict.fromkeys(names)
+    ]
 
 
 def _simple_field(error: FieldError) -> FieldError:
