@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from infra._process import log_tail, owned_pid, port_open, require_alive, terminate
 from infra.errors import MissingToolError, PortInUseError, ServiceError
+from rps.private import private_directory
 from rps.settings import Settings
 
 POM = Path(__file__).with_name("pom.xml")
@@ -412,7 +413,7 @@ def launch(settings: Settings) -> int:
             "with RPS_KAFKA_PORT and RPS_KAFKA_CONTROLLER_PORT"
         )
     classpath = resolve_classpath(settings)
-    paths.data.mkdir(parents=True, exist_ok=True)
+    private_directory(paths.data)
     paths.properties.write_text(server_properties(settings, paths))
     paths.log4j.write_text(log4j_config(paths))
     format_storage(java, classpath, settings, paths)

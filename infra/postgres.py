@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from infra._process import log_tail, owned_pid, port_open
 from infra.errors import MissingToolError, PortInUseError, ServiceError
+from rps.private import private_directory, write_private
 from rps.settings import Settings, redact_url
 
 DATABASE = "rps"
@@ -183,10 +184,9 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _prepare(paths: PostgresPaths) -> None:
-    paths.home.mkdir(parents=True, exist_ok=True)
+    private_directory(paths.home)
     if not paths.password.is_file():
-        paths.password.touch(mode=0o600)
-        paths.password.write_text(secrets.token_urlsafe(24) + "\n")
+        write_private(paths.password, secrets.token_urlsafe(24) + "\n")
     paths.cluster.mkdir(parents=True, exist_ok=True, mode=0o700)
     user = _as_service_user()
     if user is not None:

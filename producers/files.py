@@ -24,6 +24,7 @@ from producers.errors import EventRejected
 from producers.inputs import read_line
 from producers.publisher import Publisher, Receipt
 from rps.logs import get_logger
+from rps.private import private_file
 from rps.settings import Settings
 from schemas import Event, FieldError, listed
 
@@ -99,7 +100,7 @@ class _Rejections:
     def add(self, number: int, raw: bytes, rejected: EventRejected) -> None:
         rejection = Rejection(number, rejected.event_id, rejected.errors)
         if self._file is None:
-            self._file = self._path.open("wb")
+            self._file = private_file(self._path).open("wb")  # the input may be personal
             self._summary.rejected_path = self._path
         shown, more = listed(rejected.errors)
         record: dict[str, object] = {

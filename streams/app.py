@@ -21,6 +21,7 @@ from faust.types import TP
 import infra
 from rps import reading
 from rps.logs import get_logger
+from rps.private import private_directory
 from rps.producing import TrackingProducer
 from rps.settings import Settings
 from schemas.topics import Topics
@@ -133,7 +134,7 @@ def rewind_uncommitted_inputs(
 def faust_app(settings: Settings) -> faust.App:
     """The worker's Faust app with its settings (the benchmarks' Faust floor uses it too)."""
     datadir = settings.state_dir / "faust" / faust_id(settings) / settings.worker_name
-    datadir.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(datadir.parent)
     app = faust.App(
         faust_id(settings),
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
