@@ -9,6 +9,11 @@
        "assurance": "low", "method": "self_asserted", "verified_at": "2025-02-01T19:45:09Z"}
 
   with an optional ``id``; we fill ``id``, ``time``, ``source`` and ``type``.
+  Without an ``id`` the event id is derived from the line's content and the
+  source (:func:`simple_event_id`), and ``time`` is ``verified_at`` (when the
+  verification happened), so the same line sent twice, from a file sent again
+  or a batch retried, is the very same event: the worker sees a duplicate, never
+  a second claim.
 
 When a publisher ``source`` is known (the gateway caller's, or ``--source``), a
 CloudEvent naming another source is refused before anything else is looked at,
@@ -18,7 +23,9 @@ and so is any type a publisher may not send.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -40,6 +47,8 @@ from schemas import (
 from schemas.ids import EVENT_ID_PATTERN
 
 SIMPLE_FIELDS: Final = ("resident", "attribute", "value", "assurance", "method", "verified_at")
+SIMPLE_FORM_IDS: Final = uuid.UUID("5b0c7f2e-4d61-5a8e-9c3b-2f7e1d6a0b94")
+"""The UUID namespace of event ids derived from simple-form lines (fixed: ids must not change)."""
 """The fields of the simple form; ``id`` may be given too."""
 
 _SIMPLE_OPTIONAL: Final = ("id",)
@@ -113,11 +122,27 @@ def _simple(document: Mapping[str, Any], *, source: str | None, now: dt.datetime
                 "verified_at": document["verified_at"],
             },
             now=now,
-            event_id=event_id,
+            event_id=simple_event_id(document, source) if event_id is None else event_id,
+            time=document["verified_at"],
         )
     except InvalidInput as error:
-        named = tuple(_simple_field(e) for e in error.errors)
+        # ``time`` is ``verified_at``: its errors are verified_at's, already named
+        named = tuple(_simple_field(e) for e in error.errors if e.field != "time")
         raise InvalidInput(named, _safe_id(event_id)) from None  # only an id the caller gave
+
+
+def simple_event_id(document: Mapping[str, Any], source: str) -> str:
+    """The event id of a simple-form line without ``id``: a UUID (version 5) of its content.
+
+    The content is the canonical JSON (keys sorted, no spaces) of the line's
+    fields and the publisher's source, so neither key order nor spacing
+    changes it, while any change of fact or of publisher does.
+    """
+    content = {name: document.get(name) for name in SIMPLE_FIELDS} | {"source": source}
+    canonical = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return str(uuid.uuid5(SIMPLE_FORM_IDS, canonical))
 
 
 def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from producers import InvalidInput, NotPublishable, SourceMismatch
-from producers.inputs import read_document, read_line, read_retraction
+from producers.inputs import read_document, read_line, read_retraction, simple_event_id
 from schemas import MAX_BYTES, PROFILE_UPDATED, AttributeRetracted, AttributeVerified
 from schemas.samples import example_lines
 from tests.unit.producers.support import (
@@ -36,11 +36,12 @@ def test_a_cloudevent_line_is_read_as_it_is() -> None:
 
 
 def test_the_simple_form_gets_the_envelope_filled_in() -> None:
-    """The simple form becomes attribute.verified with the given source, a new id and now."""
+    """The simple form becomes attribute.verified with the given source, an id derived from
+    the line, and ``time`` the moment of verification."""
     event = read_document(simple(), source=SOURCE, now=NOW)
     assert isinstance(event, AttributeVerified)
-    assert (event.source, event.subject, event.time) == (SOURCE, RESIDENT, NOW)
-    assert event.id
+    assert (event.source, event.subject, event.time) == (SOURCE, RESIDENT, event.data.verified_at)
+    assert event.id == simple_event_id(simple(), SOURCE)
 
 
 def test_simple_form_errors_use_the_simple_form_names() -> None:
