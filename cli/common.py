@@ -1,5 +1,9 @@
 """Helpers shared by the command modules: settings and logging set up once per command.
 
+Nothing here imports the product at module level: ``rps --help`` loads only
+typer and the command modules, and each command imports what it uses when it
+runs.
+
 Building the settings is also where production refuses unsafe ones (see
 :mod:`rps.production`): each command is checked for what it uses, found by its
 name in :data:`PROCESSES` (the root callback in :mod:`cli.main` notes the name);
@@ -9,34 +13,35 @@ a command not listed there is checked for everything.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 import typer
-from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 
-from rps.logs import configure
-from rps.production import Process, problems
-from rps.settings import Settings
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
-PROCESSES: Final[dict[str, Process]] = {
-    "worker": Process.WORKER,
-    "demo": Process.DEMO,
-    "audit": Process.AUDIT,
-    "portal": Process.PORTAL,
-    "gateway": Process.KAFKA_CLIENT,
-    "publish": Process.KAFKA_CLIENT,
-    "subscribe": Process.KAFKA_CLIENT,
-    "readmodel": Process.KAFKA_CLIENT,
-    "replay": Process.KAFKA_CLIENT,
-    "topics": Process.KAFKA_CLIENT,
-    "publishers": Process.OFFLINE,
-    "holdings": Process.OFFLINE,
-    "validate": Process.OFFLINE,
-    "contracts": Process.OFFLINE,
-    "infra": Process.OFFLINE,
+    from rps.production import Process
+    from rps.settings import Settings
+
+PROCESSES: Final[dict[str, str]] = {
+    "worker": "worker",
+    "demo": "demo",
+    "audit": "audit",
+    "portal": "portal",
+    "gateway": "kafka_client",
+    "publish": "kafka_client",
+    "subscribe": "kafka_client",
+    "readmodel": "kafka_client",
+    "replay": "kafka_client",
+    "topics": "kafka_client",
+    "publishers": "offline",
+    "holdings": "offline",
+    "validate": "offline",
+    "contracts": "offline",
+    "infra": "offline",
 }
-"""What each command of ``rps`` is; its sub-commands (``rps audit verify``) are the same."""
+"""What each command of ``rps`` is (a :class:`rps.production.Process` value); its
+sub-commands (``rps audit verify``) are the same."""
 
 _command: ContextVar[str | None] = ContextVar("command", default=None)
 
@@ -53,6 +58,12 @@ def settings_and_logging() -> Settings:
     Exits 2, naming each setting to fix, when the settings are invalid or, in
     production, unsafe for the command being run.
     """
+    from pydantic import ValidationError
+
+    from rps.logs import configure
+    from rps.production import problems
+    from rps.settings import Settings
+
     try:
         settings = Settings()
     except ValidationError as error:
@@ -71,7 +82,9 @@ def settings_and_logging() -> Settings:
 
 def process_of(command: str | None) -> Process:
     """The kind of process a command is (one nobody listed is checked for everything)."""
-    return PROCESSES.get(command or "", Process.ANY)
+    from rps.production import Process
+
+    return Process(PROCESSES.get(command or "", Process.ANY))
 
 
 def _setting_error(error: ErrorDetails) -> str:

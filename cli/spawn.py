@@ -48,7 +48,7 @@ def start_worker(settings: Settings, log_file: Path, **extra: str) -> subprocess
     """Start ``rps worker`` in the background, its output appended to ``log_file``."""
     with private_file(log_file).open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "rps", "worker"],
+            [sys.executable, "-m", "cli", "worker"],
             env=environment(settings, **extra),
             stdout=out,
             stderr=subprocess.STDOUT,

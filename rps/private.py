@@ -18,9 +18,6 @@ import stat
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 FILE_MODE: Final = 0o600
 DIRECTORY_MODE: Final = 0o700
 _SQLITE_COMPANIONS: Final = ("-wal", "-shm", "-journal")
@@ -67,6 +64,9 @@ def private_sqlite(url: str) -> None:
     so they are private too. Other databases, in-memory SQLite and URLs that do
     not parse are left alone (whoever opens them reports the problem).
     """
+    from sqlalchemy.engine import make_url  # only the processes that open databases pay for it
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
