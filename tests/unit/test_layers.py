@@ -30,13 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 
-KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # The portal's application and resident pages import each other; the portal's
-        # routers (one module per page group) remove it. Delete this entry then.
-        frozenset({"portal._app", "portal._resident"}),
-    }
-)
+KNOWN_CIRCLES: frozenset[frozenset[str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +146,7 @@ def circles(edges: list[tuple[str, str]]) -> set[frozenset[str]]:
 
 
 def test_no_modules_import_in_a_circle() -> None:
-    """No module reaches itself through the modules it imports (beyond the circles noted)."""
+    """No module reaches itself through the modules it imports."""
     found = circles([(found.importer, found.imported) for found in every_import()])
     assert found == KNOWN_CIRCLES
 
