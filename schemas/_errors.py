@@ -123,9 +123,14 @@ def describe(errors: Sequence[FieldError], limit: int = MAX_LISTED) -> str:
     return f"{text}; and {more} more" if more else text
 
 
-def shown_name(part: str) -> str:
-    """``part`` when the contracts define it (or it is a list index), else :data:`HIDDEN`."""
-    return part if part in _schema_names() or (part.isdigit() and len(part) <= 6) else HIDDEN
+def shown_name(part: str | int) -> str:
+    """``part`` when it is a list index or a name the contracts define, else :data:`HIDDEN`.
+
+    A key made of digits is hidden too: an account or phone number is personal data.
+    """
+    if isinstance(part, int):
+        return str(part)
+    return part if part in _schema_names() else HIDDEN
 
 
 @cache
@@ -187,7 +192,7 @@ def _path(loc: tuple[int | str, ...]) -> list[str]:
             continue  # the claim union's tag
         if text in ("list", "all") and parts and parts[-1] == "attributes":
             continue  # the withdrawn-attributes union's tags
-        parts.append(shown_name(text))
+        parts.append(shown_name(part))
     return parts
 
 

@@ -114,6 +114,17 @@ def test_unknown_cloudevent_keys_are_not_named_even_when_they_look_like_names(
     assert KEY_AS_NI not in str(result)
 
 
+def test_a_key_of_digits_is_hidden_but_a_list_index_is_shown() -> None:
+    """A made-up key "123456" (an account number) is ``*``; a position in a list is kept."""
+    document = orjson.loads(example_lines(CONSENT_GRANTED)[0])
+    document["data"]["123456"] = 1
+    document["data"]["attributes"] = ["email", 7]
+    result = check(line(document))
+    assert isinstance(result, InvalidEvent)
+    assert {e.field for e in result.errors} == {"data.*", "data.attributes.1"}
+    assert "123456" not in str(result)
+
+
 async def test_the_gateway_422_repeats_no_made_up_key(client: httpx.AsyncClient) -> None:
     """The problem document names ``*``, never the key, for one event and in a batch."""
     one = await client.post("/v1/events", content=line(planted()), headers=auth())
