@@ -30,6 +30,7 @@ from cli.spawn import start_worker, stop_worker
 from consumers.subscriber import holdings, holdings_table, subscribe
 from producers import Publisher
 from producers import events as build
+from rps.private import private_directory
 from rps.reading import read_events
 from rps.settings import Settings
 from schemas.topics import Topics
@@ -278,7 +279,7 @@ async def run_demo(settings: Settings, *, keep_running: bool = False) -> bool:
     demo = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}-demo-{stamp}"})
     topics = Topics(demo.topic_prefix)
     workdir = demo.state_dir / "demo" / demo.topic_prefix
-    workdir.mkdir(parents=True, exist_ok=True)
+    private_directory(workdir)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     s = story(now, demo.topic_prefix)
     console.rule(f"Resident Profile Sync demo — topics {demo.topic_prefix}.*")

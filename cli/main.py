@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from cli import audit, consumers, infra, portal, producers, publishers, replay, schemas, streams
+from cli.common import remember_command
 
 app = typer.Typer(
     name="rps",
@@ -18,6 +19,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.callback()(remember_command)
 
 for module in (infra, schemas, streams, producers, publishers, consumers, replay, audit, portal):
     module.register(app)

@@ -73,6 +73,7 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
         log_config=None,
         access_log=False,
         lifespan="off",
+        **settings.http_server_options(),
     )
     log.info(
         "portal starting",

@@ -7,7 +7,7 @@ directly with keyword arguments instead of patching the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal, Self, TypedDict
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +24,16 @@ def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "rps"
 
 
+class HttpServerOptions(TypedDict):
+    """The ``uvicorn.Config`` arguments that :meth:`Settings.http_server_options` sets."""
+
+    http: Literal["h11"]
+    server_header: bool
+    timeout_keep_alive: int
+    h11_max_incomplete_event_size: int
+    limit_concurrency: int
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know about where it runs."""
 
@@ -38,6 +48,9 @@ class Settings(BaseSettings):
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
+    allow_plaintext_kafka: bool = False
+    """Production only: allow an unencrypted connection to a Kafka off loopback (a trusted
+    network). Refused otherwise; see rps/production.py."""
 
     # Topics
     topic_prefix: str = "rps"
@@ -106,6 +119,16 @@ class Settings(BaseSettings):
     gateway_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     gateway_credential_cache_seconds: float = Field(default=5.0, ge=0)
 
+    # The HTTP servers (the gateway and the portal): limits that keep slow clients in check
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    """How long an idle connection stays open waiting for its next request."""
+    http_max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    """The most of a request line and headers held while they arrive; past it, 400."""
+    http_max_connections: int = Field(default=1000, ge=1, le=100_000)
+    """Connections and requests under way at once; past this, new ones get 503."""
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """The gateway's longest wait for a whole request body; a slower one gets 408."""
+
     # Subscribers (`rps subscribe`) and the hub read model (`rps readmodel`)
     subscriber_retention_days: int = Field(default=0, ge=0, le=3650)  # 0: delete on consent end
     subscriber_crash_after_commit: int | None = Field(default=None, ge=1)  # tests only: os._exit
@@ -159,6 +182,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     environment: Literal["development", "production"] = "development"
+    """``production`` refuses to start a process on unsafe settings (see rps/production.py)."""
 
     @field_validator("store")
     @classmethod
@@ -209,6 +233,21 @@ class Settings(BaseSettings):
                 keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
             )
         return options
+
+    def http_server_options(self) -> HttpServerOptions:
+        """uvicorn options shared by the gateway and the portal: no banner, bounded clients.
+
+        h11 is named rather than left to uvicorn's choice because the header
+        limit is h11's. uvicorn has no timeout for a request's headers: in
+        production a reverse proxy in front sets one (see docs/infra.md).
+        """
+        return {
+            "http": "h11",
+            "server_header": False,
+            "timeout_keep_alive": self.http_keep_alive_seconds,
+            "h11_max_incomplete_event_size": self.http_max_header_bytes,
+            "limit_concurrency": self.http_max_connections,
+        }
 
     def database_url_for_logs(self) -> str:
         """The database URL with any password masked."""

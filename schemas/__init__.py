@@ -10,7 +10,7 @@ Importing ``schemas`` never imports hypothesis; ``schemas.strategies`` does.
 """
 
 from schemas._envelope import LOCAL_REFERENCE_PATTERN as LOCAL_REFERENCE_PATTERN
-from schemas._errors import ROOT, FieldError
+from schemas._errors import HIDDEN, MAX_LISTED, ROOT, FieldError, describe, listed, shown_name
 from schemas.attributes import (
     VALUE_ADAPTERS,
     Address,
@@ -106,10 +106,12 @@ __all__ = [
     "DELIVERY_APPLIED",
     "EVENT_ADAPTER",
     "EVENT_TYPES",
+    "HIDDEN",
     "HUB_SOURCE",
     "INBOUND_ADAPTER",
     "MAX_BYTES",
     "MAX_DEPTH",
+    "MAX_LISTED",
     "MODELS",
     "PROFILE_UPDATED",
     "ROOT",
@@ -172,10 +174,13 @@ __all__ = [
     "authority_of_source",
     "check",
     "decode",
+    "describe",
     "encode",
+    "listed",
     "normalise_postcode",
     "parse",
     "short_name",
+    "shown_name",
     "source_of_authority",
     "to_binary",
 ]

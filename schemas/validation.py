@@ -19,7 +19,7 @@ from typing import Any, Final
 import orjson
 from pydantic import ValidationError
 
-from schemas._errors import ROOT, FieldError, field_errors
+from schemas._errors import ROOT, FieldError, describe, field_errors
 from schemas.events import MODELS, Event
 
 MAX_BYTES: Final = 64 * 1024
@@ -48,7 +48,7 @@ class InvalidEvent(SchemaError):
 
     def _describe(self) -> str:
         which = f"event {self.event_id}" if self.event_id else "event (id unknown)"
-        return f"invalid {which}: " + "; ".join(str(error) for error in self.errors)
+        return f"invalid {which}: {describe(self.errors)}"
 
     def __str__(self) -> str:
         return self._describe()

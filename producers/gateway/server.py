@@ -74,7 +74,7 @@ async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
             lifespan="off",
             access_log=False,
             log_config=None,
-            server_header=False,
+            **settings.http_server_options(),
         )
         server = _Server(config)
         loop = asyncio.get_running_loop()

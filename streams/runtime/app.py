@@ -21,6 +21,7 @@ from faust.types import TP
 
 from rps import following, reading, topic_admin
 from rps.logs import get_logger
+from rps.private import private_directory
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import SubscriptionChange
@@ -71,7 +72,7 @@ def _credentials(settings: Settings) -> Any:
 def faust_app(settings: Settings) -> faust.App:
     """The worker's Faust app with its settings (the benchmarks' Faust floor uses it too)."""
     datadir = settings.state_dir / "faust" / faust_id(settings) / settings.worker_name
-    datadir.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(datadir.parent)
     app = faust.App(
         faust_id(settings),
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
