@@ -71,7 +71,7 @@ class Processes:
         log = self.logs / f"{name}.log"
         with log.open("ab") as out:
             self.running[name] = subprocess.Popen(
-                [sys.executable, "-m", "rps", *args],
+                [sys.executable, "-m", "cli", *args],
                 env=environment(self.settings, **env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
