@@ -205,7 +205,7 @@ def register(app: typer.Typer) -> None:
                 d.reason or "",
                 f"{d.acknowledged_by} {d.acknowledged_at.isoformat(timespec='seconds')}"
                 if d.acknowledged_by and d.acknowledged_at
-                else "",
+                else (f"refused ({d.refused})" if d.refused else ""),
             )
         Console(width=200).print(table)
         typer.echo(f"{len(lines)} decisions")
