@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import consumers, infra, operators, portal, producers, schemas, streams, webhooks
+from cli import consumers, feed, infra, operators, portal, producers, schemas, streams, webhooks
 
 app = typer.Typer(
     name="rps",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, consumers, operators, portal, webhooks):
+for module in (infra, schemas, streams, producers, consumers, operators, portal, webhooks, feed):
     module.register(app)
 
 

@@ -13,7 +13,10 @@ from fastapi import FastAPI
 
 from producers.credentials import CachedAuthenticator, open_store
 from producers.errors import PublishFailed
+from producers.feed_keys import open_feed_keys
 from producers.gateway.app import create_app
+from producers.gateway.feed import Feed
+from producers.gateway.feed_routes import FeedWiring
 from producers.publisher import Publisher
 from rps.logs import get_logger
 from rps.settings import Settings
@@ -27,16 +30,18 @@ async def running(settings: Settings) -> AsyncIterator[FastAPI]:
 
     Kafka need not be up: the gateway answers 503 until it is.
     """
-    async with open_store(settings) as store:
+    async with open_store(settings) as store, open_feed_keys(settings) as keys:
         authenticator = CachedAuthenticator(store, settings.gateway_credential_cache_seconds)
         publisher = Publisher(settings)
+        feed = Feed(settings)
         try:
             await publisher.start()
         except PublishFailed:
             _log.warning("kafka unavailable at start", bootstrap_servers=settings.bootstrap_servers)
         try:
-            yield create_app(settings, publisher, authenticator)
+            yield create_app(settings, publisher, authenticator, feed=FeedWiring(feed, keys))
         finally:
+            await feed.close()
             await publisher.close()
 
 
