@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     webhook_max_retry_after_seconds: float = Field(default=600.0, gt=0, le=86_400)
     """A ``Retry-After`` longer than this is cut to it."""
     webhook_concurrency: int = Field(default=32, ge=1, le=1000)
-    """Residents whose deliveries are in flight at once (each resident's stay in order)."""
+    """Residents whose deliveries are in flight at once (each resident's stay in order); raise
+    it for a distant endpoint, whose round trips dominate."""
 
     # The resident portal (`rps portal`)
     portal_host: str = "127.0.0.1"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
+import aiohttp
 
 from consumers.webhooks._answers import Answer, Verdict, judge
 from consumers.webhooks._endpoints import Endpoint, EndpointStore, check_url, open_endpoints
@@ -81,7 +81,7 @@ async def run(
     authority: str,
     *,
     stop_at_end: bool = False,
-    client: httpx.AsyncClient | None = None,
+    client: aiohttp.ClientSession | None = None,
 ) -> RelayStats:
     """Deliver ``authority``'s topic to its endpoint until stopped (``rps webhooks run``)."""
     async with open_endpoints(settings) as store:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -105,7 +105,11 @@ class Relay:
     """Deliver one authority's topic to its endpoint until stopped (or caught up)."""
 
     def __init__(
-        self, settings: Settings, authority: str, store: EndpointStore, client: httpx.AsyncClient
+        self,
+        settings: Settings,
+        authority: str,
+        store: EndpointStore,
+        client: aiohttp.ClientSession,
     ) -> None:
         self._settings = settings
         self._authority = authority
@@ -204,7 +208,7 @@ class Relay:
         """The record as a delivery to send, or None once it is dead-lettered as poison."""
         try:
             delivery = to_delivery(record, self._authority)
-            body = encode(decode(record.value, tuple(record.headers)))
+            body = _structured(record)
         except PoisonRecord as poison:
             await dead_letter(producer, self._topics, record, poison.reason)
             self.stats.dead_lettered += 1
@@ -240,19 +244,29 @@ class Relay:
             log.info("acknowledged", count=len(applied), authority=self._authority)
 
 
+def _structured(record: Any) -> bytes:
+    """The delivery as a structured-mode CloudEvent: the record's value as it is, unless it
+    came in binary mode (``ce_`` headers), when it is encoded afresh."""
+    if any(name == "ce_specversion" for name, _ in record.headers):
+        return encode(decode(record.value, tuple(record.headers)))
+    value: bytes = record.value
+    return value
+
+
 async def run_webhooks(
     settings: Settings,
     authority: str,
     store: EndpointStore,
     *,
     stop_at_end: bool = False,
-    client: httpx.AsyncClient | None = None,
+    client: aiohttp.ClientSession | None = None,
 ) -> RelayStats:
     """Deliver ``authority``'s topic to its registered endpoint until stopped (or caught up)."""
     await infra.ensure_delivery_topic(settings, authority)
-    async with client or httpx.AsyncClient(follow_redirects=False) as http:
-        relay = Relay(settings, authority, store, http)
-        return await relay.run(stop_at_end=stop_at_end)
+    if client is not None:
+        return await Relay(settings, authority, store, client).run(stop_at_end=stop_at_end)
+    async with aiohttp.ClientSession() as http:
+        return await Relay(settings, authority, store, http).run(stop_at_end=stop_at_end)
 
 
 async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 import stamina
 from standardwebhooks.webhooks import Webhook
 
@@ -75,7 +75,7 @@ class Sender:
     def __init__(
         self,
         settings: Settings,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         endpoint: Callable[[], Awaitable[Endpoint]],
         *,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -107,13 +107,15 @@ class Sender:
         endpoint = await self._endpoint()
         now = self._clock()
         try:
-            response = await self._client.post(
+            async with self._client.post(
                 endpoint.url,
-                content=outgoing.body,
+                data=outgoing.body,
                 headers=signed_headers(endpoint, outgoing, now),
-                timeout=self._settings.webhook_timeout_seconds,
-            )
-        except httpx.TransportError as error:  # timeouts, refused connections, resets
+                timeout=aiohttp.ClientTimeout(total=self._settings.webhook_timeout_seconds),
+                allow_redirects=False,
+            ) as response:
+                status, retry_after = response.status, response.headers.get("retry-after")
+        except (aiohttp.ClientError, TimeoutError) as error:  # timeouts, refusals, resets
             log.warning(
                 "webhook not answered",
                 authority=authority,
@@ -122,7 +124,7 @@ class Sender:
                 error_type=type(error).__name__,
             )
             raise _Transient(None, type(error).__name__) from None
-        answer = judge(response.status_code, response.headers.get("retry-after"), now)
+        answer = judge(status, retry_after, now)
         if answer.verdict is Verdict.RETRY:
             log.warning(
                 "webhook to be retried",
