@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from pathlib import Path
 
 from starlette.responses import Response
 
@@ -21,10 +22,11 @@ PER_RESIDENT = 20
 
 
 async def test_killed_mid_run_the_webhook_process_loses_nothing(
-    webhook_settings: Settings, kafka_io: KafkaIO
+    webhook_settings: Settings, kafka_io: KafkaIO, tmp_path: Path
 ) -> None:
     """`rps webhooks run` is killed after some deliveries were applied; run again, every
-    delivery is applied (each once, by webhook-id, in order per resident) and acknowledged."""
+    delivery is applied (each once, by webhook-id, in order per resident) and acknowledged.
+    Its log holds neither the signing secret nor any delivered value."""
     await kafka_io.ready(AUTHORITY)
     topic = kafka_io.topics.deliveries(AUTHORITY)
     expected: dict[str, list[str]] = {}
@@ -45,23 +47,26 @@ async def test_killed_mid_run_the_webhook_process_loses_nothing(
         return None
 
     port = free_port()
-    receiver = Receiver(await register(webhook_settings, f"http://127.0.0.1:{port}/"), slow)
+    secret = await register(webhook_settings, f"http://127.0.0.1:{port}/")
+    receiver = Receiver(secret, slow)
+    log = tmp_path / "webhooks.log"
     async with serving(receiver, port):
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "cli",
-            "webhooks",
-            "run",
-            AUTHORITY,
-            env=environment(
-                webhook_settings,
-                RPS_CONSUMER_BATCH_SIZE="7",
-                RPS_WEBHOOK_BACKOFF_MAX_SECONDS="1",
-            ),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "cli",
+                "webhooks",
+                "run",
+                AUTHORITY,
+                env=environment(
+                    webhook_settings,
+                    RPS_CONSUMER_BATCH_SIZE="7",
+                    RPS_WEBHOOK_BACKOFF_MAX_SECONDS="1",
+                ),
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
         for _ in range(1200):
             if len(receiver.applied) >= 15 or process.returncode is not None:
                 break
@@ -82,3 +87,7 @@ async def test_killed_mid_run_the_webhook_process_loses_nothing(
     acks = [decode(r.value) for r in await kafka_io.read_all(kafka_io.topics.acknowledgements)]
     decisions = {a.data.decision_id for a in acks if isinstance(a, DeliveryApplied)}
     assert decisions == {e["data"]["decision_id"] for e in receiver.events()}
+    logged = log.read_text()
+    assert "acknowledged" in logged
+    for secret_or_value in (secret, secret.removeprefix("whsec_"), "Flat 1", "Hamilton Square"):
+        assert secret_or_value not in logged
