@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from consumers.webhooks import Endpoint, InsecureEndpoint, Verdict, check_url, judge
 from consumers.webhooks._answers import parse_retry_after
 from consumers.webhooks._endpoints import new_secret
+from consumers.webhooks._relay import _structured
 from consumers.webhooks._sender import Outgoing, signed_headers
+from schemas import decode
+from schemas.validation import to_binary
+from tests.unit.consumers.events import address, profile_updated, record
 
 NOW = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
 
@@ -111,3 +117,15 @@ def test_secrets_never_show_in_an_endpoints_repr() -> None:
     endpoint = _endpoint(old, NOW)
     assert endpoint.secret not in repr(endpoint)
     assert old not in repr(endpoint)
+
+
+def test_a_delivery_in_binary_mode_is_posted_in_structured_mode() -> None:
+    """A record in Kafka's binary mode (ce_ headers) is POSTed as the structured CloudEvent;
+    one in structured mode is POSTed byte for byte."""
+    structured = profile_updated(3, address("Flat 3"))
+    event = decode(structured)
+    data, headers = to_binary(event)
+    binary_record = dataclasses.replace(record(structured), value=data, headers=headers)
+    assert decode(_structured(binary_record)) == event
+    assert orjson.loads(_structured(binary_record))["specversion"] == "1.0"
+    assert _structured(record(structured)) == structured
