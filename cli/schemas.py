@@ -47,6 +47,9 @@ def validate(
     if mapping is not None:
         _validate_csv(settings, files, mapping)
         return
+    if any(name.lower().endswith(".csv") for name in files):
+        typer.echo("error: --mapping: is required to read a CSV file", err=True)
+        raise typer.Exit(2)
     report = Report()
     for bad in check_files(files, sys.stdin.buffer, report):
         typer.echo(str(bad), err=True)

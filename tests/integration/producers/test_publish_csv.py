@@ -79,8 +79,9 @@ async def test_dry_run_and_validate_check_the_same_way_and_send_nothing(
 
 
 def test_a_csv_file_without_a_mapping_is_refused(settings: Settings, tmp_path: Path) -> None:
-    """`rps publish export.csv` says a mapping is needed (exit 2) instead of rejecting every
-    line as not JSON."""
-    result = run(settings, "publish", str(_export(tmp_path)))
-    assert result.returncode == 2
-    assert "--mapping: is required to read a CSV file" in result.stderr
+    """`rps publish export.csv` and `rps validate export.csv` say a mapping is needed (exit 2)
+    instead of rejecting every line as not JSON."""
+    export = str(_export(tmp_path))
+    for result in (run(settings, "publish", export), run(settings, "validate", export)):
+        assert result.returncode == 2
+        assert "--mapping: is required to read a CSV file" in result.stderr
