@@ -1,10 +1,15 @@
-"""The ``rps`` entry point. Each sub-command parses, builds settings, calls one function."""
+"""The ``rps`` entry point. Each sub-command parses, builds settings, calls one function.
+
+The command modules import only typer at module level, so ``rps --help`` starts
+without loading the product; each command imports what it uses when it runs
+(``tests/unit/cli/test_startup.py`` keeps it so).
+"""
 
 from __future__ import annotations
 
 import typer
 
-from cli import consumers, feed, infra, operators, portal, producers, schemas, streams, webhooks
+from cli import audit, consumers, feed, infra, portal, producers, replay, schemas, streams, webhooks
 
 app = typer.Typer(
     name="rps",
@@ -14,7 +19,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, consumers, operators, portal, webhooks, feed):
+for module in (
+    infra,
+    schemas,
+    streams,
+    producers,
+    consumers,
+    replay,
+    audit,
+    portal,
+    webhooks,
+    feed,
+):
     module.register(app)
 
 

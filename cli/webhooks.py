@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import typer
-from aiokafka.errors import KafkaConnectionError
 
 from cli.common import settings_and_logging
 
@@ -27,6 +26,8 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def _reported() -> Iterator[None]:
     """Our known failures as a message on stderr (argument and rule) and an exit code."""
+    from aiokafka.errors import KafkaConnectionError
+
     from consumers.webhooks import WebhookError
 
     try:

@@ -18,7 +18,7 @@ from typing import IO, Any
 from producers.csv_input import ColumnMapping, Row, read_row, read_rows
 from producers.errors import EventRejected
 from producers.files import Rejection, Summary
-from producers.publisher import Publisher, Receipt
+from producers.receipts import Receipt
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import Event
@@ -101,6 +101,7 @@ async def publish_csv(
                 for _ in events():
                     pass
             else:
+                from producers.publisher import Publisher  # aiokafka: not loaded for a dry run
 
                 def acknowledged(_receipt: Receipt) -> None:
                     summary.sent += 1

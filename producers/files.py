@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from producers.errors import EventRejected
 from producers.inputs import read_line
-from producers.publisher import Publisher, Receipt
+from producers.receipts import Receipt
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import Event, FieldError
@@ -161,6 +161,7 @@ async def publish_file(
                 for _ in events():
                     bar.advance()
             else:
+                from producers.publisher import Publisher  # aiokafka: not loaded for a dry run
 
                 def acknowledged(_receipt: Receipt) -> None:
                     summary.sent += 1

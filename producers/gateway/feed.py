@@ -25,12 +25,11 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from consumers._repository import PendingAck
-from consumers._wire import acknowledgements
 from rps.logs import get_logger
 from rps.reading import partitions_of
 from rps.settings import Settings
-from schemas import InvalidEvent, decode
+from schemas import InvalidEvent, decode, encode
+from schemas.acknowledgements import delivery_applied
 from schemas.topics import Topics
 
 _log = get_logger("producers.gateway")
@@ -75,6 +74,15 @@ def _pair(item: Any) -> bool:
         and len(item) == 2
         and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in item)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """One delivery an authority says it applied."""
+
+    decision_id: str
+    subject: str
+    local_reference: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +182,20 @@ class Feed:
             deliveries.append(event.model_dump(mode="json", exclude_none=False))
         return Page(deliveries, encode_cursor(nexts), bool(heads))
 
-    async def acknowledge(self, authority: str, applied: list[PendingAck]) -> None:
+    async def acknowledge(self, authority: str, applied: list[Applied]) -> None:
         """Send ``delivery.applied`` for each, built as the reference subscriber builds it."""
+        now = datetime.now(UTC)
+        events = [
+            delivery_applied(authority, a.decision_id, a.subject, a.local_reference, now, now)
+            for a in applied
+        ]
         try:
             producer = await self._started_producer()
             sent = [
-                await producer.send(self._topics.acknowledgements, key=key, value=value)
-                for key, value in acknowledgements(authority, applied, datetime.now(UTC))
+                await producer.send(
+                    self._topics.acknowledgements, key=event.subject.encode(), value=encode(event)
+                )
+                for event in events
             ]
             for future in sent:
                 await future

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from consumers._repository import PendingAck
 from producers.feed_keys import FeedKey, FeedKeyStore
-from producers.gateway.dependencies import Body, utcnow
+from producers.gateway.dependencies import Body
+from producers.gateway.feed import Applied as AppliedDelivery
 from producers.gateway.feed import BadCursor, Feed, FeedUnavailable
 from producers.gateway.problems import Problem
 from rps.logs import get_logger
@@ -203,9 +203,8 @@ async def acknowledge(wiring: FeedWired, key: Authority, document: Body) -> Ackn
             "each error names the field and the rule",
             errors=tuple((None, e) for e in _fields(error)),
         ) from None
-    now = utcnow()
     applied = [
-        PendingAck(a.decision_id, a.subject, a.local_reference, now)
+        AppliedDelivery(a.decision_id, a.subject, a.local_reference)
         for a in request.acknowledgements
     ]
     try:

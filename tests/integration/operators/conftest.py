@@ -20,7 +20,7 @@ from cli.spawn import environment
 from rps.settings import Settings
 from schemas import strategies as events
 from schemas.topics import Topics
-from streams import replay
+from streams.operators import replay
 from tests.integration.streams.conftest import (  # noqa: F401  (the worker fixtures, shared)
     PublishAs,
     publish_as,

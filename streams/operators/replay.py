@@ -13,7 +13,7 @@ in the live state of its resident, with the same fingerprint.
 
 ``rebuild_live`` writes the rebuilt states back as the new latest values of
 the changelog, for a recovery; it is refused while any worker of the group is
-running (``RebuildRefused``, a ``streams.errors.StreamsError``).
+running (``RebuildRefused``, a ``streams.worker.errors.StreamsError``).
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from rps.producing import TrackingProducer
 from rps.reading import partitions_of, read_to_end
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import codec
-from streams.app import faust_id
-from streams.audit_chain import is_reserved
 from streams.core import EMPTY, Fact, Profile, ResidentState, SubscriptionChange, fold
-from streams.errors import StreamsError
+from streams.runtime.names import changelog_topic, faust_id
+from streams.worker import codec, stored
+from streams.worker.audit_chain import is_reserved
+from streams.worker.errors import StreamsError
 
 Progress = Callable[[int], None]
 """Told how many more inbound records were read."""
@@ -45,11 +45,6 @@ Progress = Callable[[int], None]
 
 class RebuildRefused(StreamsError):
     """The live state may not be rewritten now (a worker is running, or the replay was partial)."""
-
-
-def changelog_topic(settings: Settings) -> str:
-    """The worker's profile table changelog."""
-    return f"{faust_id(settings)}-profiles-changelog"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +109,7 @@ async def rebuild(
 
 async def live(settings: Settings) -> dict[str, Profile]:
     """The latest profile per resident on the worker's changelog."""
-    return {r: codec.decode_profile(raw) for r, (raw, _) in (await _latest(settings)).items()}
+    return {r: stored.decode_profile(raw) for r, (raw, _) in (await _latest(settings)).items()}
 
 
 async def _latest(settings: Settings) -> dict[str, tuple[bytes, int]]:
@@ -135,8 +130,8 @@ def differences(rebuilt: dict[str, ResidentState], current: dict[str, Profile]) 
     return sorted(
         r
         for r in residents
-        if codec.state_digest(rebuilt.get(r, EMPTY))
-        != codec.state_digest(current[r].state if r in current else EMPTY)
+        if stored.state_digest(rebuilt.get(r, EMPTY))
+        != stored.state_digest(current[r].state if r in current else EMPTY)
     )
 
 
@@ -182,8 +177,8 @@ async def compare(
 ) -> Comparison:
     """Replay the inbound topics (from ``since``) and compare with the live changelog."""
     rebuilt = await rebuild(settings, since, progress)
-    stored = await _latest(settings)
-    current = {r: codec.decode_profile(raw) for r, (raw, _) in stored.items()}
+    latest = await _latest(settings)
+    current = {r: stored.decode_profile(raw) for r, (raw, _) in latest.items()}
     if since is not None:
         found = missing(rebuilt.states, current)
         where = {r: rebuilt.partitions[r] for r in found}
@@ -197,11 +192,11 @@ async def compare(
             True,
             rebuilt,
         )
-    where = {r: p for r, (_, p) in stored.items()} | rebuilt.partitions
+    where = {r: p for r, (_, p) in latest.items()} | rebuilt.partitions
     replayed = partition_digests(
-        {r: codec.state_digest(s) for r, s in rebuilt.states.items()}, where
+        {r: stored.state_digest(s) for r, s in rebuilt.states.items()}, where
     )
-    held = partition_digests({r: codec.state_digest(p.state) for r, p in current.items()}, where)
+    held = partition_digests({r: stored.state_digest(p.state) for r, p in current.items()}, where)
     differing_partitions = sorted(
         p for p in set(replayed) | set(held) if replayed.get(p) != held.get(p)
     )
@@ -245,30 +240,30 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
         raise RebuildRefused(
             f"consumer group {faust_id(settings)} has active members: stop every worker first"
         )
-    stored = await _latest(settings)
+    latest = await _latest(settings)
     rebuilt = comparison.rebuilt
     producer = TrackingProducer(acks="all", **settings.kafka_client_options())
     await producer.start()
     written = 0
     try:
         topic = changelog_topic(settings)
-        for resident in sorted(set(rebuilt.states) | set(stored)):
+        for resident in sorted(set(rebuilt.states) | set(latest)):
             key = resident.encode()
             if resident not in rebuilt.states:
-                await producer.send(topic, None, key, partition=stored[resident][1])
+                await producer.send(topic, None, key, partition=latest[resident][1])
                 written += 1
                 continue
             partition = rebuilt.partitions[resident]
-            if resident in stored:
-                old, outbox = codec.decode_stored(stored[resident][0])
+            if resident in latest:
+                old, outbox = stored.decode_stored(latest[resident][0])
                 profile = Profile(resident, rebuilt.states[resident], old.holdings, old.sequence)
             else:
                 profile, outbox = Profile(resident, rebuilt.states[resident]), {}
-            if resident in stored and codec.state_digest(old.state) == codec.state_digest(
+            if resident in latest and stored.state_digest(old.state) == stored.state_digest(
                 profile.state
             ):
                 continue  # equal already: leave the live record as it is
-            value = codec.encode_profile(profile, outbox)
+            value = stored.encode_profile(profile, outbox)
             await producer.send(topic, value, key, partition=partition)
             written += 1
         await producer.flush()
