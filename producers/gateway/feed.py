@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import heapq
 import time
 from collections.abc import Mapping
@@ -87,11 +88,13 @@ class Applied:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Deliveries after a cursor (as CloudEvent JSON), the next cursor, and whether more wait."""
+    """Deliveries after a cursor (as CloudEvent JSON), the next cursor, whether more wait, and
+    whether some after the cursor had expired (retention) before they were read."""
 
     deliveries: list[dict[str, Any]]
     next: str
     more: bool
+    gap: bool = False
 
 
 class Feed:
@@ -118,11 +121,14 @@ class Feed:
             async with self._lock:
                 consumer = await self._started_consumer()
                 tps = await self._partitions(topic)
-                fetched = await self._fetch(consumer, tps, positions, limit) if tps else {}
+                fetched, gap = await self._fetch(consumer, tps, positions, limit)
         except KafkaError as error:
             _log.warning("feed unavailable", authority=authority, error_type=type(error).__name__)
             raise FeedUnavailable() from None
-        return self._page(fetched, positions, limit)
+        page = self._page(fetched, positions, limit)
+        if gap:
+            _log.warning("feed gap: deliveries expired unread", authority=authority)
+        return dataclasses.replace(page, gap=gap)
 
     async def _partitions(self, topic: str) -> list[TopicPartition]:
         """The topic's partitions, looked up once a minute (none while it does not exist)."""
@@ -139,10 +145,15 @@ class Feed:
         tps: list[TopicPartition],
         positions: Mapping[int, int],
         limit: int,
-    ) -> dict[int, list[Any]]:
+    ) -> tuple[dict[int, list[Any]], bool]:
+        """Records after ``positions`` (at least ``limit`` when there are), and whether the
+        topic's retention removed some the cursor had not reached."""
+        if not tps:
+            return {}, False
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         starts = await consumer.beginning_offsets(tps)
+        gap = bool(positions) and any(positions.get(tp.partition, 0) < starts[tp] for tp in tps)
         fetched: dict[int, list[Any]] = {tp.partition: [] for tp in tps}
         waiting = []
         for tp in tps:
@@ -157,7 +168,7 @@ class Feed:
                 fetched[tp.partition].extend(records)
                 total += len(records)
             waiting = [tp for tp in waiting if await consumer.position(tp) < ends[tp]]
-        return fetched
+        return fetched, gap
 
     def _page(
         self, fetched: Mapping[int, list[Any]], positions: Mapping[int, int], limit: int

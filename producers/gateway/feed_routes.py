@@ -87,6 +87,11 @@ class DeliveryPage(BaseModel):
     )
     next: str = Field(description="The opaque cursor to send as `after` for the next page.")
     more: bool = Field(description="More deliveries are waiting now: ask again at once.")
+    gap: bool = Field(
+        description="Some deliveries after your cursor expired before you read them (the hub "
+        "keeps them for its retention period, 30 days by default): ask the hub's operator "
+        "for a full resend."
+    )
 
 
 class Applied(BaseModel):
@@ -166,7 +171,7 @@ async def read_deliveries(
     except FeedUnavailable:
         raise _unavailable() from None
     _log.info("feed read", authority=key.authority, count=len(page.deliveries))
-    return DeliveryPage(deliveries=page.deliveries, next=page.next, more=page.more)
+    return DeliveryPage(deliveries=page.deliveries, next=page.next, more=page.more, gap=page.gap)
 
 
 @router.post(

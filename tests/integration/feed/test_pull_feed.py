@@ -14,10 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.records_to_delete import RecordsToDelete
 
 from consumers._repository import PendingAck
 from consumers._wire import acknowledgements
 from consumers.webhooks.receiver import free_port
+from producers.gateway.feed import Feed, decode_cursor
 from rps.settings import Settings
 from schemas import DeliveryApplied, decode
 from tests.integration.consumers.conftest import KafkaIO
@@ -141,6 +145,7 @@ async def test_paging_with_cursors_across_a_restart_sees_every_delivery_once(
             if not page["deliveries"]:
                 break
         assert not page["more"]
+        assert not page["gap"]
         again = await _page(client, liverpool, cursor)
         assert again["deliveries"] == []
 
@@ -217,3 +222,29 @@ async def test_acknowledgements_become_delivery_applied_as_the_subscriber_sends_
 
 def _ids(messages: list[tuple[bytes, bytes]]) -> list[tuple[str, bytes]]:
     return [(decode(value).id, key) for key, value in messages]
+
+
+async def test_a_cursor_behind_what_retention_kept_is_told_of_the_gap(
+    settings: Settings, kafka_io: KafkaIO
+) -> None:
+    """When deliveries after a cursor have gone (retention, here deleted by the admin API),
+    the page says so (`gap`) and goes on from the oldest delivery the hub still holds."""
+    ((_subject, ids),) = (await _deliver(kafka_io, LIVERPOOL, residents=1)).items()
+    feed = Feed(settings)
+    try:
+        first = await feed.read(LIVERPOOL, None, 2)
+        assert [d["data"]["decision_id"] for d in first.deliveries] == ids[:2]
+        assert not first.gap
+        (partition,) = decode_cursor(first.next)
+        admin = AIOKafkaAdminClient(**settings.kafka_client_options())
+        await admin.start()
+        try:
+            tp = TopicPartition(kafka_io.topics.deliveries(LIVERPOOL), partition)
+            await admin.delete_records({tp: RecordsToDelete(before_offset=4)})
+        finally:
+            await admin.close()
+        later = await feed.read(LIVERPOOL, first.next, 100)
+    finally:
+        await feed.close()
+    assert later.gap
+    assert [d["data"]["decision_id"] for d in later.deliveries] == ids[4:]
