@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 import schemas
 from rps.producing import TrackingProducer
-from rps.reading import partitions_of, read_to_end
+from rps.reading import read_to_end
 from rps.settings import Settings
-from schemas.topics import Topics
 from streams.core import EMPTY, Fact, Profile, ResidentState, SubscriptionChange, fold
+from streams.operators import scanning
+from streams.operators.scanning import inbound_total
 from streams.runtime.names import changelog_topic, faust_id
 from streams.worker import codec, stored
 from streams.worker.audit_chain import is_reserved
@@ -58,19 +57,6 @@ class Rebuilt:
     """The inbound partition of each resident (where its changelog record belongs)."""
 
 
-async def inbound_total(settings: Settings, since: datetime | None = None) -> int:
-    """How many inbound records a replay (from ``since``) will read: for a progress bar."""
-    consumer = await _consumer(settings)
-    try:
-        total = 0
-        for tp, (start, end) in (await _ranges(consumer, settings, since)).items():
-            del tp
-            total += max(0, end - start)
-        return total
-    finally:
-        await consumer.stop()
-
-
 async def rebuild(
     settings: Settings, since: datetime | None = None, progress: Progress | None = None
 ) -> Rebuilt:
@@ -78,7 +64,7 @@ async def rebuild(
     facts: dict[str, list[Fact]] = defaultdict(list)
     where: dict[str, int] = {}
     events = rejected = 0
-    async for batch in _scan(settings, since):
+    async for batch in scanning.scan(settings, since):
         for record in batch:
             events += 1
             try:
@@ -270,70 +256,6 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
     finally:
         await producer.stop()
     return written
-
-
-# -- reading -------------------------------------------------------------------------------
-
-
-async def _consumer(settings: Settings) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        **settings.kafka_client_options(),
-    )
-    await consumer.start()
-    return consumer
-
-
-async def _ranges(
-    consumer: AIOKafkaConsumer, settings: Settings, since: datetime | None
-) -> dict[TopicPartition, tuple[int, int]]:
-    topics = Topics(settings.topic_prefix)
-    partitions = [
-        tp
-        for topic in (topics.attributes, topics.consents)
-        for tp in await partitions_of(settings, topic)
-    ]
-    if not partitions:
-        return {}
-    ends = await consumer.end_offsets(partitions)
-    starts = await consumer.beginning_offsets(partitions)
-    if since is not None:
-        found = await consumer.offsets_for_times(
-            dict.fromkeys(partitions, int(since.timestamp() * 1000))
-        )
-        starts = {tp: (found[tp].offset if found.get(tp) else ends[tp]) for tp in partitions}
-    return {tp: (starts[tp], ends[tp]) for tp in partitions}
-
-
-async def _scan(settings: Settings, since: datetime | None) -> AsyncIterator[list[Any]]:
-    """Batches of the inbound records, from ``since`` (or the start) to the end offsets now."""
-    consumer = await _consumer(settings)
-    try:
-        ranges = {
-            tp: r for tp, r in (await _ranges(consumer, settings, since)).items() if r[1] > r[0]
-        }
-        if not ranges:
-            return
-        consumer.assign(list(ranges))
-        for tp, (start, _) in ranges.items():
-            consumer.seek(tp, start)
-        remaining = set(ranges)
-        while remaining:
-            fetched = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-            for tp, part in fetched.items():
-                end = ranges[tp][1]
-                kept = [r for r in part if r.offset < end]
-                if kept:
-                    yield kept
-                if part and part[-1].offset + 1 >= end:
-                    remaining.discard(tp)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ranges[tp][1]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ aiokafka has a module of its own here (listed in this folder's README).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -46,6 +47,10 @@ class Worker:
     processor: Processor
     stages: Stages
     directory: SubscriptionDirectory
+    guard: StallGuard
+    intake: Intake
+    sweep: expiry.Sweep
+    profiles: TableStore
 
 
 def _credentials(settings: Settings) -> Any:
@@ -90,10 +95,16 @@ def faust_app(settings: Settings) -> faust.App:
 
 
 def build(settings: Settings) -> Worker:
-    """Build the worker for ``settings``: tables, agent, subscription follower, timers."""
+    """Build the worker for ``settings``: its parts, then the agent, tasks and timers on them."""
+    worker = _parts(settings, faust_app(settings))
+    _attach(settings, worker)
+    return worker
+
+
+def _parts(settings: Settings, app: faust.App) -> Worker:
+    """The worker's parts on ``app``: tables, directory, stages, processor, guards."""
     topics = Topics(settings.topic_prefix)
     inputs = {topics.attributes, topics.consents, topics.control}
-    app = faust_app(settings)
     profiles = TableStore(
         app.Table(
             "profiles",
@@ -108,9 +119,6 @@ def build(settings: Settings) -> Worker:
     )
     directory = SubscriptionDirectory(settings, following.follow)
 
-    async def ensure_topic(authority: str) -> str:
-        return await topic_admin.ensure_delivery_topic(settings, authority)
-
     async def crash(error: BaseException) -> None:
         log.error("worker stopping after an unrecoverable output failure")
         os._exit(70)  # offsets of unsettled inputs are not committed: they will be redone
@@ -118,32 +126,43 @@ def build(settings: Settings) -> Worker:
     async def last_audit(partition: int) -> bytes | None:
         return await reading.last_value(settings, topics.audit, partition)
 
+    outlet = FaustOutlet(app)
+    checkpoints = CrashPoints(settings)
     stages = Stages(
-        settings,
-        FaustOutlet(app),
-        profiles.changelog,
-        profiles.persisted,
-        crash,
-        last_audit,
-        CrashPoints(settings),
+        settings, outlet, profiles.changelog, profiles.persisted, crash, last_audit, checkpoints
     )
     processor = Processor(
-        settings, profiles, schedule, directory, ensure_topic, stages.known_sent, FaustSend(app)
+        settings,
+        profiles,
+        schedule,
+        directory,
+        functools.partial(topic_admin.ensure_delivery_topic, settings),
+        stages.known_sent,
+        FaustSend(app),
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
     intake = Intake(processor, stages, guard, dropper)
-    rewind_uncommitted_inputs(app, inputs, guard.sought)
+    sweep = expiry.Sweep(schedule, processor.request_reevaluation)
+    return Worker(app, processor, stages, directory, guard, intake, sweep, profiles)
+
+
+def _attach(settings: Settings, worker: Worker) -> None:
+    """Connect the parts to Faust: the rewind, the revocation signal, the directory's hooks,
+    the agent, the tasks and the timers."""
+    app, directory, guard, stages = worker.app, worker.directory, worker.guard, worker.stages
+    topics = Topics(settings.topic_prefix)
+    inputs = {topics.attributes, topics.consents, topics.control}
 
     async def on_revoked(_sender: object, revoked: set[Any], **_: object) -> None:
         stages.forget(tp.partition for tp in revoked if tp.topic in inputs)
         guard.forget(revoked)
 
     async def on_authority(authority: str) -> None:
-        await ensure_topic(authority)
+        await topic_admin.ensure_delivery_topic(settings, authority)
 
     async def on_widened(change: SubscriptionChange) -> None:
-        await backfill(profiles, change, processor.request_reevaluation)
+        await backfill(worker.profiles, change, worker.processor.request_reevaluation)
 
     app.on_partitions_revoked.connect(cast(Any, on_revoked))
     directory.on_authority = on_authority
@@ -156,6 +175,7 @@ def build(settings: Settings) -> Worker:
         value_type=bytes,
         partitions=settings.partitions,
     )
+    rewind_uncommitted_inputs(app, inputs, guard.sought)
 
     @app.task
     async def quiet_library_logs() -> None:  # a task: it runs once the worker set logging up
@@ -169,22 +189,18 @@ def build(settings: Settings) -> Worker:
     async def process(stream: Any) -> AsyncIterator[None]:
         await directory.ready.wait()
         async for event in stream.noack().events():
-            if await intake.take(event):
+            if await worker.intake.take(event):
                 yield None
 
     @app.timer(settings.worker_stall_check_seconds)
     async def look_for_stalls() -> None:
         await guard.check()
 
-    sweep = expiry.Sweep(schedule, processor.request_reevaluation)
-
     @app.timer(settings.expiry_tick_seconds)
     async def sweep_expiries() -> None:
         if directory.ready.is_set():
             assigned = app.consumer.assignment()
-            await sweep.run({tp.partition for tp in assigned if tp.topic == topics.control})
-
-    return Worker(app, processor, stages, directory)
+            await worker.sweep.run({tp.partition for tp in assigned if tp.topic == topics.control})
 
 
 def run(settings: Settings) -> None:

@@ -94,32 +94,8 @@ def to_fact(event: schemas.Event) -> Input | SubscriptionChange:
                 issued_at=event.time,
                 digest=fingerprint,
             )
-        case schemas.ConsentGranted():
-            return ConsentGrant(
-                id=event.id,
-                resident=event.subject,
-                authority=event.data.authority,
-                attributes=frozenset(str(a) for a in event.data.attributes),
-                purpose=event.data.purpose,
-                local_reference=event.data.local_reference,
-                expires_at=event.data.expires_at,
-                issued_at=event.time,
-                digest=fingerprint,
-                source=source,
-            )
-        case schemas.ConsentWithdrawn():
-            names = event.data.attributes
-            return ConsentWithdrawal(
-                id=event.id,
-                resident=event.subject,
-                authority=event.data.authority,
-                attributes=frozenset({ALL_ATTRIBUTES})
-                if names == "all"
-                else frozenset(str(a) for a in names),
-                issued_at=event.time,
-                digest=fingerprint,
-                source=source,
-            )
+        case schemas.ConsentGranted() | schemas.ConsentWithdrawn():
+            return _consent(event, source, fingerprint)
         case schemas.SubscriptionChanged():
             return SubscriptionChange(
                 id=event.id,
@@ -131,6 +107,37 @@ def to_fact(event: schemas.Event) -> Input | SubscriptionChange:
             )
     raise schemas.InvalidEvent(
         event.id, [schemas.FieldError("type", "not_inbound", "is not an inbound event type")]
+    )
+
+
+def _consent(
+    event: schemas.ConsentGranted | schemas.ConsentWithdrawn, source: str, fingerprint: str
+) -> ConsentGrant | ConsentWithdrawal:
+    """The core value for a consent granted or withdrawn."""
+    if isinstance(event, schemas.ConsentGranted):
+        return ConsentGrant(
+            id=event.id,
+            resident=event.subject,
+            authority=event.data.authority,
+            attributes=frozenset(str(a) for a in event.data.attributes),
+            purpose=event.data.purpose,
+            local_reference=event.data.local_reference,
+            expires_at=event.data.expires_at,
+            issued_at=event.time,
+            digest=fingerprint,
+            source=source,
+        )
+    names = event.data.attributes
+    return ConsentWithdrawal(
+        id=event.id,
+        resident=event.subject,
+        authority=event.data.authority,
+        attributes=frozenset({ALL_ATTRIBUTES})
+        if names == "all"
+        else frozenset(str(a) for a in names),
+        issued_at=event.time,
+        digest=fingerprint,
+        source=source,
     )
 
 
