@@ -18,16 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import signal
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
 import infra
 from consumers._apply import Delivery
@@ -37,6 +34,7 @@ from consumers._wire import acknowledgements, to_delivery
 from consumers.errors import PoisonRecord
 from consumers.webhooks._answers import Answer, Verdict
 from consumers.webhooks._endpoints import Endpoint, EndpointStore
+from consumers.webhooks._kafka import Ends, caught_up, commit, on_signals, release
 from consumers.webhooks._sender import Outgoing, Sender, webhook_id
 from rps.logs import get_logger
 from rps.settings import Settings
@@ -67,22 +65,6 @@ class _Item:
     delivery: Delivery
     outgoing: Outgoing
     answer: Answer | None = None
-
-
-@dataclass
-class _Ends(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Remembers the end offsets of the partitions assigned, to know when caught up."""
-
-    consumer: AIOKafkaConsumer
-    targets: dict[TopicPartition, int] = field(default_factory=dict)
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        for tp in revoked:
-            self.targets.pop(tp, None)
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        if assigned:
-            self.targets.update(await self.consumer.end_offsets(list(assigned)))
 
 
 class _CachedEndpoint:
@@ -138,8 +120,8 @@ class Relay:
         producer = AIOKafkaProducer(
             client_id=f"rps-webhooks-{slug}", acks="all", enable_idempotence=True, **options
         )
-        ends = _Ends(consumer)
-        handlers = _on_signals(self._stop)
+        ends = Ends(consumer)
+        handlers = on_signals(self._stop)
         try:
             await producer.start()
             await consumer.start()
@@ -151,11 +133,11 @@ class Relay:
                 if batch and not await self._until_stopped(self._handle(producer, batch)):
                     break
                 if batch:
-                    await _commit(consumer, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
-                if stop_at_end and await _caught_up(consumer, ends.targets):
+                    await commit(consumer, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+                if stop_at_end and await caught_up(consumer, ends.targets):
                     break
         finally:
-            _release(handlers)
+            release(handlers)
             await consumer.stop()
             await producer.stop()
         self.stats.retries = self._sender.retries
@@ -267,39 +249,3 @@ async def run_webhooks(
         return await Relay(settings, authority, store, client).run(stop_at_end=stop_at_end)
     async with aiohttp.ClientSession() as http:
         return await Relay(settings, authority, store, http).run(stop_at_end=stop_at_end)
-
-
-async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
-    try:
-        await consumer.commit(dict(offsets))
-    except (CommitFailedError, IllegalStateError) as error:
-        # A rebalance took the partitions away: their new owner sends them again.
-        log.warning("offset commit skipped", error_type=type(error).__name__)
-
-
-async def _caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:
-    if not targets:
-        return False
-    for tp, end in targets.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True
-
-
-def _on_signals(stop: asyncio.Event) -> list[signal.Signals]:
-    """SIGTERM and SIGINT stop the process (handlers removed by ``_release``)."""
-    loop = asyncio.get_running_loop()
-    installed = []
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(signum, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            break
-        installed.append(signum)
-    return installed
-
-
-def _release(installed: list[signal.Signals]) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in installed:
-        loop.remove_signal_handler(signum)
