@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, consumers, infra, portal, producers, publishers, replay, schemas, streams
+from cli import (
+    audit,
+    consumers,
+    feed,
+    infra,
+    portal,
+    producers,
+    publishers,
+    replay,
+    schemas,
+    streams,
+    webhooks,
+)
 from cli.common import remember_command
 
 app = typer.Typer(
@@ -22,7 +34,19 @@ app = typer.Typer(
 
 app.callback()(remember_command)
 
-for module in (infra, schemas, streams, producers, publishers, consumers, replay, audit, portal):
+for module in (
+    infra,
+    schemas,
+    streams,
+    producers,
+    publishers,
+    consumers,
+    replay,
+    audit,
+    portal,
+    webhooks,
+    feed,
+):
     module.register(app)
 
 

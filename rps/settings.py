@@ -140,6 +140,17 @@ class Settings(BaseSettings):
     consumer_db_backoff_seconds: float = Field(default=0.5, gt=0, le=60)
     readmodel_group_id: str = "rps-readmodel"
 
+    # Webhooks (`rps webhooks run`): deliveries POSTed to an authority's HTTPS endpoint
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_backoff_initial_seconds: float = Field(default=0.5, gt=0, le=60)
+    webhook_backoff_max_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """The longest wait between two tries of one delivery; tries go on until a final answer."""
+    webhook_max_retry_after_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    """A ``Retry-After`` longer than this is cut to it."""
+    webhook_concurrency: int = Field(default=32, ge=1, le=1000)
+    """Residents whose deliveries are in flight at once (each resident's stay in order); raise
+    it for a distant endpoint, whose round trips dominate."""
+
     # The resident portal (`rps portal`)
     portal_host: str = "127.0.0.1"
     portal_port: int = Field(default=8090, ge=0, le=65535)

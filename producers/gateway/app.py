@@ -28,6 +28,8 @@ from producers.credentials import PublisherCredential
 from producers.errors import EventRejected, NotPublishable, PublishFailed, SourceMismatch
 from producers.gateway.contract import component_schemas, problem_responses, request_body
 from producers.gateway.dependencies import Authenticator, Body, Caller, Wired, Wiring, utcnow
+from producers.gateway.feed_routes import FeedWiring
+from producers.gateway.feed_routes import router as feed_router
 from producers.gateway.problems import Located, Problem, ProblemResponse
 from producers.gateway.trust import Roles, not_registered
 from producers.inputs import read_document, read_retraction
@@ -65,6 +67,7 @@ def create_app(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     roles: Roles | None = None,
+    feed: FeedWiring | None = None,
 ) -> FastAPI:
     """The gateway application; the caller owns (starts and closes) the publisher and store.
 
@@ -77,7 +80,9 @@ def create_app(
         description=(
             "Publish verified-attribute events to the hub over HTTP. Each publisher has its "
             "own API key, bound to one CloudEvents `source`. A 202 means Kafka has "
-            "acknowledged the event. Errors are RFC 9457 problem documents "
+            "acknowledged the event. Authorities without Kafka read their deliveries from the "
+            "pull feed (`/v1/deliveries`) with their own feed key. Errors are RFC 9457 problem "
+            "documents "
             "(`application/problem+json`) that never repeat a value you sent."
         ),
         docs_url=None,
@@ -85,6 +90,8 @@ def create_app(
     )
     app.state.wiring = Wiring(settings, publisher, authenticator, clock, roles)
     app.include_router(router)
+    app.state.feed = feed  # the pull feed (feed_routes): None when the caller serves no feed
+    app.include_router(feed_router)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)

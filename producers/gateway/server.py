@@ -13,7 +13,10 @@ from fastapi import FastAPI
 
 from producers.credentials import CachedAuthenticator, open_store
 from producers.errors import InvalidSigningKey, PublishFailed
+from producers.feed_keys import open_feed_keys
 from producers.gateway.app import create_app
+from producers.gateway.feed import Feed
+from producers.gateway.feed_routes import FeedWiring
 from producers.gateway.trust import Permit, Roles, gateway_key
 from producers.publisher import Publisher
 from rps.logs import get_logger
@@ -38,17 +41,21 @@ async def running(settings: Settings, *, permit: Permit | None = None) -> AsyncI
         raise InvalidSigningKey("a production gateway needs RPS_GATEWAY_SIGNING_KEY_FILE and _ID")
     if key is None:
         _log.warning("gateway neither checks roles nor vouches: no signing key configured")
-    async with open_store(settings) as store:
+    async with open_store(settings) as store, open_feed_keys(settings) as keys:
         authenticator = CachedAuthenticator(store, settings.gateway_credential_cache_seconds)
         publisher = Publisher(settings, signing=key)
+        feed = Feed(settings)
         try:
             await publisher.start()
         except PublishFailed:
             _log.warning("kafka unavailable at start", bootstrap_servers=settings.bootstrap_servers)
         try:
             roles = None if key is None or permit is None else Roles(settings, permit)
-            yield create_app(settings, publisher, authenticator, roles=roles)
+            yield create_app(
+                settings, publisher, authenticator, roles=roles, feed=FeedWiring(feed, keys)
+            )
         finally:
+            await feed.close()
             await publisher.close()
 
 
