@@ -37,6 +37,7 @@ from schemas import (
     RetractionReason,
     decode,
     encode,
+    structured_headers,
 )
 from schemas.topics import Topics
 
@@ -150,7 +151,12 @@ class Publisher:
             producer = await self._kafka.producer()
             try:
                 async with asyncio.timeout(self._timeout):
-                    ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                    ack = await producer.send(
+                        outgoing.topic,
+                        outgoing.value,
+                        key=outgoing.key,
+                        headers=structured_headers(),
+                    )
                     metadata = await asyncio.shield(ack)
             except (KafkaError, TimeoutError) as error:
                 raise self._kafka.failed(error, outgoing.topic) from None
@@ -207,7 +213,9 @@ class Publisher:
                 if failures:
                     raise failures[0]
                 # aiokafka bounds send(): metadata and buffer waits end at request_timeout_ms.
-                ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                ack = await producer.send(
+                    outgoing.topic, outgoing.value, key=outgoing.key, headers=structured_headers()
+                )
                 ack.add_done_callback(lambda done, eid=outgoing.event_id: settled(done, eid))
                 acks.append((outgoing.event_id, ack))
                 if len(acks) % YIELD_EVERY == 0:

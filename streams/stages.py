@@ -39,6 +39,7 @@ from typing import Any
 
 from rps.logs import get_logger
 from rps.settings import Settings
+from schemas.binding import structured_headers as structured
 from schemas.topics import Topics
 from streams import audit_chain
 from streams.batches import Batches, Outlet
@@ -140,9 +141,9 @@ class Stages:
                     for topic, key, value, headers in pending.records:
                         if topic == self._audit and value is not None:
                             linked = await self._linked(outputs, pending.partition, value)
-                            await outputs.add(topic, key, linked, None, pending.partition)
+                            await outputs.add(topic, key, linked, structured(), pending.partition)
                         else:
-                            await outputs.add(topic, key, value, headers)
+                            await outputs.add(topic, key, value, headers or structured())
                 acks = []
                 for sent in await outputs.submit_all():
                     if sent.topic == self._audit:

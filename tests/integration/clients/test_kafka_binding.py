@@ -1,0 +1,126 @@
+"""The CloudEvents Kafka binding through the real worker: inputs in either mode, with
+extensions, are accepted; every record the hub writes is marked structured mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+import schemas
+from rps.settings import Settings
+from schemas.topics import Topics
+from tests.integration.streams.conftest import PublishAs, Workers, audit_until, records_of
+
+STRUCTURED = ("content-type", b"application/cloudevents+json; charset=utf-8")
+TRACEPARENT = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def _claim(resident: str, email: str) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "specversion": "1.0",
+        "id": f"bind-{uuid.uuid4()}",
+        "source": "urn:gss:E08000012",
+        "type": schemas.ATTRIBUTE_VERIFIED,
+        "subject": resident,
+        "time": now.isoformat(),
+        "data": {
+            "attribute": "email",
+            "value": email,
+            "assurance": "medium",
+            "method": "council_tax_record",
+            "verified_at": (now - dt.timedelta(minutes=1)).isoformat(),
+        },
+    }
+
+
+async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structured(
+    worker_settings: Settings, workers: Workers, publish_as: PublishAs
+) -> None:
+    """A binary-mode claim (``ce_traceparent``, ``content-type: application/json;
+    charset=utf-8``) and a structured-mode claim carrying ``traceparent``, ``partitionkey`` and
+    ``dataschema`` are both delivered; every delivery, audit, consent and subscription record
+    carries the structured-mode ``content-type`` header, and so does any control record."""
+    topics = Topics(worker_settings.topic_prefix)
+    wirral = await publish_as("urn:gss:E08000015")
+    await wirral.change_subscription(
+        authority="E08000015", attribute="email", minimum_assurance="low"
+    )
+    residents = [str(uuid.uuid4()), str(uuid.uuid4())]
+    resident_app = await publish_as("urn:org:resident-app")
+    workers()
+    grants = set()
+    for n, resident in enumerate(residents):
+        grant = await resident_app.grant_consent(
+            resident=resident,
+            authority="E08000015",
+            attributes=["email"],
+            purpose="council_tax",
+            local_reference=f"WIR-{n}",
+        )
+        grants.add(grant.event_id)
+    await audit_until(worker_settings, lambda rs: grants <= {r.data.event_id for r in rs}, workers)
+
+    binary = _claim(residents[0], "a@example.org")
+    structured = _claim(residents[1], "b@example.org")
+    envelope = {k: v for k, v in binary.items() if k != "data"}
+    binary_headers = [(f"ce_{k}", str(v).encode()) for k, v in envelope.items()]
+    binary_headers += [
+        ("ce_traceparent", TRACEPARENT),
+        ("content-type", b"application/json; charset=utf-8"),
+    ]
+    structured |= {
+        "traceparent": TRACEPARENT.decode(),
+        "partitionkey": residents[1],
+        "dataschema": f"urn:uk-gov-rps:schema:{schemas.ATTRIBUTE_VERIFIED}",
+        "datacontenttype": "application/json; charset=utf-8",
+    }
+    producer = AIOKafkaProducer(**worker_settings.kafka_client_options())
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topics.attributes,
+            orjson.dumps(binary["data"]),
+            key=residents[0].encode(),
+            headers=binary_headers,
+        )
+        await producer.send_and_wait(
+            topics.attributes,
+            orjson.dumps(structured),
+            key=residents[1].encode(),
+            headers=[STRUCTURED],
+        )
+    finally:
+        await producer.stop()
+
+    claims = {binary["id"], structured["id"]}
+    audit = await audit_until(
+        worker_settings,
+        lambda rs: claims <= {r.data.claim_id for r in rs if r.data.decision == "delivered"},
+        workers,
+    )
+    assert claims <= {r.data.claim_id for r in audit if r.data.decision == "delivered"}
+    deliveries = await records_of(worker_settings, topics.deliveries("E08000015"), at_least=2)
+    delivered = [schemas.decode(r.value, r.headers) for r in deliveries]
+    assert {
+        d.data.provenance.claim_id
+        for d in delivered
+        if isinstance(d, schemas.ProfileUpdated) and d.data.provenance
+    } == claims
+    written = {
+        "deliveries": deliveries,
+        "audit": await records_of(worker_settings, topics.audit),
+        "consents": await records_of(worker_settings, topics.consents),
+        "subscriptions": await records_of(worker_settings, topics.subscriptions),
+        "control": await records_of(worker_settings, topics.control),
+    }
+    for name, records in written.items():
+        unmarked = [r.offset for r in records if STRUCTURED not in list(r.headers)]
+        assert unmarked == [], f"{name} records without the structured content-type"
+    for record in written["control"]:
+        control = orjson.loads(record.value)
+        assert {"specversion", "id", "source", "type"} <= control.keys()
