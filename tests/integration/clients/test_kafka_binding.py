@@ -7,15 +7,18 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import jsonschema
 import orjson
 from aiokafka import AIOKafkaProducer
 
 import schemas
 from rps.settings import Settings
+from schemas.contracts import ASYNCAPI_FILE, CONTRACTS_DIR
 from schemas.topics import Topics
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, records_of
 
 STRUCTURED = ("content-type", b"application/cloudevents+json; charset=utf-8")
+ASYNCAPI = orjson.loads((CONTRACTS_DIR / ASYNCAPI_FILE).read_bytes())
 TRACEPARENT = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
@@ -43,8 +46,9 @@ async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structure
 ) -> None:
     """A binary-mode claim (``ce_traceparent``, ``content-type: application/json;
     charset=utf-8``) and a structured-mode claim carrying ``traceparent``, ``partitionkey`` and
-    ``dataschema`` are both delivered; every delivery, audit, consent and subscription record
-    carries the structured-mode ``content-type`` header, and so does any control record."""
+    ``dataschema`` are both delivered; every delivery, audit, consent, subscription and control
+    record carries the structured-mode ``content-type`` header, and its key and headers meet
+    the AsyncAPI document's schemas for its channel."""
     topics = Topics(worker_settings.topic_prefix)
     wirral = await publish_as("urn:gss:E08000015")
     await wirral.change_subscription(
@@ -64,6 +68,14 @@ async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structure
         )
         grants.add(grant.event_id)
     await audit_until(worker_settings, lambda rs: grants <= {r.data.event_id for r in rs}, workers)
+    await resident_app.grant_consent(  # its expiry makes the worker write a control record
+        resident=str(uuid.uuid4()),
+        authority="E08000015",
+        attributes=["email"],
+        purpose="council_tax",
+        local_reference="WIR-EXPIRING",
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5),
+    )
 
     binary = _claim(residents[0], "a@example.org")
     structured = _claim(residents[1], "b@example.org")
@@ -116,11 +128,28 @@ async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structure
         "audit": await records_of(worker_settings, topics.audit),
         "consents": await records_of(worker_settings, topics.consents),
         "subscriptions": await records_of(worker_settings, topics.subscriptions),
-        "control": await records_of(worker_settings, topics.control),
+        "control": await records_of(worker_settings, topics.control, at_least=1),
     }
+    assert written["control"], "the consent's expiry wrote no control record"
     for name, records in written.items():
         unmarked = [r.offset for r in records if STRUCTURED not in list(r.headers)]
         assert unmarked == [], f"{name} records without the structured content-type"
+        for record in records:
+            message = documented(name)
+            headers = {header: raw.decode() for header, raw in record.headers}
+            assert meets(message["headers"], headers), f"{name} headers break the document"
+            key = message["bindings"]["kafka"]["key"]
+            assert meets(key, record.key.decode()), f"a {name} key breaks the document"
     for record in written["control"]:
-        control = orjson.loads(record.value)
-        assert {"specversion", "id", "source", "type"} <= control.keys()
+        assert meets(documented("control")["payload"], orjson.loads(record.value))
+
+
+def documented(channel: str) -> dict[str, Any]:
+    """The AsyncAPI document's (first) message on ``channel``."""
+    ref = next(iter(ASYNCAPI["channels"][channel]["messages"].values()))["$ref"]
+    message: dict[str, Any] = ASYNCAPI["components"]["messages"][ref.rsplit("/", 1)[1]]
+    return message
+
+
+def meets(schema: dict[str, Any], instance: Any) -> bool:
+    return jsonschema.Draft202012Validator(schema).is_valid(instance)

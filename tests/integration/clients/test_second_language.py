@@ -4,14 +4,11 @@ CloudEvents Java SDK, a JSON Schema validator). ``make clients-setup`` builds th
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import subprocess
 import uuid
 from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 import schemas
@@ -20,34 +17,11 @@ from schemas.contracts import CONTRACTS_DIR, JSON_SCHEMA_DIR
 from schemas.samples import example_lines
 from schemas.topics import Topics
 from tests.conftest import TopicFactory
+from tests.integration.clients.conftest import CLIENTS, run
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, records_of
 
-REPO = Path(__file__).resolve().parents[3]
-CLIENTS = REPO / "clients"
 JAVA_MAIN = "uk.gov.rps.clients.ValidateDeliveries"
 WIRRAL = "E08000015"
-RUN_SECONDS = 240  # a generous bound on one client run (a JVM start on a busy machine)
-
-
-@pytest.fixture(scope="session")
-def clients_built() -> None:
-    """The clients, built by the project's Makefile (a no-op when they are up to date)."""
-    result = subprocess.run(
-        ["make", "-s", "clients-setup"], cwd=REPO, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        pytest.fail(f"make clients-setup failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-
-
-async def run(*command: str) -> tuple[int, str, str]:
-    """Run a client program; its exit code, standard output and standard error."""
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    async with asyncio.timeout(RUN_SECONDS):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def validate_in_java(settings: Settings, topic: str, expected: int) -> tuple[int, str]:
