@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import stamina
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,15 +22,22 @@ log = get_logger("portal")
 
 
 async def _open(settings: Settings, url: str) -> ReadModel:
-    """The read model, retried while another process (``rps readmodel``) is migrating it."""
-    for attempt in range(1, settings.consumer_db_attempts + 1):
-        try:
+    """The read model, retried while another process (``rps readmodel``) is migrating it:
+    ``consumer_db_attempts`` tries, backing off from ``consumer_db_backoff_seconds`` with
+    jitter; the last failure is raised."""
+    backoff = settings.consumer_db_backoff_seconds
+    async for attempt in stamina.retry_context(
+        on=SQLAlchemyError,
+        attempts=settings.consumer_db_attempts,
+        timeout=None,
+        wait_initial=backoff,
+        wait_max=30.0,
+        wait_jitter=backoff,
+    ):
+        with attempt:
+            if attempt.num > 1:
+                log.warning("read model not ready, retrying", count=attempt.num - 1)
             return await open_read_model(url)
-        except SQLAlchemyError:
-            if attempt == settings.consumer_db_attempts:
-                raise
-            log.warning("read model not ready, retrying", count=attempt)
-            await asyncio.sleep(settings.consumer_db_backoff_seconds * attempt)
     raise AssertionError("unreachable")
 
 
