@@ -19,6 +19,7 @@ from tests.integration.streams.conftest import PublishAs, Workers, audit_until, 
 
 STRUCTURED = ("content-type", b"application/cloudevents+json; charset=utf-8")
 ASYNCAPI = orjson.loads((CONTRACTS_DIR / ASYNCAPI_FILE).read_bytes())
+PLANTED = "QQ123456C"  # a national insurance number smuggled in as an extension
 TRACEPARENT = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
@@ -48,7 +49,8 @@ async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structure
     charset=utf-8``) and a structured-mode claim carrying ``traceparent``, ``partitionkey`` and
     ``dataschema`` are both delivered; every delivery, audit, consent, subscription and control
     record carries the structured-mode ``content-type`` header, and its key and headers meet
-    the AsyncAPI document's schemas for its channel."""
+    the AsyncAPI document's schemas for its channel. An extension is dropped: a national
+    insurance number planted in one (``nino``) reaches no record the hub writes."""
     topics = Topics(worker_settings.topic_prefix)
     wirral = await publish_as("urn:gss:E08000015")
     await wirral.change_subscription(
@@ -83,6 +85,7 @@ async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structure
     binary_headers = [(f"ce_{k}", str(v).encode()) for k, v in envelope.items()]
     binary_headers += [
         ("ce_traceparent", TRACEPARENT),
+        ("ce_nino", PLANTED.encode()),
         ("content-type", b"application/json; charset=utf-8"),
     ]
     structured |= {
@@ -90,6 +93,7 @@ async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structure
         "partitionkey": residents[1],
         "dataschema": f"urn:uk-gov-rps:schema:{schemas.ATTRIBUTE_VERIFIED}",
         "datacontenttype": "application/json; charset=utf-8",
+        "nino": PLANTED,
     }
     producer = AIOKafkaProducer(**worker_settings.kafka_client_options())
     await producer.start()
@@ -140,6 +144,11 @@ async def test_both_modes_with_extensions_are_accepted_and_outputs_are_structure
             assert meets(message["headers"], headers), f"{name} headers break the document"
             key = message["bindings"]["kafka"]["key"]
             assert meets(key, record.key.decode()), f"a {name} key breaks the document"
+    for name, records in written.items():
+        planted = [r.offset for r in records if PLANTED.encode() in (r.value or b"")]
+        assert planted == [], f"an extension's value reached a {name} record"
+    for log in workers.logs.glob("worker-*.log"):
+        assert PLANTED not in log.read_text(), "an extension's value reached the worker's log"
     for record in written["control"]:
         assert meets(documented("control")["payload"], orjson.loads(record.value))
 
