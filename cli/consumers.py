@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from aiokafka.errors import KafkaConnectionError
-from rich.console import Console
 
 from cli.common import settings_and_logging
-from consumers import ConfigurationError, TransientFailure
-from consumers.readmodel import run_read_model
-from consumers.subscriber import default_db_url, holdings, holdings_table, subscribe
 
 
 @contextmanager
 def _reported() -> Iterator[None]:
     """Turn our known failures into a message on stderr (field and rule) and an exit code."""
+    from aiokafka.errors import KafkaConnectionError
+
+    from consumers import ConfigurationError, TransientFailure
+
     try:
         yield
     except ConfigurationError as error:
@@ -32,81 +30,96 @@ def _reported() -> Iterator[None]:
         raise typer.Exit(1) from error
 
 
+def subscribe_command(
+    authority: str = typer.Argument(
+        ..., help="The subscribing authority: a GSS code (E08000012) or urn:org:<name>."
+    ),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="The authority's database: sqlite+aiosqlite:///path.db or "
+        "postgresql+asyncpg://user@host/db. Default: SQLite under the state directory.",
+    ),
+    stop_at_end: bool = typer.Option(
+        False, "--stop-at-end", help="Exit once caught up with the topic as it was at start."
+    ),
+    retention_days: int | None = typer.Option(
+        None,
+        "--retention-days",
+        min=0,
+        help="On consent ended keep values this many days before deleting them "
+        "(0: delete at once). Default: RPS_SUBSCRIBER_RETENTION_DAYS.",
+    ),
+) -> None:
+    """Apply AUTHORITY's deliveries into its own database and acknowledge each to the hub."""
+    import asyncio
+
+    from consumers.subscriber import default_db_url, subscribe
+
+    settings = settings_and_logging()
+    if retention_days is not None:
+        settings = settings.model_copy(update={"subscriber_retention_days": retention_days})
+    with _reported():
+        url = db or default_db_url(settings, authority)
+        stats = asyncio.run(subscribe(settings, authority, url, stop_at_end=stop_at_end))
+    typer.echo(
+        f"{authority}: {stats.records} records read, {stats.written} applied, "
+        f"{stats.dead_lettered} dead-lettered"
+    )
+
+
+def holdings_command(
+    authority: str = typer.Argument(..., help="The authority whose database to show."),
+    db: str | None = typer.Option(
+        None, "--db", help="The authority's database URL (as given to `rps subscribe`)."
+    ),
+    values: bool = typer.Option(
+        False, "--values", help="Show the values too (personal data: mind who is watching)."
+    ),
+) -> None:
+    """Print what AUTHORITY's database holds: reference, attribute, version and provenance."""
+    import asyncio
+
+    from rich.console import Console
+
+    from consumers.subscriber import default_db_url, holdings, holdings_table
+
+    settings = settings_and_logging()
+    with _reported():
+        url = db or default_db_url(settings, authority)
+        rows = asyncio.run(holdings(url, with_values=values))
+    Console().print(holdings_table(rows, title=f"{authority} holds", with_values=values))
+
+
+def readmodel_command(
+    db: str | None = typer.Option(
+        None, "--db", help="The hub's database URL. Default: RPS_DATABASE_URL."
+    ),
+    stop_at_end: bool = typer.Option(
+        False,
+        "--stop-at-end",
+        help="Exit once caught up with the topics as they were at start.",
+    ),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Empty the read model first and read every topic again."
+    ),
+) -> None:
+    """Keep the hub's read model (profiles, consents, deliveries, acknowledgements) current."""
+    import asyncio
+
+    from consumers.readmodel import run_read_model
+
+    settings = settings_and_logging()
+    with _reported():
+        stats = asyncio.run(run_read_model(settings, db, stop_at_end=stop_at_end, rebuild=rebuild))
+    typer.echo(
+        f"read model: {stats.records} records read, {stats.written} recorded, "
+        f"{stats.skipped} passed by, {stats.dead_lettered} dead-lettered"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `rps` app."""
-
-    @app.command("subscribe")
-    def subscribe_command(
-        authority: str = typer.Argument(
-            ..., help="The subscribing authority: a GSS code (E08000012) or urn:org:<name>."
-        ),
-        db: str | None = typer.Option(
-            None,
-            "--db",
-            help="The authority's database: sqlite+aiosqlite:///path.db or "
-            "postgresql+asyncpg://user@host/db. Default: SQLite under the state directory.",
-        ),
-        stop_at_end: bool = typer.Option(
-            False, "--stop-at-end", help="Exit once caught up with the topic as it was at start."
-        ),
-        retention_days: int | None = typer.Option(
-            None,
-            "--retention-days",
-            min=0,
-            help="On consent ended keep values this many days before deleting them "
-            "(0: delete at once). Default: RPS_SUBSCRIBER_RETENTION_DAYS.",
-        ),
-    ) -> None:
-        """Apply AUTHORITY's deliveries into its own database and acknowledge each to the hub."""
-        settings = settings_and_logging()
-        if retention_days is not None:
-            settings = settings.model_copy(update={"subscriber_retention_days": retention_days})
-        with _reported():
-            url = db or default_db_url(settings, authority)
-            stats = asyncio.run(subscribe(settings, authority, url, stop_at_end=stop_at_end))
-        typer.echo(
-            f"{authority}: {stats.records} records read, {stats.written} applied, "
-            f"{stats.dead_lettered} dead-lettered"
-        )
-
-    @app.command("holdings")
-    def holdings_command(
-        authority: str = typer.Argument(..., help="The authority whose database to show."),
-        db: str | None = typer.Option(
-            None, "--db", help="The authority's database URL (as given to `rps subscribe`)."
-        ),
-        values: bool = typer.Option(
-            False, "--values", help="Show the values too (personal data: mind who is watching)."
-        ),
-    ) -> None:
-        """Print what AUTHORITY's database holds: reference, attribute, version and provenance."""
-        settings = settings_and_logging()
-        with _reported():
-            url = db or default_db_url(settings, authority)
-            rows = asyncio.run(holdings(url, with_values=values))
-        Console().print(holdings_table(rows, title=f"{authority} holds", with_values=values))
-
-    @app.command("readmodel")
-    def readmodel_command(
-        db: str | None = typer.Option(
-            None, "--db", help="The hub's database URL. Default: RPS_DATABASE_URL."
-        ),
-        stop_at_end: bool = typer.Option(
-            False,
-            "--stop-at-end",
-            help="Exit once caught up with the topics as they were at start.",
-        ),
-        rebuild: bool = typer.Option(
-            False, "--rebuild", help="Empty the read model first and read every topic again."
-        ),
-    ) -> None:
-        """Keep the hub's read model (profiles, consents, deliveries, acknowledgements) current."""
-        settings = settings_and_logging()
-        with _reported():
-            stats = asyncio.run(
-                run_read_model(settings, db, stop_at_end=stop_at_end, rebuild=rebuild)
-            )
-        typer.echo(
-            f"read model: {stats.records} records read, {stats.written} recorded, "
-            f"{stats.skipped} passed by, {stats.dead_lettered} dead-lettered"
-        )
+    app.command("subscribe")(subscribe_command)
+    app.command("holdings")(holdings_command)
+    app.command("readmodel")(readmodel_command)

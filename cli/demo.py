@@ -33,8 +33,8 @@ from producers import events as build
 from rps.reading import read_events
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import codec
 from streams.core import Directory, Profile, SubscriptionChange, apply_all, decide_all
+from streams.worker import codec
 
 LIVERPOOL, WIRRAL, DWP, DVLA = "E08000012", "E08000015", "urn:org:dwp", "urn:org:dvla"
 AUTHORITIES = (LIVERPOOL, WIRRAL, DWP, DVLA)

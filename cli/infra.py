@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from cli.common import settings_and_logging
-from infra import InfraError, Service, TopicState, down, ensure_topics, status, up
-from infra.services import Report
 
-_err = Console(stderr=True)
+if TYPE_CHECKING:
+    from infra import Service, TopicState
+    from infra.services import Report
 
 infra_app = typer.Typer(
     help="The local Kafka broker and PostgreSQL used for development, the demo and the tests.",
@@ -25,6 +25,8 @@ topics_app = typer.Typer(help="Topic administration on the configured Kafka.", n
 @contextmanager
 def _failing_cleanly() -> Iterator[None]:
     """Show an infra error as one clear message on stderr and exit non-zero."""
+    from infra import InfraError
+
     try:
         yield
     except InfraError as error:
@@ -35,7 +37,9 @@ def _failing_cleanly() -> Iterator[None]:
 @contextmanager
 def _progress(first: str) -> Iterator[Report]:
     """A spinner on stderr naming the step in hand (silent when stderr is not a terminal)."""
-    with _err.status(first) as spinner:
+    from rich.console import Console
+
+    with Console(stderr=True).status(first) as spinner:
         yield lambda message: spinner.update(message)
 
 
@@ -69,6 +73,8 @@ def up_command() -> None:
     The first run fetches the Kafka jars with Maven and may install PostgreSQL
     with apt; later runs take seconds. Running it twice is harmless.
     """
+    from infra import up
+
     settings = settings_and_logging()
     with _failing_cleanly(), _progress("starting") as report:
         result = asyncio.run(up(settings, report))
@@ -85,6 +91,8 @@ def up_command() -> None:
 @infra_app.command("down")
 def down_command() -> None:
     """Stop the Kafka and PostgreSQL that `rps infra up` started, and nothing else. Data is kept."""
+    from infra import down
+
     settings = settings_and_logging()
     with _failing_cleanly(), _progress("stopping"):
         services = asyncio.run(down(settings))
@@ -98,6 +106,8 @@ def down_command() -> None:
 @infra_app.command("status")
 def status_command() -> None:
     """Say whether the local Kafka and PostgreSQL run and answer. Exits 3 when one does not."""
+    from infra import status
+
     settings = settings_and_logging()
     with _failing_cleanly():
         services = asyncio.run(status(settings))
@@ -115,6 +125,8 @@ def create_command() -> None:
     control) would disagree on their partition count or a topic has the wrong
     clean-up policy.
     """
+    from infra import ensure_topics
+
     settings = settings_and_logging()
     with _failing_cleanly():
         topics = asyncio.run(ensure_topics(settings))

@@ -1,10 +1,15 @@
-"""The ``rps`` entry point. Each sub-command parses, builds settings, calls one function."""
+"""The ``rps`` entry point. Each sub-command parses, builds settings, calls one function.
+
+The command modules import only typer at module level, so ``rps --help`` starts
+without loading the product; each command imports what it uses when it runs
+(``tests/unit/cli/test_startup.py`` keeps it so).
+"""
 
 from __future__ import annotations
 
 import typer
 
-from cli import consumers, infra, operators, portal, producers, schemas, streams
+from cli import audit, consumers, infra, portal, producers, replay, schemas, streams
 
 app = typer.Typer(
     name="rps",
@@ -14,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, consumers, operators, portal):
+for module in (infra, schemas, streams, producers, consumers, replay, audit, portal):
     module.register(app)
 
 

@@ -8,10 +8,6 @@ from pathlib import Path
 import typer
 
 from cli.common import settings_and_logging
-from producers import InvalidSource, PublishFailed, UnknownCredential
-from producers.credentials import add_publisher, list_publishers, revoke_publisher
-from producers.events import check_source
-from producers.files import publish_file
 
 gateway_app = typer.Typer(
     help="The HTTP publishing gateway. With no sub-command, serve it.",
@@ -57,6 +53,10 @@ def publish(
     rejected file. Prints a summary. Exit status: 0 all sent, 1 some lines
     rejected, 2 bad usage, 3 Kafka did not acknowledge.
     """
+    from producers.errors import InvalidSource, PublishFailed
+    from producers.events import check_source
+    from producers.files import publish_file
+
     settings = settings_and_logging()
     if file != "-" and not Path(file).is_file():
         raise _fail("FILE: no such file")
@@ -148,6 +148,9 @@ def publishers_add(
     ),
 ) -> None:
     """Issue an API key bound to SOURCE: printed once, here, and stored only as a hash."""
+    from producers.credentials import add_publisher
+    from producers.errors import InvalidSource
+
     settings = settings_and_logging()
     try:
         issued = asyncio.run(add_publisher(settings, source))
@@ -162,6 +165,8 @@ def publishers_add(
 @publishers_app.command("list")
 def publishers_list() -> None:
     """List publisher credentials: id, source, when issued, and whether revoked (never the key)."""
+    from producers.credentials import list_publishers
+
     settings = settings_and_logging()
     credentials = asyncio.run(list_publishers(settings))
     typer.echo(f"{'ID':<18} {'SOURCE':<30} {'CREATED':<20} STATUS")
@@ -181,6 +186,9 @@ def publishers_revoke(
     credential_id: str = typer.Argument(..., metavar="ID", help="The credential id to revoke."),
 ) -> None:
     """Revoke a credential by its id; the gateway refuses its key from then on (401)."""
+    from producers.credentials import revoke_publisher
+    from producers.errors import UnknownCredential
+
     settings = settings_and_logging()
     try:
         credential = asyncio.run(revoke_publisher(settings, credential_id))

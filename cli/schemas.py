@@ -8,8 +8,6 @@ from pathlib import Path
 import typer
 
 from cli.common import settings_and_logging
-from schemas import contracts
-from schemas.report import Report, check_files
 
 contracts_app = typer.Typer(
     help="The JSON Schema and AsyncAPI contracts generated from the event models.",
@@ -33,6 +31,8 @@ def validate(
     Prints one line per bad event on stderr (file:line, event id, field, rule)
     and a summary on stdout; exits 0 only when every event is valid.
     """
+    from schemas.report import Report, check_files
+
     settings_and_logging()
     missing = [name for name in files if name != "-" and not Path(name).is_file()]
     if missing:
@@ -49,10 +49,15 @@ def validate(
 
 @contracts_app.command("generate")
 def generate(
-    root: Path = typer.Option(contracts.CONTRACTS_DIR, help="Directory to write the contracts to."),
+    root: Path | None = typer.Option(
+        None, help="Directory to write the contracts to (default: schemas/contracts/)."
+    ),
 ) -> None:
     """Regenerate the checked-in JSON Schemas and AsyncAPI document from the models."""
+    from schemas import contracts
+
     settings_and_logging()
+    root = root or contracts.CONTRACTS_DIR
     changed = contracts.write(root)
     for relative in changed:
         typer.echo(f"wrote {root / relative}")
@@ -61,10 +66,15 @@ def generate(
 
 @contracts_app.command("check")
 def check(
-    root: Path = typer.Option(contracts.CONTRACTS_DIR, help="Directory holding the contracts."),
+    root: Path | None = typer.Option(
+        None, help="Directory holding the contracts (default: schemas/contracts/)."
+    ),
 ) -> None:
     """Fail (exit 1) and name every contract file that differs from what the models generate."""
+    from schemas import contracts
+
     settings_and_logging()
+    root = root or contracts.CONTRACTS_DIR
     drifted = contracts.check(root)
     if drifted:
         for relative in drifted:

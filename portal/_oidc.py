@@ -1,204 +1,146 @@
-"""OpenID Connect sign-in: the authorization-code flow with PKCE, against any issuer.
+"""OpenID Connect sign-in (GOV.UK One Login in production) through authlib's Starlette client.
 
-In production the issuer is GOV.UK One Login (``https://oidc.account.gov.uk/``),
-which authenticates the client with ``private_key_jwt``; other providers may use
-``client_secret_post``. :meth:`OidcClient.begin` builds the authorization
-request and the secrets to keep in the session (state, nonce, PKCE verifier);
-:meth:`OidcClient.complete` checks the returned state, redeems the code, and
-verifies the ID token's signature, issuer, audience, expiry and nonce before it
-returns the subject.
+authlib does the whole authorization-code flow: it reads the provider's
+discovery document, sends the resident with a random ``state``, a ``nonce``
+and a PKCE S256 challenge (kept in the session between the two legs), redeems
+the code with the verifier, and checks the ID token's signature against the
+provider's JWKS and its issuer, audience, expiry and nonce. The client
+authenticates with ``private_key_jwt`` (what One Login uses) when a key file
+is given, else with ``client_secret_post``.
+
+This module adds what is ours: the settings, the One Login ``vtr`` parameter,
+turning every failure into a :class:`~portal.errors.SignInRefused` with a short
+reason, and mapping a provider's ``sub`` to the hub's resident id.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
-import time
+import json
+import re
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode
+from pathlib import Path
+from typing import Any, Final
 
-import httpx
-import jwt
+import httpx2
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from authlib.integrations.starlette_client.apps import StarletteOAuth2App
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from fastapi import Request, Response
+from joserfc.errors import BadSignatureError, InvalidClaimError, JoseError
 
 from portal.errors import SignInRefused
 from rps.settings import Settings
+from schemas.ids import UUID_PATTERN
 
-ALGORITHMS = ("RS256", "ES256", "PS256")
-
-
-@dataclass(frozen=True, slots=True)
-class PendingSignIn:
-    """What the session keeps between the redirect to the provider and the callback."""
-
-    state: str
-    nonce: str
-    verifier: str
-
-    def to_session(self) -> dict[str, str]:
-        return {"state": self.state, "nonce": self.nonce, "verifier": self.verifier}
-
-    @classmethod
-    def from_session(cls, data: object) -> PendingSignIn:
-        if not isinstance(data, Mapping):
-            raise SignInRefused("no_sign_in_under_way")
-        try:
-            return cls(str(data["state"]), str(data["nonce"]), str(data["verifier"]))
-        except KeyError:
-            raise SignInRefused("no_sign_in_under_way") from None
+NAME: Final = "one_login"
+RESIDENT_ID: Final = re.compile(UUID_PATTERN)
+NAMESPACE: Final = uuid.UUID("8a7f6c1e-3d2b-5e4f-9a1b-2c3d4e5f6a7b")
 
 
-def code_challenge(verifier: str) -> str:
-    """The S256 PKCE challenge for ``verifier`` (RFC 7636)."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+class OneLogin:
+    """One relying party of one OpenID provider; ``transport`` stands in for the network."""
 
-
-class OidcClient:
-    """One relying party of one issuer; the HTTP client is injectable for tests."""
-
-    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, settings: Settings, transport: httpx2.AsyncBaseTransport | None = None
+    ) -> None:
         if not settings.portal_oidc_issuer or not settings.portal_oidc_client_id:
             raise ValueError("portal_oidc_issuer and portal_oidc_client_id are required")
-        self._issuer = settings.portal_oidc_issuer.rstrip("/")
-        self._client_id = settings.portal_oidc_client_id
-        self._secret = settings.portal_oidc_client_secret
-        self._key_file = settings.portal_oidc_private_key_file
-        self._redirect = settings.portal_oidc_redirect_url
-        self._scopes = settings.portal_oidc_scopes
-        self._vtr = settings.portal_oidc_vtr
-        self._http = http or httpx.AsyncClient(timeout=10.0)
-        self._metadata: dict[str, Any] | None = None
-
-    @property
-    def issuer(self) -> str:
-        return self._issuer
-
-    async def metadata(self) -> dict[str, Any]:
-        """The provider's discovery document (fetched once)."""
-        if self._metadata is None:
-            url = f"{self._issuer}/.well-known/openid-configuration"
-            response = await self._get(url)
-            self._metadata = dict(response.json())
-        return self._metadata
-
-    async def begin(self) -> tuple[str, PendingSignIn]:
-        """The URL to send the resident to, and the secrets to keep until they come back."""
-        pending = PendingSignIn(
-            state=secrets.token_urlsafe(32),
-            nonce=secrets.token_urlsafe(32),
-            verifier=secrets.token_urlsafe(64),
-        )
-        params = {
-            "response_type": "code",
-            "client_id": self._client_id,
-            "redirect_uri": self._redirect,
-            "scope": self._scopes,
-            "state": pending.state,
-            "nonce": pending.nonce,
-            "code_challenge": code_challenge(pending.verifier),
+        self.issuer = settings.portal_oidc_issuer.rstrip("/")
+        self._redirect_url = settings.portal_oidc_redirect_url
+        self._extra = {"vtr": settings.portal_oidc_vtr} if settings.portal_oidc_vtr else {}
+        client_kwargs: dict[str, Any] = {
+            "scope": settings.portal_oidc_scopes,
             "code_challenge_method": "S256",
+            "timeout": 10.0,
         }
-        if self._vtr:
-            params["vtr"] = self._vtr
-        endpoint = str((await self.metadata())["authorization_endpoint"])
-        return f"{endpoint}?{urlencode(params)}", pending
+        if transport is not None:
+            client_kwargs["transport"] = transport
+        key_file = settings.portal_oidc_private_key_file
+        if key_file is not None:
+            client_kwargs["token_endpoint_auth_method"] = PrivateKeyJWT.name
+            secret = key_file.read_text()
+            auth_methods = [PrivateKeyJWT()]
+        else:
+            client_kwargs["token_endpoint_auth_method"] = "client_secret_post"
+            given = settings.portal_oidc_client_secret
+            secret = given.get_secret_value() if given else ""
+            auth_methods = []
+        self._client: StarletteOAuth2App = OAuth().register(
+            NAME,
+            client_id=settings.portal_oidc_client_id,
+            client_secret=secret,
+            server_metadata_url=f"{self.issuer}/.well-known/openid-configuration",
+            client_kwargs=client_kwargs,
+            client_auth_methods=auth_methods,
+        )
 
-    async def complete(self, query: Mapping[str, str], pending: PendingSignIn) -> str:
-        """The ``sub`` of the signed-in resident, or :class:`SignInRefused`."""
-        if "error" in query:
-            raise SignInRefused("provider_error")
-        state = query.get("state", "")
-        if not hmac.compare_digest(state.encode(), pending.state.encode()):
-            raise SignInRefused("state_mismatch")
-        code = query.get("code")
-        if not code:
-            raise SignInRefused("no_code")
-        metadata = await self.metadata()
-        token_endpoint = str(metadata["token_endpoint"])
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": self._redirect,
-            "code_verifier": pending.verifier,
-            **self._client_authentication(token_endpoint),
-        }
+    async def redirect(self, request: Request) -> Response:
+        """Send the resident to the provider (state, nonce, PKCE verifier kept in the session)."""
         try:
-            response = await self._http.post(token_endpoint, data=form)
-        except httpx.HTTPError:
+            response: Response = await self._client.authorize_redirect(
+                request, self._redirect_url, **self._extra
+            )
+        except httpx2.HTTPError:
             raise SignInRefused("provider_unreachable") from None
-        if response.status_code != 200:
-            raise SignInRefused("token_request_failed")
-        id_token = response.json().get("id_token")
-        if not isinstance(id_token, str):
+        return response
+
+    async def subject(self, request: Request) -> str:
+        """The ``sub`` of the resident coming back from the provider, or :class:`SignInRefused`."""
+        try:
+            token = await self._client.authorize_access_token(request)
+        except OAuthError as error:
+            raise SignInRefused(_oauth_reason(error)) from None
+        except httpx2.HTTPStatusError:
+            raise SignInRefused("provider_error") from None
+        except httpx2.HTTPError:
+            raise SignInRefused("provider_unreachable") from None
+        except BadSignatureError:
+            raise SignInRefused("id_token_signature") from None
+        except InvalidClaimError as error:
+            raise SignInRefused(_claim_reason(error)) from None
+        except (JoseError, ValueError):
+            raise SignInRefused("id_token_invalid") from None
+        claims = token.get("userinfo")
+        if not claims:
             raise SignInRefused("no_id_token")
-        claims = await self._verify(id_token, metadata)
-        if not hmac.compare_digest(str(claims.get("nonce", "")).encode(), pending.nonce.encode()):
-            raise SignInRefused("nonce_mismatch")
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise SignInRefused("no_subject")
         return subject
 
-    def _client_authentication(self, token_endpoint: str) -> dict[str, str]:
-        if self._key_file is not None:
-            now = int(time.time())
-            assertion = jwt.encode(
-                {
-                    "iss": self._client_id,
-                    "sub": self._client_id,
-                    "aud": token_endpoint,
-                    "jti": str(uuid.uuid4()),
-                    "iat": now,
-                    "exp": now + 300,
-                },
-                self._key_file.read_text(),
-                algorithm="RS256",
-            )
-            return {
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion,
-            }
-        secret = self._secret.get_secret_value() if self._secret else ""
-        return {"client_id": self._client_id, "client_secret": secret}
 
-    async def _verify(self, id_token: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(id_token)
-        except jwt.PyJWTError:
-            raise SignInRefused("id_token_malformed") from None
-        keys = (await self._get(str(metadata["jwks_uri"]))).json().get("keys", [])
-        matching = [k for k in keys if k.get("kid") == header.get("kid")] or keys
-        for key in matching:
-            try:
-                signing_key = jwt.PyJWK(key)
-                claims: dict[str, Any] = jwt.decode(
-                    id_token,
-                    signing_key,
-                    algorithms=list(ALGORITHMS),
-                    audience=self._client_id,
-                    issuer=str(metadata.get("issuer", self._issuer)),
-                    options={"require": ["exp", "iat", "sub", "aud", "iss"]},
-                )
-            except jwt.InvalidSignatureError:
-                continue
-            except jwt.PyJWTError:
-                raise SignInRefused("id_token_invalid") from None
-            return claims
-        raise SignInRefused("id_token_signature")
+def _oauth_reason(error: OAuthError) -> str:
+    if error.error == "mismatching_state":
+        return "state_mismatch"
+    if error.error in ("missing_token", "invalid_grant", "invalid_client", "invalid_request"):
+        return "token_request_failed"
+    return "provider_error"
 
-    async def _get(self, url: str) -> httpx.Response:
-        try:
-            response = await self._http.get(url)
-        except httpx.HTTPError:
-            raise SignInRefused("provider_unreachable") from None
-        if response.status_code != 200:
-            raise SignInRefused("provider_error")
-        return response
 
-    async def close(self) -> None:
-        await self._http.aclose()
+def _claim_reason(error: InvalidClaimError) -> str:
+    return "nonce_mismatch" if "nonce" in str(error) else "id_token_invalid"
+
+
+def load_resident_map(path: Path | None) -> dict[str, str]:
+    """The hand-made links from an OIDC ``sub`` to a hub resident id (a JSON object)."""
+    if path is None:
+        return {}
+    mapping = json.loads(path.read_text())
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and RESIDENT_ID.match(v)
+        for k, v in mapping.items()
+    ):
+        raise ValueError("portal_resident_map must map each sub to a resident id (a UUID)")
+    return mapping
+
+
+def resident_for(issuer: str, subject: str, mapping: dict[str, str]) -> str:
+    """The hub resident id for an OIDC subject: a linked id, else one derived from issuer and sub.
+
+    The derived id is a name-based UUID (version 5) of ``issuer|sub``: stable for
+    the same person at the same provider, and carrying no national identifier.
+    """
+    linked = mapping.get(subject)
+    if linked is not None:
+        return linked
+    return str(uuid.uuid5(NAMESPACE, f"{issuer}|{subject}"))

@@ -1,30 +1,37 @@
-"""Run the portal: the one wiring point for the read model, publisher, directory and server."""
+"""Run the portal: the one wiring point for the read model, sessions, publisher and server."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import stamina
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
-from consumers.readmodel import ReadModel, open_read_model
-from portal._app import Portal, create_app, frontend_dir
-from portal._oidc import OidcClient
-from portal._session import load_resident_map
+from consumers.readmodel import open_read_model
+from portal._app import create_app, frontend_dir
+from portal._development import dev_sign_in_refusal
+from portal._oidc import OneLogin, load_resident_map
+from portal._portal import Portal
+from portal._session_store import SessionStore
 from producers import Publisher
+from rps import following
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
-from streams.directory import SubscriptionDirectory
+from streams.worker.directory import SubscriptionDirectory
 
 log = get_logger("portal")
+T = TypeVar("T")
 
 
-async def _open(settings: Settings, url: str) -> ReadModel:
-    """The read model, retried while another process (``rps readmodel``) is migrating it:
-    ``consumer_db_attempts`` tries, backing off from ``consumer_db_backoff_seconds`` with
-    jitter; the last failure is raised."""
+async def _retried(settings: Settings, what: str, opener: Callable[[], Awaitable[T]]) -> T:
+    """``opener()``, retried while another process (``rps readmodel``, another portal) is
+    creating or migrating the hub's database: ``consumer_db_attempts`` tries, backing off
+    from ``consumer_db_backoff_seconds`` with jitter; the last failure is raised."""
     backoff = settings.consumer_db_backoff_seconds
     async for attempt in stamina.retry_context(
         on=SQLAlchemyError,
@@ -36,8 +43,8 @@ async def _open(settings: Settings, url: str) -> ReadModel:
     ):
         with attempt:
             if attempt.num > 1:
-                log.warning("read model not ready, retrying", count=attempt.num - 1)
-            return await open_read_model(url)
+                log.warning("database not ready, retrying", component=what, count=attempt.num - 1)
+            return await opener()
     raise AssertionError("unreachable")
 
 
@@ -46,12 +53,14 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     frontend_dir()  # fail before anything starts when GOV.UK Frontend is missing
     url = db_url or settings.database_url.get_secret_value()
     residents = load_resident_map(settings.portal_resident_map)
-    read_model = await _open(settings, url)
+    read_model = await _retried(settings, "read_model", lambda: open_read_model(url))
+    max_age = dt.timedelta(seconds=settings.portal_session_max_age_seconds)
+    sessions = await _retried(settings, "sessions", lambda: SessionStore.open(url, max_age))
     publisher = Publisher(settings, source=settings.portal_source)
-    directory = SubscriptionDirectory(settings)
+    directory = SubscriptionDirectory(settings, following.follow)
     follow = asyncio.create_task(directory.run())
     oidc = (
-        OidcClient(settings)
+        OneLogin(settings)
         if settings.portal_oidc_issuer and settings.portal_oidc_client_id
         else None
     )
@@ -60,6 +69,7 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
         read_model=read_model,
         sink=publisher,
         directory=lambda: directory.directory,
+        sessions=sessions,
         oidc=oidc,
         residents=residents,
     )
@@ -78,6 +88,9 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
         database=redact_url(url),
         component="one_login" if oidc else "development_sign_in",
     )
+    refusal = dev_sign_in_refusal(settings)
+    if refusal is not None and settings.portal_development_sign_in:
+        log.warning("development sign-in not offered", reason=refusal)
     try:
         await uvicorn.Server(config).serve()
     finally:
@@ -86,5 +99,4 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
             await follow
         await publisher.close()
         await read_model.close()
-        if oidc is not None:
-            await oidc.close()
+        await sessions.close()

@@ -1,31 +1,32 @@
 """The session: who is signed in, the CSRF token, and the guard that keeps residents apart.
 
-The session lives in a signed cookie (starlette's ``SessionMiddleware``:
-``HttpOnly``, ``SameSite=Lax``, ``Secure`` unless the settings say otherwise).
-Every POST form carries the session's CSRF token and is refused without it.
-A resident may open only pages under their own id.
+The cookie is starlette's ``SessionMiddleware`` cookie (signed, ``HttpOnly``,
+``SameSite=Lax``, ``Secure`` unless the settings say otherwise). It carries a
+session token, whose sign-in lives server-side in :mod:`portal._session_store`
+(sign-out ends it for every copy of the cookie), and the session's CSRF token
+(the synchronizer-token pattern: every POST form carries it and is refused
+without it). A resident may open only pages under their own id.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import re
 import secrets
-import uuid
-from pathlib import Path
-from typing import Final
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
-from schemas.ids import UUID_PATTERN
+from portal._portal import portal_of
+from portal._session_store import SignedIn
 
-RESIDENT_ID: Final = re.compile(UUID_PATTERN)
-NAMESPACE: Final = uuid.UUID("8a7f6c1e-3d2b-5e4f-9a1b-2c3d4e5f6a7b")
+TOKEN = "session"
+CSRF = "csrf"
+_UNKNOWN = object()
 
 
 class NotSignedIn(Exception):
-    """No resident is signed in: send them to the sign-in page."""
+    """No resident is signed in (or the session has ended): send them to the sign-in page."""
 
 
 class Forbidden(Exception):
@@ -38,16 +39,16 @@ class Forbidden(Exception):
 
 def csrf_token(request: Request) -> str:
     """The session's CSRF token, created on first use."""
-    token = request.session.get("csrf")
+    token = request.session.get(CSRF)
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
+        request.session[CSRF] = token
     return token
 
 
 def check_csrf(request: Request, submitted: object) -> None:
     """Refuse a POST whose form token is not the session's."""
-    expected = request.session.get("csrf")
+    expected = request.session.get(CSRF)
     if (
         not isinstance(expected, str)
         or not isinstance(submitted, str)
@@ -56,49 +57,60 @@ def check_csrf(request: Request, submitted: object) -> None:
         raise Forbidden("csrf_token")
 
 
-def sign_in(request: Request, resident: str, via: str) -> None:
-    """Start a fresh session for ``resident`` (a new CSRF token: no session fixation)."""
-    request.session.clear()
-    request.session["resident"] = resident
-    request.session["via"] = via
-    request.session["csrf"] = secrets.token_urlsafe(32)
+async def checked_form(request: Request) -> FormData:
+    """The POSTed form, once its CSRF token is the session's."""
+    form = await request.form()
+    check_csrf(request, form.get("csrf_token"))
+    return form
 
 
-def signed_in(request: Request) -> str | None:
-    resident = request.session.get("resident")
-    return resident if isinstance(resident, str) else None
+async def signed_in(request: Request) -> SignedIn | None:
+    """Who is signed in: the live server-side session the cookie names, or ``None``.
+
+    Looked up once per request and kept on ``request.state`` for the page layout.
+    """
+    known = getattr(request.state, "signed_in", _UNKNOWN)
+    if known is None or isinstance(known, SignedIn):
+        return known
+    portal = portal_of(request)
+    token = request.session.get(TOKEN)
+    found = await portal.sessions.find(token, portal.clock()) if isinstance(token, str) else None
+    if found is None and token is not None:
+        request.session.pop(TOKEN, None)  # ended or too old: the cookie forgets it too
+    request.state.signed_in = found
+    return found
 
 
-def own_resident(request: Request, resident: str) -> str:
-    """``resident`` when it is the signed-in resident; otherwise refuse."""
-    me = signed_in(request)
+async def own_resident(resident: str, me: Annotated[SignedIn | None, Depends(signed_in)]) -> str:
+    """``resident`` (the path's) when it is the signed-in resident; otherwise refuse."""
     if me is None:
         raise NotSignedIn()
-    if not hmac.compare_digest(me.encode(), resident.encode()):
+    if not hmac.compare_digest(me.resident.encode(), resident.encode()):
         raise Forbidden("other_resident")
-    return me
+    return me.resident
 
 
-def load_resident_map(path: Path | None) -> dict[str, str]:
-    """The hand-made links from an OIDC ``sub`` to a hub resident id (a JSON object)."""
-    if path is None:
-        return {}
-    mapping = json.loads(path.read_text())
-    if not isinstance(mapping, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and RESIDENT_ID.match(v)
-        for k, v in mapping.items()
-    ):
-        raise ValueError("portal_resident_map must map each sub to a resident id (a UUID)")
-    return mapping
+Me = Annotated[str, Depends(own_resident)]
+"""A route parameter: the path's resident, checked to be the one signed in."""
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+"""A route parameter: the POSTed form, its CSRF token checked."""
 
 
-def resident_for(issuer: str, subject: str, mapping: dict[str, str]) -> str:
-    """The hub resident id for an OIDC subject: a linked id, else one derived from issuer and sub.
+async def sign_in(request: Request, resident: str, via: str) -> None:
+    """Start a fresh session for ``resident``: a new token and CSRF token (no fixation)."""
+    await sign_out(request)
+    portal = portal_of(request)
+    token = await portal.sessions.start(resident, via, portal.clock())
+    request.session[TOKEN] = token
+    request.session[CSRF] = secrets.token_urlsafe(32)
+    request.state.signed_in = SignedIn(resident, via)
 
-    The derived id is a name-based UUID (version 5) of ``issuer|sub``: stable for
-    the same person at the same provider, and carrying no national identifier.
-    """
-    linked = mapping.get(subject)
-    if linked is not None:
-        return linked
-    return str(uuid.uuid5(NAMESPACE, f"{issuer}|{subject}"))
+
+async def sign_out(request: Request) -> None:
+    """End the session server-side (every copy of the cookie with it) and empty the cookie."""
+    token = request.session.get(TOKEN)
+    if isinstance(token, str):
+        await portal_of(request).sessions.end(token)
+    request.session.clear()
+    request.state.signed_in = None

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from producers.errors import EventRejected
 from producers.inputs import read_line
-from producers.publisher import Publisher, Receipt
+from producers.receipts import Receipt
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import Event, FieldError
@@ -161,15 +161,7 @@ async def publish_file(
                 for _ in events():
                     bar.advance()
             else:
-
-                def acknowledged(_receipt: Receipt) -> None:
-                    summary.sent += 1
-                    bar.advance()
-
-                async with Publisher(settings) as publisher:
-                    await publisher.publish_many(
-                        events(), on_receipt=acknowledged, revalidate=False
-                    )
+                await _send(settings, events(), summary, bar)
         finally:
             rejections.close()
             summary.seconds = time.perf_counter() - started
@@ -180,6 +172,18 @@ async def publish_file(
                 seconds=round(summary.seconds, 3),
             )
     return summary
+
+
+async def _send(settings: Settings, events: Iterator[Event], summary: Summary, bar: _Bar) -> None:
+    """Send ``events``, counting each once Kafka has acknowledged it."""
+    from producers.publisher import Publisher  # aiokafka: not loaded for a dry run
+
+    def acknowledged(_receipt: Receipt) -> None:
+        summary.sent += 1
+        bar.advance()
+
+    async with Publisher(settings) as publisher:
+        await publisher.publish_many(events, on_receipt=acknowledged, revalidate=False)
 
 
 def _count_lines(path: Path) -> int:

@@ -4,7 +4,8 @@ A :class:`Publisher` sends through one idempotent aiokafka producer with
 ``acks=all`` (see ``producers._connection``). Every event is encoded, decoded
 again with ``schemas`` (exactly the check a consumer makes), routed by
 :func:`producers.routing.topic_for` and keyed by :func:`producers.keys.key_for`
-before it is sent.
+before it is sent. Its typed forms (``publish_attribute`` and the other
+event types) are drawn in :mod:`producers.forms`.
 
 When Kafka does not acknowledge within ``producer_send_timeout_seconds`` the
 call raises :class:`PublishFailed`. The event may still arrive later; resend it
@@ -16,60 +17,31 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from aiokafka.errors import KafkaError
 
-from producers import events as build
 from producers._connection import Connection
 from producers.errors import EventRejected, InvalidInput, SourceMismatch
 from producers.events import check_source
+from producers.forms import TypedForms
 from producers.keys import key_for
+from producers.receipts import Outgoing, Receipt
 from producers.routing import topic_for
 from rps.settings import Settings
-from schemas import (
-    AssuranceLevel,
-    AttributeName,
-    Event,
-    InvalidEvent,
-    RetractionReason,
-    decode,
-    encode,
-    structured_headers,
-)
+from schemas import Event, InvalidEvent, decode, encode, structured_headers
 from schemas.topics import Topics
 
 YIELD_EVERY = 200
 """publish_many gives the event loop a turn this often, so batches leave while it reads on."""
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """Kafka's acknowledgement of one event: where it was written."""
-
-    event_id: str
-    topic: str
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """An event ready for the wire: validated, routed and keyed."""
-
-    event_id: str
-    topic: str
-    key: bytes
-    value: bytes
-
-
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Publisher:
+class Publisher(TypedForms):
     """Publish inbound events to Kafka, as one ``source`` or (for the gateway and CLI) as any.
 
     Use it as an async context manager, which connects on entry and flushes on
@@ -234,136 +206,6 @@ class Publisher:
             metadata = ack.result()
             receipts.append(Receipt(event_id, metadata.topic, metadata.partition, metadata.offset))
         return receipts
-
-    # --- the typed forms ---------------------------------------------------------------------
-
-    async def publish_attribute(
-        self,
-        resident: str,
-        attribute: AttributeName | str,
-        value: Any,
-        assurance: AssuranceLevel | str,
-        method: str,
-        verified_at: dt.datetime,
-        *,
-        event_id: str | None = None,
-    ) -> Receipt:
-        """Report a verified attribute for a resident (``attribute.verified``)."""
-        return await self.publish(
-            build.verified(
-                source=self._bound_source(),
-                resident=resident,
-                attribute=attribute,
-                value=value,
-                assurance=assurance,
-                method=method,
-                verified_at=verified_at,
-                now=self._clock(),
-                event_id=event_id,
-            ),
-            revalidate=False,
-        )
-
-    async def retract(
-        self,
-        resident: str,
-        claim_id: str,
-        attribute: AttributeName | str,
-        reason: RetractionReason | str,
-        *,
-        event_id: str | None = None,
-    ) -> Receipt:
-        """Take back one of this publisher's own earlier claims, by its event id."""
-        return await self.publish(
-            build.retracted(
-                source=self._bound_source(),
-                resident=resident,
-                claim_id=claim_id,
-                attribute=attribute,
-                reason=reason,
-                now=self._clock(),
-                event_id=event_id,
-            ),
-            revalidate=False,
-        )
-
-    async def grant_consent(
-        self,
-        resident: str,
-        authority: str,
-        attributes: Iterable[AttributeName | str],
-        purpose: str,
-        local_reference: str,
-        *,
-        expires_at: dt.datetime | None = None,
-        event_id: str | None = None,
-    ) -> Receipt:
-        """Record that a resident lets ``authority`` receive ``attributes``."""
-        return await self.publish(
-            build.consent_granted(
-                source=self._bound_source(),
-                resident=resident,
-                authority=authority,
-                attributes=attributes,
-                purpose=purpose,
-                local_reference=local_reference,
-                expires_at=expires_at,
-                now=self._clock(),
-                event_id=event_id,
-            ),
-            revalidate=False,
-        )
-
-    async def withdraw_consent(
-        self,
-        resident: str,
-        authority: str,
-        attributes: Iterable[AttributeName | str] | Literal["all"] = "all",
-        *,
-        event_id: str | None = None,
-    ) -> Receipt:
-        """Record that a resident stops ``authority`` receiving ``attributes`` (all by default)."""
-        return await self.publish(
-            build.consent_withdrawn(
-                source=self._bound_source(),
-                resident=resident,
-                authority=authority,
-                attributes=attributes,
-                now=self._clock(),
-                event_id=event_id,
-            ),
-            revalidate=False,
-        )
-
-    async def change_subscription(
-        self,
-        authority: str,
-        attribute: AttributeName | str,
-        minimum_assurance: AssuranceLevel | str,
-        *,
-        active: bool = True,
-        event_id: str | None = None,
-    ) -> Receipt:
-        """Start (or, with ``active=False``, stop) ``authority`` receiving ``attribute``."""
-        return await self.publish(
-            build.subscription_changed(
-                source=self._bound_source(),
-                authority=authority,
-                attribute=attribute,
-                minimum_assurance=minimum_assurance,
-                active=active,
-                now=self._clock(),
-                event_id=event_id,
-            ),
-            revalidate=False,
-        )
-
-    # --- plumbing ----------------------------------------------------------------------------
-
-    def _bound_source(self) -> str:
-        if self._source is None:
-            raise TypeError("this publisher has no source: pass source= to build events")
-        return self._source
 
 
 async def _each(events: Iterable[Event] | AsyncIterable[Event]) -> AsyncIterator[Event]:

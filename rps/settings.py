@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     """How long a silent worker keeps its partitions before the others take them over."""
     worker_stall_check_seconds: float = Field(default=5.0, gt=0)
-    """How often a worker checks for fetched inputs that never reached it (see streams/stall.py)."""
+    """How often a worker looks for fetched inputs never handed on (streams/runtime/stall.py)."""
     pseudonym_key: SecretStr = SecretStr("local-development-pseudonym-key")
     audit_key_id: str = Field(default="local-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """Names the key that signs new audit records (kept in each record's chain)."""
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     fault_drop_after: int = Field(default=0, ge=0)
     """Fault injection for the tests: after the N-th input (0: never), pass over the next
     ``fault_drop_count`` records of its partition unprocessed, as if the consumer had
-    dropped them (see streams/faults.py)."""
+    dropped them (see streams/runtime/faults.py)."""
     fault_drop_count: int = Field(default=5, ge=0)
 
     # SQL (SQLite by default so the demo needs no server)

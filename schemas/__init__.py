@@ -9,6 +9,7 @@ Errors::
 Importing ``schemas`` never imports hypothesis; ``schemas.strategies`` does.
 """
 
+from schemas._envelope import LOCAL_REFERENCE_PATTERN as LOCAL_REFERENCE_PATTERN
 from schemas._errors import ROOT, FieldError
 from schemas.attributes import (
     VALUE_ADAPTERS,

@@ -7,7 +7,7 @@ the future" on any clock this code will meet.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from hypothesis import strategies as st
 
@@ -179,3 +179,23 @@ def attribute_values(attribute: AttributeName) -> st.SearchStrategy[Any]:
         AttributeName.DATE_OF_DEATH: deaths(),
     }
     return strategies[attribute]
+
+
+# Drawing with a pinned value -----------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def pinned(value: T | None, otherwise: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
+    """``value`` when a test pins it, else whatever ``otherwise`` draws."""
+    return st.just(value) if value is not None else otherwise
+
+
+def drawn_id(draw: st.DrawFn, event_id: str | None = None) -> str:
+    """``event_id`` when pinned, else a fresh event id."""
+    return event_id if event_id is not None else draw(event_ids())
+
+
+def drawn_time(draw: st.DrawFn, time: dt.datetime | None = None) -> dt.datetime:
+    """``time`` when pinned, else an instant between ``EARLIEST`` and ``LATEST``."""
+    return time if time is not None else draw(times())

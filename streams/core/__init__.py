@@ -5,20 +5,10 @@ logging, settings or clock. Time comes in as an argument. The Faust agents,
 the replay tool and the tests all call the same functions.
 """
 
+from streams.core.catalogue import ALL_ATTRIBUTES, ATTRIBUTES, LEVELS
 from streams.core.consent import Verdict, Withheld, active_grant, consented, gate
-from streams.core.decide import (
-    ATTRIBUTES,
-    Holding,
-    Outcome,
-    Profile,
-    decide,
-    decide_all,
-    next_expiry,
-    view,
-)
+from streams.core.decide import decide, decide_all
 from streams.core.facts import (
-    ALL_ATTRIBUTES,
-    LEVELS,
     Claim,
     ConsentGrant,
     ConsentWithdrawal,
@@ -31,6 +21,7 @@ from streams.core.facts import (
 )
 from streams.core.merge import EMPTY, ResidentState, best_claim, fold, fold_all, join
 from streams.core.outputs import AuditDecision, AuditEntry, Delivery, Ending, rejection
+from streams.core.profile import Holding, Outcome, Profile, next_expiry, view
 from streams.core.subscriptions import Directory, apply, apply_all
 
 __all__ = [

@@ -12,13 +12,13 @@ state, and the final holdings do not depend on the order of the inputs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from streams.core.consent import ALLOWED, Withheld, active_grant, consented, gate
+from streams.core.catalogue import ATTRIBUTES
+from streams.core.consent import ALLOWED, Withheld, gate
 from streams.core.facts import (
-    LEVELS,
     Claim,
     ConsentGrant,
     ConsentWithdrawal,
@@ -26,61 +26,16 @@ from streams.core.facts import (
     Reevaluate,
     Retraction,
 )
-from streams.core.merge import EMPTY, ResidentState, best_claim, fold, is_retracted
+from streams.core.merge import ResidentState, best_claim, fold, is_retracted
 from streams.core.outputs import (
     AuditDecision,
     AuditEntry,
     Delivery,
     Ending,
-    decision_id,
 )
+from streams.core.profile import Outcome, Profile
+from streams.core.reconcile import Point, reconcile_authority
 from streams.core.subscriptions import Directory
-
-ATTRIBUTES: tuple[str, ...] = (
-    "full_name",
-    "date_of_birth",
-    "address",
-    "email",
-    "phone",
-    "date_of_death",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """What one authority holds for a resident: its reference, consented attributes, claim ids."""
-
-    local_reference: str
-    consented: frozenset[str] = frozenset()
-    values: Mapping[str, str | None] = field(default_factory=dict)
-
-    def is_empty(self) -> bool:
-        return not self.consented and not self.values
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """One resident: the lattice state, the authorities' holdings, and decisions taken so far."""
-
-    resident: str
-    state: ResidentState = EMPTY
-    holdings: Mapping[str, Holding] = field(default_factory=dict)
-    sequence: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The new profile and everything to emit: endings first, then deliveries, then audit.
-
-    Endings precede deliveries because a consent under a new local reference
-    ends the old reference before the values are sent under the new one.
-    """
-
-    profile: Profile
-    audit: tuple[AuditEntry, ...] = ()
-    deliveries: tuple[Delivery, ...] = ()
-    endings: tuple[Ending, ...] = ()
-    rejected: str | None = None  # a reason when the input must also go to dead letter
 
 
 def kind_of(item: Input) -> str:
@@ -207,76 +162,25 @@ def _reconcile(
     audit: list[AuditEntry],
 ) -> Outcome:
     """Bring each touched authority's holding in line with its view of ``state``."""
-    cause = cause_item.id
     version = profile.sequence + 1
     resident = profile.resident
     holdings = dict(profile.holdings)
     deliveries: list[Delivery] = []
     endings: list[Ending] = []
     for authority, attributes in pairs.items():
-        holding = holdings.get(authority)
-        allowed = consented(state, authority, now) & attributes
-        grant = state.grants.get(authority)
-        if (
-            holding is not None
-            and grant is not None
-            and allowed
-            and grant.local_reference != holding.local_reference
-        ):
-            # A new reference for the resident: end everything under the old one.
-            ended = tuple(sorted(holding.consented))
-            if ended:
-                endings.append(
-                    _ending(resident, authority, holding, ended, "withdrawn", cause, version)
-                )
-            holding = None
-        if holding is None:
-            if not allowed or grant is None:
-                continue
-            holding = Holding(grant.local_reference)
-        values = dict(holding.values)
-        lost = sorted((holding.consented & attributes) - allowed)
-        if lost:
-            reason = (
-                "expired"
-                if all(
-                    active_grant(state, authority, a, now) is Withheld.CONSENT_EXPIRED for a in lost
-                )
-                else "withdrawn"
-            )
-            endings.append(
-                _ending(resident, authority, holding, tuple(lost), reason, cause, version)
-            )
-            for attribute in lost:
-                values.pop(attribute, None)
-        for attribute in sorted(attributes):
-            minimum = directory.minimum_level(authority, attribute)
-            if attribute not in allowed or minimum is None:
-                values.pop(attribute, None)
-                continue
-            target = best_claim(state, attribute, minimum, exclude_source=authority)
-            held = values.get(attribute, _ABSENT)
-            target_id = target.id if target is not None else None
-            if held == target_id or (target is None and held is _ABSENT):
-                continue
-            values[attribute] = target_id
-            deliveries.append(
-                Delivery(
-                    decision_id(cause, "deliver", authority, attribute),
-                    resident,
-                    authority,
-                    holding.local_reference,
-                    attribute,
-                    target,
-                    version,
-                )
-            )
-        consented_now = (holding.consented - attributes) | allowed
-        new_holding = Holding(holding.local_reference, consented_now, values)
-        if new_holding.is_empty():
+        at = Point(resident, authority, cause_item.id, version)
+        touched = reconcile_authority(
+            state, directory, now, at, attributes, holdings.get(authority)
+        )
+        if touched is None:
+            continue
+        holding, delivered, ended = touched
+        deliveries.extend(delivered)
+        endings.extend(ended)
+        if holding.is_empty():
             holdings.pop(authority, None)
         else:
-            holdings[authority] = new_holding
+            holdings[authority] = holding
     audit.extend(_audit_delivery(d, cause_item) for d in deliveries)
     audit.extend(entry for e in endings for entry in _audit_ending(e, cause_item))
     changed = (
@@ -284,29 +188,6 @@ def _reconcile(
     )
     new_profile = Profile(resident, state, holdings, version if changed else profile.sequence)
     return Outcome(new_profile, tuple(audit), tuple(deliveries), tuple(endings))
-
-
-_ABSENT: object = object()
-
-
-def _ending(
-    resident: str,
-    authority: str,
-    holding: Holding,
-    attributes: tuple[str, ...],
-    reason: str,
-    cause: str,
-    version: int,
-) -> Ending:
-    return Ending(
-        decision_id(cause, "end", authority, ",".join(attributes)),
-        resident,
-        authority,
-        holding.local_reference,
-        attributes,
-        reason,
-        version,
-    )
 
 
 def _audit_delivery(delivery: Delivery, cause: Input) -> AuditEntry:
@@ -372,40 +253,6 @@ def _with_withheld(outcome: Outcome, claim: Claim, directory: Directory, now: da
             )
         )
     return replace(outcome, audit=tuple(entries))
-
-
-def next_expiry(profile: Profile) -> datetime | None:
-    """When this resident must next be looked at again: the earliest expiry of a consent in use."""
-    times = [
-        grant.expires_at
-        for authority, grant in profile.state.grants.items()
-        if grant.expires_at is not None
-        and (holding := profile.holdings.get(authority)) is not None
-        and holding.consented
-    ]
-    return min(times, default=None)
-
-
-def view(profile: Profile, directory: Directory, now: datetime) -> dict[str, dict[str, str | None]]:
-    """What each authority should hold now, computed from the state alone (for tests and replay)."""
-    result: dict[str, dict[str, str | None]] = {}
-    for authority in sorted(set(profile.state.grants) | set(profile.holdings)):
-        allowed = consented(profile.state, authority, now)
-        values: dict[str, str | None] = {}
-        for attribute in sorted(allowed):
-            minimum = directory.minimum_level(authority, attribute)
-            if minimum is None:
-                continue
-            target = best_claim(profile.state, attribute, minimum, exclude_source=authority)
-            if target is not None:
-                values[attribute] = target.id
-        if values:
-            result[authority] = values
-    return result
-
-
-def level_name(level: int) -> str:
-    return LEVELS[level]
 
 
 def decide_all(

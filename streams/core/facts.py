@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-LEVELS: tuple[str, ...] = ("low", "medium", "high", "very_high")
-ALL_ATTRIBUTES = "*"
+from streams.core.catalogue import LEVELS
 
 Stamp = tuple[datetime, str]
 """An ordering key: (time, event id). Ties on time are broken by id, so the order is total."""

@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from streams.core.catalogue import ALL_ATTRIBUTES
 from streams.core.facts import (
-    ALL_ATTRIBUTES,
     Claim,
     ConsentGrant,
     ConsentWithdrawal,

@@ -16,7 +16,7 @@ def test_demo_runs_the_whole_story_and_every_authority_holds_what_it_may(
     """`rps demo` publishes the story, runs a worker and four subscribers, and exits 0."""
     env = {**os.environ, "RPS_STATE_DIR": str(tmp_path), "RPS_TOPIC_PREFIX": "e2e"}
     done = subprocess.run(
-        [sys.executable, "-m", "rps", "demo"],
+        [sys.executable, "-m", "cli", "demo"],
         env=env,
         capture_output=True,
         text=True,

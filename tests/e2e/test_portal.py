@@ -4,7 +4,8 @@ A real ``rps worker``, a real subscriber for Wirral (``rps subscribe``), the
 read model (``rps readmodel``) and the portal (``rps portal``) run as
 processes on the test's own topics. The resident signs in (development
 sign-in), sees their details, shares them with Wirral after a preview, sees
-the backfilled delivery acknowledged, and stops sharing. Every page is checked
+the backfilled delivery acknowledged, stops sharing, and signs out (a copy of
+the cookie taken before sign-out then opens nothing). Every page is checked
 for accessibility basics (axe-core's WCAG 2 A/AA rules, one ``h1``, a label for
 every input) and screenshotted into ``artifacts/portal/``.
 """
@@ -71,7 +72,7 @@ class Processes:
         log = self.logs / f"{name}.log"
         with log.open("ab") as out:
             self.running[name] = subprocess.Popen(
-                [sys.executable, "-m", "rps", *args],
+                [sys.executable, "-m", "cli", *args],
                 env=environment(self.settings, **env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -187,7 +188,7 @@ async def _story(settings: Settings, resident: str) -> None:
 async def test_a_resident_signs_in_shares_sees_it_acknowledged_and_stops_sharing(
     portal_settings: Settings, processes: Processes, browser: Browser, tmp_path: Path
 ) -> None:
-    """Sign in, grant Wirral, see the backfill acknowledged, withdraw: every page accessible."""
+    """Sign in, grant Wirral, see the backfill acknowledged, withdraw, sign out: all accessible."""
     resident, other = str(uuid.uuid4()), str(uuid.uuid4())
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -294,7 +295,17 @@ async def test_a_resident_signs_in_shares_sees_it_acknowledged_and_stops_sharing
     await page.get_by_role("button", name="Send it once").click()
     assert await page.get_by_text("There is a problem").is_visible()
     await _accessible(page, "10-update-error")
+
+    copied = await context.cookies()  # someone takes a copy of the cookie before sign-out
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url("**/sign-in")
     await context.close()
+    replay = await browser.new_context(bypass_csp=True)
+    await replay.add_cookies(copied)  # type: ignore[arg-type]
+    replayed = await replay.new_page()
+    await replayed.goto(f"{base}/residents/{resident}/your-details")
+    assert replayed.url == f"{base}/sign-in"  # the session ended server-side
+    await replay.close()
 
     logs = _logs(tmp_path)
     for planted in (EMAIL, "1 Planted Street", "L2 2DH", "WIR-CT-200412"):

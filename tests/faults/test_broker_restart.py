@@ -31,7 +31,7 @@ from infra import kafka
 from producers import Publisher
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import replay
+from streams.operators import replay
 from tests.conftest import read_records
 from tests.faults.conftest import Report, start_subscriber, started_gateway
 from tests.faults.test_kafka_hostile import INPUT_DECISIONS

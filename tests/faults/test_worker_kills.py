@@ -31,8 +31,8 @@ from producers import Publisher
 from producers import events as build
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import replay
-from streams.app import faust_id
+from streams.operators import replay
+from streams.runtime.names import faust_id
 from tests.conftest import read_records
 from tests.faults.conftest import Report
 from tests.faults.test_kafka_hostile import INPUT_DECISIONS

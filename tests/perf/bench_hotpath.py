@@ -1,6 +1,6 @@
 """The worker's per-event work without Kafka: what each step costs, in microseconds per event.
 
-It runs, in one process, what ``streams.pipeline.Processor.handle`` and its send stage do
+It runs, in one process, what ``streams.worker.processor.Processor.handle`` and its send stage do
 for every input (decode the input, read the stored profile, decide, encode the outputs,
 encode the profile with its outbox, link the audit records) over the benchmark's own
 workload (``tests.perf.workload``), and prints each step's cost per event::
@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from schemas.topics import Topics
-from streams import audit_chain, codec
 from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
+from streams.worker import audit_chain, codec, stored
 from tests.perf import workload
 
 _KEYS = audit_chain.Keys("k1", {"k1": b"bench-key"})
@@ -67,7 +67,7 @@ def run(events: int, residents: int, authorities: int) -> dict[str, float]:
         key = item.resident.encode()
         raw = store.get(key)
         with timed("decode stored profile"):
-            profile, _ = codec.decode_stored(raw) if raw else (Profile(item.resident), {})
+            profile, _ = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         with timed("decide"):
             outcome = decide(profile, item, directory, now)
         with timed("encode outputs"):
@@ -75,7 +75,7 @@ def run(events: int, residents: int, authorities: int) -> dict[str, float]:
         outputs += len(encoded)
         kept = {item.id: [("t", k.decode(), v.decode()) for k, v in encoded]}
         with timed("encode profile"):
-            store[key] = codec.encode_profile(outcome.profile, kept)
+            store[key] = stored.encode_profile(outcome.profile, kept)
         with timed("link audit records"):
             for _, value in encoded[len(outcome.endings) + len(outcome.deliveries) :]:
                 _, tip = audit_chain.link_bytes(value, tip, _KEYS)

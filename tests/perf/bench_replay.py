@@ -82,7 +82,7 @@ def main() -> None:
     print(f"published {args.events:,} events in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     ran = subprocess.run(
-        [sys.executable, "-m", "rps", "replay"],
+        [sys.executable, "-m", "cli", "replay"],
         env=environment(settings),
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@
 - latency: events sent at 20% and 80% of the measured peak; for each delivery,
   the create time of its ``delivered`` audit record minus that of its input;
 - profile: py-spy samples the worker while another batch is decided;
-- replay: ``streams.replay.rebuild`` over the inbound topics;
+- replay: ``streams.operators.replay.rebuild`` over the inbound topics;
 - subscribers: the reference subscriber applies the busiest council's
   deliveries into a fresh SQLite and a fresh PostgreSQL database;
 - publishing: ``rps publish`` and the gateway (``tests/perf/bench_publish.py``).
@@ -34,7 +34,7 @@ from consumers.subscriber import subscribe
 from rps.reading import read_to_end
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams.replay import rebuild
+from streams.operators.replay import rebuild
 from tests.perf import bench_publish, broker, workload
 from tests.perf.scenario import Running, Scenario, measure
 

@@ -34,7 +34,7 @@ from cli.spawn import environment
 from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams.app import faust_app, quiet_libraries
+from streams.runtime.app import faust_app, quiet_libraries
 from tests.perf import broker, scenario, workload
 
 MODES = ("ack", "send", "table")

@@ -30,8 +30,7 @@ from cli.spawn import environment, start_worker, stop_worker
 from producers import Publisher
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams.app import faust_id
-from streams.replay import changelog_topic
+from streams.runtime.names import changelog_topic, faust_id
 from tests.perf import broker, passthrough, workload
 
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -30,8 +30,8 @@ from producers import events as build
 from producers.keys import key_for
 from producers.routing import topic_for
 from schemas.topics import Topics
-from streams import codec
 from streams.core import Directory, Profile, SubscriptionChange, apply_all, decide
+from streams.worker import codec, stored
 
 REGISTRAR = "urn:org:gro"
 RESIDENT_APP = "urn:org:resident-app"
@@ -120,7 +120,7 @@ def preload(residents: int, councils: list[str], now: dt.datetime) -> Iterator[t
                 fact = codec.to_fact(grant)
                 assert not isinstance(fact, SubscriptionChange)
                 profile = decide(profile, fact, directory, now).profile
-            templates[pattern] = codec.encode_profile(profile)
+            templates[pattern] = stored.encode_profile(profile)
         resident = resident_id(n)
         yield (
             resident.encode(),

@@ -20,7 +20,7 @@ from cli.spawn import environment
 from rps.settings import Settings
 from schemas import strategies as events
 from schemas.topics import Topics
-from streams import replay
+from streams.operators import replay
 from tests.integration.streams.conftest import (  # noqa: F401  (the worker fixtures, shared)
     PublishAs,
     publish_as,
@@ -193,7 +193,7 @@ async def rps(settings: Settings, *args: str) -> Ran:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "rps",
+        "cli",
         *args,
         env=environment(settings, COLUMNS="200"),
         stdout=asyncio.subprocess.PIPE,

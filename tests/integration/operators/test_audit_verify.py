@@ -17,8 +17,8 @@ from cli.spawn import start_worker, stop_worker
 from rps.reading import read_events, read_to_end
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import audit_chain
-from streams.auditing import verify_trail
+from streams.operators.auditing import verify_trail
+from streams.worker import audit_chain
 from tests.conftest import TopicFactory
 from tests.integration.operators.conftest import (
     decided,

@@ -10,8 +10,10 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from rps.settings import Settings
-from streams import codec, replay
 from streams.core import Claim, fold
+from streams.operators import replay
+from streams.runtime.names import changelog_topic
+from streams.worker import stored
 from tests.integration.operators.conftest import (
     decided,
     draw_scenario,
@@ -59,10 +61,10 @@ async def test_replay_names_a_planted_difference_and_rebuild_repairs_it(
     the worker runs and, once it is stopped, makes live equal to the replay again."""
     await _run_scenario(worker_settings, workers, publish_as, 120)
     assert (await settled(worker_settings)).differing == []
-    stored = await replay._latest(worker_settings)
-    victim = sorted(stored)[0]
-    raw, partition = stored[victim]
-    profile, outbox = codec.decode_stored(raw)
+    latest = await replay._latest(worker_settings)
+    victim = sorted(latest)[0]
+    raw, partition = latest[victim]
+    profile, outbox = stored.decode_stored(raw)
     planted = Claim(
         "planted-claim-id",
         victim,
@@ -76,7 +78,7 @@ async def test_replay_names_a_planted_difference_and_rebuild_repairs_it(
         else dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
         "0" * 32,
     )
-    tampered = codec.encode_profile(
+    tampered = stored.encode_profile(
         type(profile)(victim, fold(profile.state, planted), profile.holdings, profile.sequence),
         outbox,
     )
@@ -84,7 +86,7 @@ async def test_replay_names_a_planted_difference_and_rebuild_repairs_it(
     await producer.start()
     try:
         await producer.send_and_wait(
-            replay.changelog_topic(worker_settings), tampered, victim.encode(), partition=partition
+            changelog_topic(worker_settings), tampered, victim.encode(), partition=partition
         )
     finally:
         await producer.stop()

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from rps.producing import TrackingProducer
 from rps.settings import Settings
-from streams.app import build
+from streams.runtime.app import build
 from tests.conftest import TopicFactory
 
 LINGER_MS = 3000  # the batch waits this long before it is sent: time for the metadata to narrow

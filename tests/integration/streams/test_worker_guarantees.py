@@ -19,7 +19,7 @@ from producers import Publisher
 from producers import events as build
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import replay
+from streams.operators import replay
 from tests.integration.streams.conftest import (
     PublishAs,
     Workers,

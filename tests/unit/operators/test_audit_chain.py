@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 import schemas
 from schemas.strategies import audit_recorded
-from streams import audit_chain, codec
-from streams.audit_chain import Head, Keys, Stored
 from streams.core import AuditDecision, AuditEntry
+from streams.worker import audit_chain, codec
+from streams.worker.audit_chain import Head, Keys, Stored
 
 KEYS = audit_chain.parse_keys("k2", "current-secret", "k1:retired-secret")
 RESIDENT = str(uuid.UUID(int=7))

@@ -21,7 +21,7 @@ from consumers._database import create_engine
 from consumers.readmodel import open_read_model
 from consumers.readmodel._facts import AckSeen, AuditSeen, ClaimSeen, Fact, GrantSeen
 from consumers.readmodel._store import ReadModelStore
-from portal import Portal, create_app
+from portal import OneLogin, Portal, SessionStore, create_app
 from rps.settings import Settings
 from schemas import Event
 from streams.core import Directory, SubscriptionChange, apply_all
@@ -199,8 +199,22 @@ def token(html: str) -> str:
     return found.group(1)
 
 
-async def site_for(settings: Settings, url: str) -> AsyncIterator[Site]:
+@dataclass
+class Clock:
+    """The portal's clock, moved on by hand."""
+
+    now: dt.datetime = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+async def site_for(
+    settings: Settings, url: str, clock: Clock | None = None, oidc: OneLogin | None = None
+) -> AsyncIterator[Site]:
     model = await open_read_model(url)
+    max_age = dt.timedelta(seconds=settings.portal_session_max_age_seconds)
+    sessions = await SessionStore.open(url, max_age)
     published = Collected()
     app = create_app(
         Portal(
@@ -208,7 +222,9 @@ async def site_for(settings: Settings, url: str) -> AsyncIterator[Site]:
             read_model=model,
             sink=published,
             directory=directory,
-            clock=lambda: NOW,
+            sessions=sessions,
+            oidc=oidc,
+            clock=clock or Clock(),
         )
     )
     transport = httpx.ASGITransport(app=app)
@@ -216,6 +232,7 @@ async def site_for(settings: Settings, url: str) -> AsyncIterator[Site]:
         transport=transport, base_url="https://portal.test", headers={"accept": "text/html"}
     ) as client:
         yield Site(client, published, settings)
+    await sessions.close()
     await model.close()
 
 

@@ -1,44 +1,53 @@
-"""The portal waits for its read model with stamina's jittered backoff, and gives up after the
-configured attempts."""
+"""The portal waits for the hub's database with stamina's jittered backoff, and gives up after
+the configured attempts."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-import portal._serve as serve
+from portal._serve import _retried
 from rps.settings import Settings
 
 SETTINGS = Settings(consumer_db_attempts=3, consumer_db_backoff_seconds=0.01)
 
 
-async def test_a_read_model_being_migrated_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two failures to open, then the read model: three tries, the read model returned."""
-    calls: list[str] = []
+async def test_a_database_being_migrated_is_waited_for() -> None:
+    """Two failures to open, then the store: three tries, the store returned."""
+    calls: list[int] = []
     opened = object()
 
-    async def flaky(url: str) -> object:
-        calls.append(url)
+    async def flaky() -> object:
+        calls.append(1)
         if len(calls) < 3:
             raise OperationalError("SELECT 1", {}, Exception())
         return opened
 
-    monkeypatch.setattr(serve, "open_read_model", flaky)
-    assert await serve._open(SETTINGS, "sqlite+aiosqlite://") is opened
+    assert await _retried(SETTINGS, "read_model", flaky) is opened
     assert len(calls) == 3
 
 
-async def test_a_read_model_that_never_opens_fails_after_the_attempts(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_database_that_never_opens_fails_after_the_attempts() -> None:
     """Never opening: exactly ``consumer_db_attempts`` tries, then the last error."""
-    calls: list[str] = []
+    calls: list[int] = []
 
-    async def broken(url: str) -> object:
-        calls.append(url)
+    async def broken() -> object:
+        calls.append(1)
         raise OperationalError("SELECT 1", {}, Exception())
 
-    monkeypatch.setattr(serve, "open_read_model", broken)
     with pytest.raises(OperationalError):
-        await serve._open(SETTINGS, "sqlite+aiosqlite://")
+        await _retried(SETTINGS, "read_model", broken)
     assert len(calls) == 3
+
+
+async def test_another_error_is_not_retried() -> None:
+    """A failure that is not the database (a bug) is raised on the first try."""
+    calls: list[int] = []
+
+    async def buggy() -> object:
+        calls.append(1)
+        raise ValueError
+
+    with pytest.raises(ValueError):  # noqa: PT011 - the bare error is the point
+        await _retried(SETTINGS, "read_model", buggy)
+    assert len(calls) == 1

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.batches import Batches
+from streams.worker.batches import Batches
+from streams.worker.ports import ProducerBatch
 from tests.unit.streams.batch_builder import Builder
 
 
@@ -24,7 +25,8 @@ class Outlet:
     def create_batch(self) -> Builder:
         return Builder(self.room)
 
-    async def send_batch(self, batch: Builder, topic: str, partition: int) -> Any:
+    async def send_batch(self, batch: ProducerBatch, topic: str, partition: int) -> Any:
+        assert isinstance(batch, Builder)
         assert batch.closed
         self.sent.append((topic, partition, [value for _, value in batch.records]))
         acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 import schemas
 from schemas import strategies
-from streams import codec
 from streams.core import (
     AuditDecision,
     AuditEntry,
@@ -23,7 +22,8 @@ from streams.core import (
     decide_all,
     rejection,
 )
-from streams.errors import OutputRejected
+from streams.worker import codec, stored
+from streams.worker.errors import OutputRejected
 from tests.unit.core.strategies import NOW, RESIDENT, directories, worlds
 
 NOW_UTC = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -37,10 +37,10 @@ def test_a_profile_and_its_outbox_survive_the_table_encoding(
     outcomes = decide_all(Profile(RESIDENT), facts, directory, NOW)
     profile = outcomes[-1].profile if outcomes else Profile(RESIDENT)
     outbox = {"e1": [("t", "k", "v")]}
-    again, box = codec.decode_stored(codec.encode_profile(profile, outbox))
+    again, box = stored.decode_stored(stored.encode_profile(profile, outbox))
     assert again == profile
     assert box == outbox
-    assert codec.state_digest(again.state) == codec.state_digest(profile.state)
+    assert stored.state_digest(again.state) == stored.state_digest(profile.state)
 
 
 @given(strategies.inbound_events())

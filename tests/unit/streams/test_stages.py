@@ -10,7 +10,9 @@ import pytest
 
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams.stages import Pending, Stages
+from streams.worker.outbox import Decision, Pending
+from streams.worker.ports import ProducerBatch
+from streams.worker.stages import Stages
 from tests.unit.streams.batch_builder import Builder
 
 pytestmark = pytest.mark.asyncio
@@ -32,7 +34,10 @@ class Broker:
     def create_batch(self) -> Builder:
         return Builder()
 
-    async def send_batch(self, batch: Builder, topic: str, partition: int) -> asyncio.Future[Any]:
+    async def send_batch(
+        self, batch: ProducerBatch, topic: str, partition: int
+    ) -> asyncio.Future[Any]:
+        assert isinstance(batch, Builder)
         assert batch.closed  # nothing may join a batch once it is sent
         base = self.offsets.get((topic, partition), 0)
         self.offsets[(topic, partition)] = base + batch.record_count()
@@ -79,11 +84,11 @@ async def test_a_batch_records_each_key_once_then_sends_then_acks_in_order() -> 
     stages = _stages(broker, persisted)
     delivery = (TOPICS.deliveries("E08000015"), b"k", b"v", None)
     batch = [
-        Pending(Event(acked, 0), "e0", 1, [(b"alice", b"a1")], [delivery]),
-        Pending(Event(acked, 1), "e1", 1, [(b"bob", b"b1")], [delivery]),
-        Pending(Event(acked, 2), "e2", 1, [(b"alice", b"a2")], [delivery]),
-        Pending(Event(acked, 3), "", 2, [], [(TOPICS.deadletter, b"x", b"y", None)]),
-        Pending(Event(acked, 4), "e4", 2, [(b"carol", b"c1")], [delivery]),
+        Pending(Event(acked, 0), Decision("e0", 1, [(b"alice", b"a1")], [delivery])),
+        Pending(Event(acked, 1), Decision("e1", 1, [(b"bob", b"b1")], [delivery])),
+        Pending(Event(acked, 2), Decision("e2", 1, [(b"alice", b"a2")], [delivery])),
+        Pending(Event(acked, 3), Decision("", 2, [], [(TOPICS.deadletter, b"x", b"y", None)])),
+        Pending(Event(acked, 4), Decision("e4", 2, [(b"carol", b"c1")], [delivery])),
     ]
     for pending in batch:  # handed over before the stages first run: one batch
         await stages.put(pending)
@@ -107,14 +112,16 @@ async def test_outputs_wait_for_the_changelog() -> None:
     release: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     send_batch = broker.send_batch
 
-    async def slow_changelog(batch: Builder, topic: str, partition: int) -> asyncio.Future[Any]:
+    async def slow_changelog(
+        batch: ProducerBatch, topic: str, partition: int
+    ) -> asyncio.Future[Any]:
         ack = await send_batch(batch, topic, partition)
         return release if topic == "changelog" else ack
 
     broker.send_batch = slow_changelog  # type: ignore[method-assign]
     stages = _stages(broker, persisted)
     delivery = (TOPICS.deliveries("E08000015"), b"k", b"v", None)
-    await stages.put(Pending(Event(acked, 0), "e0", 0, [(b"alice", b"a1")], [delivery]))
+    await stages.put(Pending(Event(acked, 0), Decision("e0", 0, [(b"alice", b"a1")], [delivery])))
     await asyncio.sleep(0.05)
     assert [sent[0] for sent in broker.sent] == ["changelog"]
     assert acked == []

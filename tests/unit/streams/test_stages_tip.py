@@ -8,8 +8,8 @@ from typing import Any, cast
 import pytest
 
 from rps.settings import Settings
-from streams import stages
-from streams.stages import Stages
+from streams.worker import stages
+from streams.worker.stages import Stages
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,7 +10,7 @@ from collections import deque
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.stall import REWIND, SKIP, TAKE, Handed
+from streams.runtime.stall import REWIND, SKIP, TAKE, Handed
 
 TP = ("attributes", 0)
 

@@ -11,20 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-
-class Outlet(Protocol):
-    """The producer's batch interface (aiokafka's ``create_batch`` and ``send_batch``)."""
-
-    async def partition(self, topic: str, key: bytes | None) -> int:
-        """The partition the producer's partitioner gives ``key`` on ``topic``."""
-
-    def create_batch(self) -> Any:
-        """An empty ``BatchBuilder``."""
-
-    async def send_batch(self, batch: Any, topic: str, partition: int) -> Awaitable[Any]:
-        """Queue a closed batch; await the result for its acknowledgement."""
+from streams.worker.ports import Delivered, Outlet, ProducerBatch
 
 
 @dataclass(slots=True)
@@ -34,7 +22,7 @@ class Sent:
     topic: str
     partition: int
     count: int
-    ack: Awaitable[Any]
+    ack: Awaitable[Delivered]
 
 
 @dataclass(slots=True)
@@ -43,7 +31,7 @@ class Batches:
 
     outlet: Outlet
     sent: list[Sent] = field(default_factory=list)
-    _open: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _open: dict[tuple[str, int], ProducerBatch] = field(default_factory=dict)
 
     async def add(
         self,

@@ -127,7 +127,7 @@ def chain(
 
 
 _UNLINKED_END = b',"chain":null}}'
-"""How an unlinked audit record as ``streams.codec.encode_audit`` writes it ends: its data's
+"""How an unlinked audit record as ``streams.worker.codec.encode_audit`` writes it ends: its data's
 ``chain``, the last field of the last field of the record, is null."""
 
 

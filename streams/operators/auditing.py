@@ -2,7 +2,7 @@
 
 ``verify_trail`` walks every partition of the audit topic (or a copy of it) and
 reports, per partition, how many records it holds and the first place its chain
-breaks (``streams.audit_chain``). ``history`` gathers every decision about one
+breaks (``streams.worker.audit_chain``). ``history`` gathers every decision about one
 resident in time order, each matched to the acknowledgement (if any) of the
 authority it was delivered to. Both read whole topics without a consumer group.
 """
@@ -18,8 +18,8 @@ import schemas
 from rps.reading import partitions_of, read_to_end
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import audit_chain
-from streams.audit_chain import Break, Keys, Stored
+from streams.worker import audit_chain
+from streams.worker.audit_chain import Break, Keys, Stored
 
 
 def keys_of(settings: Settings) -> Keys:

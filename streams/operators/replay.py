@@ -13,31 +13,30 @@ in the live state of its resident, with the same fingerprint.
 
 ``rebuild_live`` writes the rebuilt states back as the new latest values of
 the changelog, for a recovery; it is refused while any worker of the group is
-running (``RebuildRefused``, a ``streams.errors.StreamsError``).
+running (``RebuildRefused``, a ``streams.worker.errors.StreamsError``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 import schemas
 from rps.producing import TrackingProducer
-from rps.reading import partitions_of, read_to_end
+from rps.reading import read_to_end
 from rps.settings import Settings
-from schemas.topics import Topics
-from streams import codec
-from streams.app import faust_id
-from streams.audit_chain import is_reserved
 from streams.core import EMPTY, Fact, Profile, ResidentState, SubscriptionChange, fold
-from streams.errors import StreamsError
+from streams.operators import scanning
+from streams.operators.scanning import inbound_total
+from streams.runtime.names import changelog_topic, faust_id
+from streams.worker import codec, stored
+from streams.worker.audit_chain import is_reserved
+from streams.worker.errors import StreamsError
 
 Progress = Callable[[int], None]
 """Told how many more inbound records were read."""
@@ -45,11 +44,6 @@ Progress = Callable[[int], None]
 
 class RebuildRefused(StreamsError):
     """The live state may not be rewritten now (a worker is running, or the replay was partial)."""
-
-
-def changelog_topic(settings: Settings) -> str:
-    """The worker's profile table changelog."""
-    return f"{faust_id(settings)}-profiles-changelog"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +57,6 @@ class Rebuilt:
     """The inbound partition of each resident (where its changelog record belongs)."""
 
 
-async def inbound_total(settings: Settings, since: datetime | None = None) -> int:
-    """How many inbound records a replay (from ``since``) will read: for a progress bar."""
-    consumer = await _consumer(settings)
-    try:
-        total = 0
-        for tp, (start, end) in (await _ranges(consumer, settings, since)).items():
-            del tp
-            total += max(0, end - start)
-        return total
-    finally:
-        await consumer.stop()
-
-
 async def rebuild(
     settings: Settings, since: datetime | None = None, progress: Progress | None = None
 ) -> Rebuilt:
@@ -83,7 +64,7 @@ async def rebuild(
     facts: dict[str, list[Fact]] = defaultdict(list)
     where: dict[str, int] = {}
     events = rejected = 0
-    async for batch in _scan(settings, since):
+    async for batch in scanning.scan(settings, since):
         for record in batch:
             events += 1
             try:
@@ -114,7 +95,7 @@ async def rebuild(
 
 async def live(settings: Settings) -> dict[str, Profile]:
     """The latest profile per resident on the worker's changelog."""
-    return {r: codec.decode_profile(raw) for r, (raw, _) in (await _latest(settings)).items()}
+    return {r: stored.decode_profile(raw) for r, (raw, _) in (await _latest(settings)).items()}
 
 
 async def _latest(settings: Settings) -> dict[str, tuple[bytes, int]]:
@@ -135,8 +116,8 @@ def differences(rebuilt: dict[str, ResidentState], current: dict[str, Profile]) 
     return sorted(
         r
         for r in residents
-        if codec.state_digest(rebuilt.get(r, EMPTY))
-        != codec.state_digest(current[r].state if r in current else EMPTY)
+        if stored.state_digest(rebuilt.get(r, EMPTY))
+        != stored.state_digest(current[r].state if r in current else EMPTY)
     )
 
 
@@ -182,8 +163,8 @@ async def compare(
 ) -> Comparison:
     """Replay the inbound topics (from ``since``) and compare with the live changelog."""
     rebuilt = await rebuild(settings, since, progress)
-    stored = await _latest(settings)
-    current = {r: codec.decode_profile(raw) for r, (raw, _) in stored.items()}
+    latest = await _latest(settings)
+    current = {r: stored.decode_profile(raw) for r, (raw, _) in latest.items()}
     if since is not None:
         found = missing(rebuilt.states, current)
         where = {r: rebuilt.partitions[r] for r in found}
@@ -197,11 +178,11 @@ async def compare(
             True,
             rebuilt,
         )
-    where = {r: p for r, (_, p) in stored.items()} | rebuilt.partitions
+    where = {r: p for r, (_, p) in latest.items()} | rebuilt.partitions
     replayed = partition_digests(
-        {r: codec.state_digest(s) for r, s in rebuilt.states.items()}, where
+        {r: stored.state_digest(s) for r, s in rebuilt.states.items()}, where
     )
-    held = partition_digests({r: codec.state_digest(p.state) for r, p in current.items()}, where)
+    held = partition_digests({r: stored.state_digest(p.state) for r, p in current.items()}, where)
     differing_partitions = sorted(
         p for p in set(replayed) | set(held) if replayed.get(p) != held.get(p)
     )
@@ -245,100 +226,36 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
         raise RebuildRefused(
             f"consumer group {faust_id(settings)} has active members: stop every worker first"
         )
-    stored = await _latest(settings)
+    latest = await _latest(settings)
     rebuilt = comparison.rebuilt
     producer = TrackingProducer(acks="all", **settings.kafka_client_options())
     await producer.start()
     written = 0
     try:
         topic = changelog_topic(settings)
-        for resident in sorted(set(rebuilt.states) | set(stored)):
+        for resident in sorted(set(rebuilt.states) | set(latest)):
             key = resident.encode()
             if resident not in rebuilt.states:
-                await producer.send(topic, None, key, partition=stored[resident][1])
+                await producer.send(topic, None, key, partition=latest[resident][1])
                 written += 1
                 continue
             partition = rebuilt.partitions[resident]
-            if resident in stored:
-                old, outbox = codec.decode_stored(stored[resident][0])
+            if resident in latest:
+                old, outbox = stored.decode_stored(latest[resident][0])
                 profile = Profile(resident, rebuilt.states[resident], old.holdings, old.sequence)
             else:
                 profile, outbox = Profile(resident, rebuilt.states[resident]), {}
-            if resident in stored and codec.state_digest(old.state) == codec.state_digest(
+            if resident in latest and stored.state_digest(old.state) == stored.state_digest(
                 profile.state
             ):
                 continue  # equal already: leave the live record as it is
-            value = codec.encode_profile(profile, outbox)
+            value = stored.encode_profile(profile, outbox)
             await producer.send(topic, value, key, partition=partition)
             written += 1
         await producer.flush()
     finally:
         await producer.stop()
     return written
-
-
-# -- reading -------------------------------------------------------------------------------
-
-
-async def _consumer(settings: Settings) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        **settings.kafka_client_options(),
-    )
-    await consumer.start()
-    return consumer
-
-
-async def _ranges(
-    consumer: AIOKafkaConsumer, settings: Settings, since: datetime | None
-) -> dict[TopicPartition, tuple[int, int]]:
-    topics = Topics(settings.topic_prefix)
-    partitions = [
-        tp
-        for topic in (topics.attributes, topics.consents)
-        for tp in await partitions_of(settings, topic)
-    ]
-    if not partitions:
-        return {}
-    ends = await consumer.end_offsets(partitions)
-    starts = await consumer.beginning_offsets(partitions)
-    if since is not None:
-        found = await consumer.offsets_for_times(
-            dict.fromkeys(partitions, int(since.timestamp() * 1000))
-        )
-        starts = {tp: (found[tp].offset if found.get(tp) else ends[tp]) for tp in partitions}
-    return {tp: (starts[tp], ends[tp]) for tp in partitions}
-
-
-async def _scan(settings: Settings, since: datetime | None) -> AsyncIterator[list[Any]]:
-    """Batches of the inbound records, from ``since`` (or the start) to the end offsets now."""
-    consumer = await _consumer(settings)
-    try:
-        ranges = {
-            tp: r for tp, r in (await _ranges(consumer, settings, since)).items() if r[1] > r[0]
-        }
-        if not ranges:
-            return
-        consumer.assign(list(ranges))
-        for tp, (start, _) in ranges.items():
-            consumer.seek(tp, start)
-        remaining = set(ranges)
-        while remaining:
-            fetched = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-            for tp, part in fetched.items():
-                end = ranges[tp][1]
-                kept = [r for r in part if r.offset < end]
-                if kept:
-                    yield kept
-                if part and part[-1].offset + 1 >= end:
-                    remaining.discard(tp)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ranges[tp][1]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ taken by the agent that owns the resident, in order with its other events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 
 import orjson
@@ -68,6 +68,24 @@ class Cursor:
                         found.append((partition, resident, expires_at))
             self._next[partition] = current  # the current minute is swept again next time
         return found
+
+
+Request = Callable[[str, str, str, int], Awaitable[None]]
+"""``request(resident, reason, cause, partition)``: ask that partition to re-evaluate a resident."""
+
+
+class Sweep:
+    """The timer's job: ask the partition of every resident now due to re-evaluate it."""
+
+    def __init__(self, schedule: MutableMapping[bytes, bytes], request: Request) -> None:
+        self._schedule = schedule
+        self._request = request
+        self._cursor = Cursor()
+
+    async def run(self, partitions: Iterable[int]) -> None:
+        """Sweep the minutes passed of ``partitions`` (those this worker holds)."""
+        for partition, resident, due in self._cursor.due(self._schedule, partitions, utcnow()):
+            await self._request(resident, "expiry", due, partition)
 
 
 def utcnow() -> datetime:

@@ -1,7 +1,8 @@
 """The worker's way out: record each decision, then send its outputs, then ack its input.
 
-The order is what makes "nothing accepted is lost" and "no second effect" hold
-without Kafka transactions:
+The stages carry out the rule :mod:`streams.worker.outbox` states. The order
+is what makes "nothing accepted is lost" and "no second effect" hold without
+Kafka transactions:
 
 1. the resident's new profile, which holds an *outbox* (the encoded outputs of
    the decision), is written to the table's changelog;
@@ -31,42 +32,24 @@ order.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.binding import structured_headers as structured
 from schemas.topics import Topics
-from streams import audit_chain
-from streams.batches import Batches, Outlet
+from streams.worker import audit_chain
+from streams.worker.batches import Batches
+from streams.worker.outbox import Pending
+from streams.worker.ports import Checkpoints, Delivered, NoCheckpoints, Outlet
 
 log = get_logger("worker")
-
-Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]
-"""An output to send: (topic, key, value, headers)."""
-
-Write = tuple[bytes, bytes]
-"""A table changelog record to make durable before the outputs go: (key, value)."""
 
 BATCH = 500  # decisions handled together by a stage, at most
 _REMEMBERED = 100_000  # input ids whose outputs are known sent, so outboxes can drop them
 _TIP_SECONDS = 15.0  # one read of an audit partition's newest record, at most
 _TIP_ATTEMPTS = 4  # then the worker stops, and the group hands the partition on
-
-
-@dataclass(slots=True)
-class Pending:
-    """One decided input on its way out."""
-
-    event: Any
-    input_id: str  # the outbox entry its outputs settle ("" for none)
-    partition: int  # of the input, its changelog record and its audit records (one chain each)
-    writes: list[Write]
-    records: list[Record]
 
 
 class Stages:
@@ -80,6 +63,7 @@ class Stages:
         persisted: Callable[[int, int], None],
         crash: Callable[[BaseException], Awaitable[None]],
         last_audit: Callable[[int], Awaitable[bytes | None]],
+        checkpoints: Checkpoints | None = None,
     ) -> None:
         self._audit = Topics(settings.topic_prefix).audit
         self._outlet = outlet
@@ -93,15 +77,14 @@ class Stages:
             settings.audit_keys.get_secret_value(),
         )
         self._tips: dict[int, str] = {}  # audit partition -> hash the next record links to
-        self._audit_sent: dict[int, Awaitable[Any]] = {}  # partition -> its latest audit send
+        self._audit_sent: dict[int, Awaitable[Delivered]] = {}  # partition -> its latest audit send
         self._decided: asyncio.Queue[Pending] = asyncio.Queue(maxsize=4 * BATCH)
-        self._sent_queue: asyncio.Queue[tuple[list[Pending], list[Awaitable[Any]]]] = asyncio.Queue(
-            maxsize=4
+        self._sent_queue: asyncio.Queue[tuple[list[Pending], list[Awaitable[Delivered]]]] = (
+            asyncio.Queue(maxsize=4)
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._sent: OrderedDict[str, None] = OrderedDict()
-        self._crash_after = settings.fault_crash_after
-        self._crash_at = settings.fault_crash_at
+        self._checkpoints = checkpoints or NoCheckpoints()
         self._settled = self._recorded = 0
 
     async def put(self, pending: Pending) -> None:
@@ -113,9 +96,9 @@ class Stages:
             ]
         await self._decided.put(pending)
 
-    def known_sent(self, input_id: str) -> bool:
-        """Whether every output of ``input_id`` is known to be in Kafka (its outbox can go)."""
-        return input_id in self._sent
+    def known_sent(self, entry: str) -> bool:
+        """Whether every output of outbox ``entry`` is known to be in Kafka (the entry can go)."""
+        return entry in self._sent
 
     async def drain(self) -> None:
         """Wait until every input handed over is acked."""
@@ -138,10 +121,11 @@ class Stages:
                 await self._record(batch)
                 outputs = Batches(self._outlet)
                 for pending in batch:
-                    for topic, key, value, headers in pending.records:
+                    partition = pending.decision.partition
+                    for topic, key, value, headers in pending.decision.records:
                         if topic == self._audit and value is not None:
-                            linked = await self._linked(outputs, pending.partition, value)
-                            await outputs.add(topic, key, linked, structured(), pending.partition)
+                            linked = await self._linked(outputs, partition, value)
+                            await outputs.add(topic, key, linked, structured(), partition)
                         else:
                             await outputs.add(topic, key, value, headers or structured())
                 acks = []
@@ -161,8 +145,8 @@ class Stages:
         """Write the batch's changelog records, one per key (its last value), and wait for them."""
         latest: dict[tuple[int, bytes], bytes] = {}
         for pending in batch:
-            for key, value in pending.writes:
-                latest[(pending.partition, key)] = value
+            for key, value in pending.decision.writes:
+                latest[(pending.decision.partition, key)] = value
         if not latest:
             return
         writes = Batches(self._outlet)
@@ -175,9 +159,8 @@ class Stages:
         for partition, offset in offsets.items():
             self._persisted(partition, offset)
         before = self._recorded
-        self._recorded += sum(1 for pending in batch if pending.writes)
-        if self._crash_at == "recorded" and before < self._crash_after <= self._recorded:
-            os._exit(86)  # fault injection: decisions recorded, outputs not sent
+        self._recorded += sum(1 for pending in batch if pending.decision.writes)
+        self._checkpoints.recorded(before, self._recorded)
 
     # -- the audit chain -----------------------------------------------------------------
 
@@ -225,10 +208,9 @@ class Stages:
                     await ack
                 for pending in batch:
                     self._settled += 1
-                    if self._crash_at == "sent" and self._settled == self._crash_after:
-                        os._exit(86)  # fault injection: outputs sent, offset not committed
-                    if pending.input_id:
-                        self._sent[pending.input_id] = None
+                    self._checkpoints.settled(self._settled)
+                    if pending.decision.entry:
+                        self._sent[pending.decision.entry] = None
                     pending.event.ack()
                 while len(self._sent) > _REMEMBERED:
                     self._sent.popitem(last=False)

@@ -1,26 +1,26 @@
-"""The worker's per-event path: decode, decide, encode, and hand the decision to the stages.
+"""The worker's per-event path: decode, decide, encode; the result is a :class:`Decision`.
 
 For each input the core decides against the resident's stored profile; the new
-profile, holding an *outbox* of the decision's encoded outputs, is kept in the
-table at once (the next input sees it) and handed, with the outputs, to
-:mod:`streams.stages`, which records it in the changelog, sends the outputs and
-then acks the input. An input seen again after a restart finds its outbox and
-sends the same outputs again instead of deciding twice.
+profile, holding the decision's outbox entry, is kept in the store at once (the
+next input sees it). The returned decision says what to record and what to
+send; the stages (:mod:`streams.worker.stages`) do it, in the order
+:mod:`streams.worker.outbox` states. An input seen again after a restart finds
+its outbox entry and is given the same outputs again instead of a second decision.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
 
 import schemas
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import audit_chain, codec, expiry
 from streams.core import (
+    AuditEntry,
     Claim,
     Input,
     Outcome,
@@ -32,121 +32,114 @@ from streams.core import (
     next_expiry,
     rejection,
 )
-from streams.directory import SubscriptionDirectory
-from streams.errors import PoisonMessage
-from streams.stages import Pending, Record, Stages, Write
+from streams.worker import audit_chain, codec, expiry, stored
+from streams.worker.directory import SubscriptionDirectory
+from streams.worker.errors import PoisonMessage
+from streams.worker.outbox import Decision, Record, Write, again, kept
+from streams.worker.ports import InputRecord, ProfileStore, Send
 
 log = get_logger("worker")
-
-Send = Callable[..., Awaitable[Awaitable[Any]]]
-"""``send(topic, key, value, headers, partition)``: queue a record; await the result for its ack."""
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class Processor:
-    """Turns one inbound record into a decision handed, with its outputs, to the stages."""
+    """Turns one inbound record into a :class:`Decision`: what to record, what to send."""
 
     def __init__(
         self,
         settings: Settings,
-        send: Send,
-        profiles: Any,
-        schedule: Any,
+        profiles: ProfileStore,
+        schedule: MutableMapping[bytes, bytes],
         directory: SubscriptionDirectory,
         ensure_topic: Callable[[str], Awaitable[str]],
-        stages: Stages,
+        known_sent: Callable[[str], bool],
+        send: Send,
     ) -> None:
         self.topics = Topics(settings.topic_prefix)
-        self._send = send
         self._profiles = profiles
         self._schedule = schedule
         self._directory = directory
         self._ensure_topic = ensure_topic
-        self._stages = stages
+        self._known_sent = known_sent
+        self._send = send
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
         self._log = log.bind()  # bound once: a lazy logger binds again on every call
 
     # -- the agent's entry point --------------------------------------------------------
 
-    async def handle(self, event: Any) -> None:
-        """Process one record of the attributes, consents or control topic."""
-        message = event.message
+    async def handle(self, record: InputRecord) -> Decision:
+        """Decide one record of the attributes, consents or control topic, or recall the
+        decision its outbox entry kept before a restart."""
         now = expiry.utcnow()
-        partition = message.partition
+        partition = record.partition
         try:
-            item = self._decode(message)
+            item = self._decode(record)
         except PoisonMessage as poison:
-            await self._reject(event, poison, now)
-            return
+            return self._reject(record, poison, now)
         key = item.resident.encode()
         raw = self._profiles.get(key)
-        profile, outbox = codec.decode_stored(raw) if raw else (Profile(item.resident), {})
+        profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         digest = getattr(item, "digest", "")  # control messages carry none
-        if item.id in outbox and profile.state.seen.get(item.id) == digest:
-            # Decided and recorded before a restart: record it again (a local store may be
-            # ahead of the changelog) and send the same outputs again, byte for byte.
-            again = [(key, raw), self._store_head(partition, self._head(partition))]
-            records = self._stored(outbox[item.id])
-            await self._stages.put(Pending(event, item.id, partition, again, records))
-            return
-        in_head = f"{item.resident}|{item.id}|{digest}"  # the head holds many residents' ids
+        if raw and item.id in entries and profile.state.seen.get(item.id) == digest:
+            # Kept in the profile: record it again (a local store may be ahead of the
+            # changelog) and send the same outputs again, byte for byte.
+            head_write = self._store_head(partition, self._head(partition))
+            return Decision(item.id, partition, [(key, raw), head_write], again(entries[item.id]))
+        head_entry = f"{item.resident}|{item.id}|{digest}"  # a head holds many residents' ids
         head = self._head(partition)
-        if in_head in head.outbox:  # decided, changing no profile, before a restart
-            records = self._stored(head.outbox[in_head])
-            headed = [self._store_head(partition, head)]
-            await self._stages.put(Pending(event, in_head, partition, headed, records))
-            return
+        if head_entry in head.outbox:  # kept in the head: it changed no profile
+            kept_there = again(head.outbox[head_entry])
+            return Decision(head_entry, partition, [self._store_head(partition, head)], kept_there)
         outcome = decide(profile, item, self._directory.directory, now)
         records = await self._records(outcome, now)
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
-            kept = {i: r for i, r in outbox.items() if not self._stages.known_sent(i)}
+            entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
             if records:
-                kept[item.id] = self._storable(records)
-            encoded = codec.encode_profile(outcome.profile, kept)
-            self._profiles.data[key] = encoded  # visible to the next event at once
+                entries[item.id] = kept(records)
+            encoded = stored.encode_profile(outcome.profile, entries)
+            self._profiles.put(key, encoded)  # visible to the next event at once
             writes.append((key, encoded))
             due = next_expiry(outcome.profile)
             if due is not None and due != next_expiry(profile):
                 expiry.add(self._schedule, partition, item.resident, due)
         elif records:
-            head.outbox[in_head] = self._storable(records)
+            head.outbox[head_entry] = kept(records)
             writes.append(self._store_head(partition, head))
         if outcome.rejected:
-            records.append(self._dead_letter_record(message, outcome.rejected))
+            records.append(self._dead_letter_record(record, outcome.rejected))
         self._note(outcome)
-        settled = item.id if changed else in_head
-        await self._stages.put(Pending(event, settled, partition, writes, records))
+        return Decision(item.id if changed else head_entry, partition, writes, records)
 
-    async def _reject(self, event: Any, poison: PoisonMessage, now: Any) -> None:
-        """Dead-letter a poison input, and audit it under its resident when it names one."""
-        message = event.message
-        partition = message.partition
+    def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
+        """Dead-letter a poison input, and audit it under its resident when it names one
+        (kept in the head under the input's position)."""
+        partition = record.partition
         head = self._head(partition)
-        pid = f"kafka:{message.topic}:{partition}:{message.offset}"
-        if pid in head.outbox:  # rejected and recorded before a restart: the same outputs
-            records = self._stored(head.outbox[pid])
+        entry = f"kafka:{record.topic}:{partition}:{record.offset}"
+        if entry in head.outbox:  # rejected and recorded before a restart: the same outputs
+            records = again(head.outbox[entry])
         else:
-            records = self._audit_rejection(message, poison, now)
+            records = self._audit_rejection(record, poison, now)
             if records:
-                head.outbox[pid] = self._storable(records)
+                head.outbox[entry] = kept(records)
         self._log.warning(
             "input rejected",
             reason=poison.reason,
-            topic=message.topic,
+            topic=record.topic,
             partition=partition,
-            offset=message.offset,
+            offset=record.offset,
         )
-        dead = self._dead_letter_record(message, poison.reason)
+        dead = self._dead_letter_record(record, poison.reason)
         writes = [self._store_head(partition, head)] if records else []
-        await self._stages.put(Pending(event, pid, partition, writes, [dead, *records]))
+        return Decision(entry, partition, writes, [dead, *records])
 
     # -- decoding ------------------------------------------------------------------------
 
-    def _decode(self, message: Any) -> Input:
+    def _decode(self, message: InputRecord) -> Input:
         if message.topic == self.topics.control:
             try:
                 return codec.decode_control(message.value)
@@ -171,7 +164,7 @@ class Processor:
 
     # -- outputs -------------------------------------------------------------------------
 
-    async def _records(self, outcome: Outcome, now: Any) -> list[Record]:
+    async def _records(self, outcome: Outcome, now: datetime) -> list[Record]:
         """The encoded outputs of a decision: endings first, then deliveries, then audit."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
@@ -193,24 +186,15 @@ class Processor:
     def _store_head(self, partition: int, head: audit_chain.Head) -> Write:
         """Keep the partition's head next to its profiles (same changelog partition), so a
         restarted worker or a new owner of the partition continues the chain."""
-        head.outbox = {i: r for i, r in head.outbox.items() if not self._stages.known_sent(i)}
+        head.outbox = {i: r for i, r in head.outbox.items() if not self._known_sent(i)}
         key, value = audit_chain.head_key(partition), audit_chain.encode_head(head)
-        self._profiles.data[key] = value
+        self._profiles.put(key, value)
         return key, value
 
-    def _audit_record(self, entry: Any, now: Any) -> Record:
+    def _audit_record(self, entry: AuditEntry, now: datetime | str) -> Record:
         """An audit record, not yet linked: it joins its partition's chain when it is sent."""
         key, value = codec.encode_audit(entry, now)
         return (self.topics.audit, key, value, None)
-
-    @staticmethod
-    def _stored(stored: list[tuple[str, str, str]]) -> list[Record]:
-        """Outputs recorded before a restart, to send again."""
-        return [(t, k.encode(), v.encode(), None) for t, k, v in stored]
-
-    @staticmethod
-    def _storable(records: list[Record]) -> list[tuple[str, str, str]]:
-        return [(t, (k or b"").decode(), (v or b"").decode()) for t, k, v, _ in records]
 
     def _note(self, outcome: Outcome) -> None:
         if outcome.deliveries or outcome.endings:
@@ -229,7 +213,7 @@ class Processor:
             self._known_topics[authority] = topic
         return topic
 
-    def _dead_letter_record(self, message: Any, reason: str) -> Record:
+    def _dead_letter_record(self, message: InputRecord, reason: str) -> Record:
         headers = [
             *(message.headers or ()),
             ("rps.dlq.reason", reason.encode()),
@@ -239,7 +223,9 @@ class Processor:
         ]
         return (self.topics.deadletter, message.key, message.value, headers)
 
-    def _audit_rejection(self, message: Any, poison: PoisonMessage, now: Any) -> list[Record]:
+    def _audit_rejection(
+        self, message: InputRecord, poison: PoisonMessage, now: datetime
+    ) -> list[Record]:
         resident = (message.key or b"").decode("utf-8", "replace")
         if not _UUID.match(resident):
             return []  # no resident to file it under; the dead letter carries it

@@ -1,7 +1,8 @@
 """The subscription directory every worker holds: the compacted topic read as a global table.
 
 Each worker reads every partition of the subscriptions topic from the start
-(no consumer group), folds the changes with the core's last-writer-wins rule,
+(no consumer group; the reading is a port, ``follow``, which
+``rps.following.follow`` fills), folds the changes with the core's last-writer-wins rule,
 and is ``ready`` once it has caught up with the end offsets it saw at start.
 After that, each change that widens what an authority may receive (a new
 attribute, a lower minimum level) is handed to ``on_widened`` so the worker
@@ -11,21 +12,33 @@ can ask the affected residents to be re-evaluated (the backfill).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from aiokafka import AIOKafkaConsumer
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Protocol
 
 import schemas
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import codec
 from streams.core import Directory, SubscriptionChange, apply
+from streams.worker import codec
 
 log = get_logger("directory")
 
 Widened = Callable[[SubscriptionChange], Awaitable[None]]
+
+
+class Poll(Protocol):
+    """Values read in one poll, and whether the reader had caught up before it."""
+
+    @property
+    def values(self) -> list[bytes | None]: ...
+    @property
+    def caught_up(self) -> bool: ...
+
+
+Follow = Callable[[Settings, str], AsyncGenerator[Poll, None]]
+"""Read a topic from the start and keep up with it (``rps.following.follow``)."""
 
 
 def widens(before: Directory, change: SubscriptionChange) -> bool:
@@ -36,18 +49,12 @@ def widens(before: Directory, change: SubscriptionChange) -> bool:
     return current is None or change.minimum_level < current
 
 
-async def _caught_up(consumer: AIOKafkaConsumer, ends: dict[Any, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True
-
-
 class SubscriptionDirectory:
     """A live, read-only view of every authority's subscriptions."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, follow: Follow) -> None:
         self._settings = settings
+        self._follow = follow
         self.directory = Directory()
         self.ready = asyncio.Event()
         self.on_widened: Widened | None = None
@@ -56,29 +63,13 @@ class SubscriptionDirectory:
     async def run(self) -> None:
         """Catch up, mark ready, then follow the topic until cancelled."""
         topic = Topics(self._settings.topic_prefix).subscriptions
-        consumer = AIOKafkaConsumer(
-            topic,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            group_id=None,
-            **self._settings.kafka_client_options(),
-        )
-        await consumer.start()
-        try:
-            while not consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no event for it
-                await asyncio.sleep(0.05)
-            tps = sorted(consumer.assignment())
-            ends = await consumer.end_offsets(tps)
-            while True:
-                if not self.ready.is_set() and await _caught_up(consumer, ends):
+        async with contextlib.aclosing(self._follow(self._settings, topic)) as polls:
+            async for poll in polls:
+                if not self.ready.is_set() and poll.caught_up:
                     self.ready.set()
                     log.info("subscriptions loaded", count=len(self.directory.rules))
-                batches = await consumer.getmany(timeout_ms=200)
-                for records in batches.values():
-                    for record in records:
-                        await self._apply(record.value)
-        finally:
-            await consumer.stop()
+                for value in poll.values:
+                    await self._apply(value)
 
     async def _apply(self, value: bytes | None) -> None:
         if value is None:

@@ -1,0 +1,227 @@
+"""The one wiring point of the worker process: the Faust app, its tables, agent and timers.
+
+``build(settings)`` composes and does nothing else; nothing happens at import
+time. Every decision is the core's (``streams.core``), the path of one input
+the processor's (``streams.worker.processor``), the order of record, send and
+ack the stages' (``streams.worker.stages``), and each workaround for Faust or
+aiokafka has a module of its own here (listed in this folder's README).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+
+from rps import following, reading, topic_admin
+from rps.logs import get_logger
+from rps.settings import Settings
+from schemas.topics import Topics
+from streams.core import SubscriptionChange
+from streams.runtime.faults import CrashPoints, FetchedButDropped
+from streams.runtime.intake import Intake
+from streams.runtime.names import faust_id
+from streams.runtime.producer import FaustOutlet, FaustSend, use_tracking_producer
+from streams.runtime.rewind import rewind_uncommitted_inputs
+from streams.runtime.stall import StallGuard
+from streams.runtime.store import TableStore
+from streams.worker import expiry
+from streams.worker.backfill import backfill
+from streams.worker.directory import SubscriptionDirectory
+from streams.worker.processor import Processor
+from streams.worker.stages import Stages
+
+log = get_logger("worker")
+
+
+@dataclass(slots=True)
+class Worker:
+    """The pieces of one worker process, built together."""
+
+    app: faust.App
+    processor: Processor
+    stages: Stages
+    directory: SubscriptionDirectory
+    guard: StallGuard
+    intake: Intake
+    sweep: expiry.Sweep
+    profiles: TableStore
+
+
+def _credentials(settings: Settings) -> Any:
+    if settings.sasl_mechanism:
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        return faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=cast(Any, settings.kafka_client_options().get("ssl_context")),
+        )
+    if settings.security_protocol == "SSL":
+        return faust.SSLCredentials(cast(Any, settings.kafka_client_options()["ssl_context"]))
+    return None
+
+
+def faust_app(settings: Settings) -> faust.App:
+    """The worker's Faust app with its settings (the benchmarks' Faust floor uses it too)."""
+    datadir = settings.state_dir / "faust" / faust_id(settings) / settings.worker_name
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        faust_id(settings),
+        broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        store=settings.store,
+        datadir=str(datadir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        stream_ack_exceptions=False,
+        stream_ack_cancelled_tasks=False,
+        web_enabled=False,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=settings.worker_session_timeout_seconds / 4,
+        autodiscover=False,
+    )
+    use_tracking_producer(app)
+    return app
+
+
+def build(settings: Settings) -> Worker:
+    """Build the worker for ``settings``: its parts, then the agent, tasks and timers on them."""
+    worker = _parts(settings, faust_app(settings))
+    _attach(settings, worker)
+    return worker
+
+
+def _parts(settings: Settings, app: faust.App) -> Worker:
+    """The worker's parts on ``app``: tables, directory, stages, processor, guards."""
+    topics = Topics(settings.topic_prefix)
+    inputs = {topics.attributes, topics.consents, topics.control}
+    profiles = TableStore(
+        app.Table(
+            "profiles",
+            default=None,
+            partitions=settings.partitions,
+            key_type=bytes,
+            value_type=bytes,
+        )
+    )
+    schedule = app.Table(
+        "expiries", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
+    directory = SubscriptionDirectory(settings, following.follow)
+
+    async def crash(error: BaseException) -> None:
+        log.error("worker stopping after an unrecoverable output failure")
+        os._exit(70)  # offsets of unsettled inputs are not committed: they will be redone
+
+    async def last_audit(partition: int) -> bytes | None:
+        return await reading.last_value(settings, topics.audit, partition)
+
+    outlet = FaustOutlet(app)
+    checkpoints = CrashPoints(settings)
+    stages = Stages(
+        settings, outlet, profiles.changelog, profiles.persisted, crash, last_audit, checkpoints
+    )
+    processor = Processor(
+        settings,
+        profiles,
+        schedule,
+        directory,
+        functools.partial(topic_admin.ensure_delivery_topic, settings),
+        stages.known_sent,
+        FaustSend(app),
+    )
+    guard = StallGuard(app, inputs, directory.ready.is_set)
+    dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
+    intake = Intake(processor, stages, guard, dropper)
+    sweep = expiry.Sweep(schedule, processor.request_reevaluation)
+    return Worker(app, processor, stages, directory, guard, intake, sweep, profiles)
+
+
+def _attach(settings: Settings, worker: Worker) -> None:
+    """Connect the parts to Faust: the rewind, the revocation signal, the directory's hooks,
+    the agent, the tasks and the timers."""
+    app, directory, guard, stages = worker.app, worker.directory, worker.guard, worker.stages
+    topics = Topics(settings.topic_prefix)
+    inputs = {topics.attributes, topics.consents, topics.control}
+
+    async def on_revoked(_sender: object, revoked: set[Any], **_: object) -> None:
+        stages.forget(tp.partition for tp in revoked if tp.topic in inputs)
+        guard.forget(revoked)
+
+    async def on_authority(authority: str) -> None:
+        await topic_admin.ensure_delivery_topic(settings, authority)
+
+    async def on_widened(change: SubscriptionChange) -> None:
+        await backfill(worker.profiles, change, worker.processor.request_reevaluation)
+
+    app.on_partitions_revoked.connect(cast(Any, on_revoked))
+    directory.on_authority = on_authority
+    directory.on_widened = on_widened
+    inbound = app.topic(
+        topics.attributes,
+        topics.consents,
+        topics.control,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+    )
+    rewind_uncommitted_inputs(app, inputs, guard.sought)
+
+    @app.task
+    async def quiet_library_logs() -> None:  # a task: it runs once the worker set logging up
+        quiet_libraries()
+
+    @app.task
+    async def follow_subscriptions() -> None:
+        await directory.run()
+
+    @app.agent(inbound)
+    async def process(stream: Any) -> AsyncIterator[None]:
+        await directory.ready.wait()
+        async for event in stream.noack().events():
+            if await worker.intake.take(event):
+                yield None
+
+    @app.timer(settings.worker_stall_check_seconds)
+    async def look_for_stalls() -> None:
+        await guard.check()
+
+    @app.timer(settings.expiry_tick_seconds)
+    async def sweep_expiries() -> None:
+        if directory.ready.is_set():
+            assigned = app.consumer.assignment()
+            await worker.sweep.run({tp.partition for tp in assigned if tp.topic == topics.control})
+
+
+def run(settings: Settings) -> None:
+    """Run one worker until it is stopped (SIGTERM, SIGINT)."""
+    worker = build(settings)
+    log.info(
+        "worker starting",
+        app_id=faust_id(settings),
+        store=settings.store,
+        partitions=settings.partitions,
+        bootstrap_servers=settings.bootstrap_servers,
+    )
+    faust.Worker(worker.app, loglevel="warning", quiet=True).execute_from_commandline()
+
+
+def quiet_libraries() -> None:
+    """Keep aiokafka's, Faust's and mode's own loggers at warnings.
+
+    Left to inherit, they build a DEBUG record (caller lookup included) for every
+    record sent and every request, only for the handler to drop it: measured at
+    about 6% of the worker's CPU under load (docs/performance.md).
+    """
+    for name in ("aiokafka", "faust", "mode", "kafka"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,128 @@
+"""Canaries: each private internal of Faust or aiokafka the runtime relies on is still there and
+still behaves as relied upon (streams/runtime/README.md says why each is touched).
+
+None needs Kafka: an app is built, never started. When one fails after an upgrade, read the
+README's entry for it before changing anything else.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiokafka
+import faust
+import faust.transport.consumer as faust_consumer
+import pytest
+from aiokafka.client import AIOKafkaClient
+from aiokafka.producer.message_accumulator import BatchBuilder
+from faust.stores.base import Store
+from faust.transport.drivers import aiokafka as faust_kafka
+from faust.types import tuples
+
+from rps.producing import TrackingProducer
+from rps.settings import Settings
+from streams.runtime.app import faust_app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[faust.App]:
+    """The worker's Faust app, built and never started (its consumer thread's loop closed)."""
+    built = faust_app(Settings(state_dir=tmp_path))
+    yield built
+    consumer: Any = getattr(built, "_consumer", None)
+    if consumer is not None:
+        consumer._thread.thread_loop.close()
+
+
+def test_faust_producer_keeps_aiokafka_producer_behind_ensure_producer() -> None:
+    """FaustOutlet reaches aiokafka's batch interface through ``_ensure_producer()``."""
+    assert callable(faust_kafka.Producer._ensure_producer)
+    assert isinstance(inspect.getattr_static(faust_kafka.Producer, "_producer_type"), property)
+
+
+async def test_the_transport_producer_class_can_be_replaced(app: faust.App) -> None:
+    """``app.transport.Producer`` set before first use decides the producer class."""
+    producer: Any = app.producer
+    assert producer._producer_type is TrackingProducer
+
+
+async def test_the_consumer_keeps_a_gap_per_partition_that_can_be_chopped(app: faust.App) -> None:
+    """The stall guard drops ``consumer._gap`` from the offset it seeks back to."""
+    gap = app.consumer._gap  # type: ignore[attr-defined]
+    assert callable(gap[("topic", 0)].chop)
+
+
+async def test_the_consumer_runs_aiokafka_on_a_thread_it_can_call(app: faust.App) -> None:
+    """The stall guard reads positions through ``consumer._thread`` on aiokafka's own thread."""
+    thread = app.consumer._thread  # type: ignore[attr-defined]
+    assert callable(thread._ensure_consumer)
+    assert callable(thread.call_thread)
+    for name in ("flow_active", "seek_wait", "earliest_offsets", "assignment"):
+        assert hasattr(app.consumer, name), name
+
+
+def test_faust_seeks_to_committed_through_the_instance() -> None:
+    """The rewind replaces ``seek_to_committed`` on the consumer instance; Faust must look it
+    up there when it seeks after a rebalance."""
+    assert "self.seek_to_committed()" in inspect.getsource(faust_consumer.Consumer.perform_seek)
+
+
+def test_aiokafka_seek_to_committed_still_skips_uncommitted_partitions() -> None:
+    """The behaviour the rewind answers (aio-libs/aiokafka#1003): a committed offset of 0 or
+    none does not move the partition. If this fails, the rewind may be unnecessary."""
+    source = inspect.getsource(aiokafka.AIOKafkaConsumer.seek_to_committed)
+    assert "if offset and offset > 0:" in source
+
+
+def test_faust_skips_events_of_an_older_generation() -> None:
+    """The drop the stall guard repairs (faust-streaming/faust#221, #223): events fetched
+    before a rebalance are skipped by the stream, relying on a seek to bring them back."""
+    source = inspect.getsource(faust.Stream._py_aiter)
+    assert "message.generation_id != self.app.consumer_generation_id" in source
+
+
+async def test_table_stores_can_be_written_and_told_their_persisted_offset(
+    app: faust.App,
+) -> None:
+    """TableStore writes ``table.data`` directly and calls ``set_persisted_offset``."""
+    table = app.Table("canary", default=None, key_type=bytes, value_type=bytes)
+    table.data[b"k"] = b"v"
+    assert table.get(b"k") == b"v"
+    assert callable(table.data.set_persisted_offset)  # type: ignore[attr-defined]
+    assert callable(Store.set_persisted_offset)
+
+
+def test_an_acked_message_is_neither_acked_again_nor_waited_for() -> None:
+    """Records passed over get ``message.acked = True``: Faust's ack then skips them (their
+    offset is not committed) and a rebalance's wait drops them from the unacked set."""
+    assert "acked" in tuples.Message.__slots__
+    assert "if not message.acked:" in inspect.getsource(faust_consumer.Consumer.ack)
+    cleaning = inspect.getsource(faust_consumer.Consumer._clean_unacked_messages)
+    assert "if message.acked" in cleaning
+
+
+def test_aiokafka_producer_partitioner_and_topic_list() -> None:
+    """TrackingProducer calls ``_partition`` as ``send`` does and ``client.add_topic``."""
+    parameters = list(inspect.signature(aiokafka.AIOKafkaProducer._partition).parameters)
+    assert parameters == [
+        "self",
+        "topic",
+        "partition",
+        "key",
+        "value",
+        "serialized_key",
+        "serialized_value",
+    ]
+    assert list(inspect.signature(AIOKafkaClient.add_topic).parameters) == ["self", "topic"]
+
+
+def test_a_batch_builder_refuses_a_record_when_full() -> None:
+    """The stages' batches rely on ``append`` answering None when a batch is full."""
+    builder = BatchBuilder(100, 0)
+    assert builder.append(key=b"k", value=b"v" * 10, timestamp=None, headers=[]) is not None
+    assert builder.append(key=b"k", value=b"v" * 200, timestamp=None, headers=[]) is None
+    builder.close()
+    assert builder.record_count() == 1
