@@ -92,14 +92,10 @@ def test_headers_of_either_input_mode_meet_the_inbound_headers_schema(event: Eve
 
 def test_hub_messages_require_the_structured_content_type() -> None:
     """Every message on a channel the hub sends on requires the structured-mode header."""
-    sent = {op["channel"]["$ref"].rsplit("/", 1)[1] for op in DOCUMENT["operations"].values()}
     sent = {
-        c
-        for c in sent
-        if any(
-            op["action"] == "send" and op["channel"]["$ref"].endswith(f"/{c}")
-            for op in DOCUMENT["operations"].values()
-        )
+        op["channel"]["$ref"].rsplit("/", 1)[1]
+        for op in DOCUMENT["operations"].values()
+        if op["action"] == "send"
     }
     assert {"deliveries", "audit", "control", "deadletter"} == sent
     header = {CONTENT_TYPE_HEADER[0]: CONTENT_TYPE_HEADER[1].decode()}
