@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+import stamina
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -231,26 +232,37 @@ class Runner(Generic[T]):
         return item
 
     async def _retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        """``action``, tried again on a transient database failure with exponential backoff
+        (from ``consumer_db_backoff_seconds``, doubling, at most 30 s, with as much jitter as
+        the first wait), ``consumer_db_attempts`` times in all; then :class:`TransientFailure`."""
         attempts = self._settings.consumer_db_attempts
-        delay = self._settings.consumer_db_backoff_seconds
-        for attempt in range(1, attempts + 1):
-            try:
-                return await action()
-            except (*_TRANSIENT, DBAPIError) as error:
-                if isinstance(error, DBAPIError) and not _transient_dbapi(error):
-                    raise
-                if attempt == attempts:
-                    raise TransientFailure(
-                        f"database unavailable after {attempts} attempts"
-                    ) from error
-                log.warning(
-                    "database unavailable",
-                    attempt=attempt,
-                    retry_in=delay,
-                    error_type=type(error).__name__,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        backoff = self._settings.consumer_db_backoff_seconds
+        retries = stamina.retry_context(
+            on=_transient,
+            attempts=attempts,
+            timeout=None,
+            wait_initial=backoff,
+            wait_max=30.0,
+            wait_jitter=backoff,
+        )
+        try:
+            async for attempt in retries:
+                with attempt:
+                    try:
+                        return await action()
+                    except Exception as error:
+                        if _transient(error) and attempt.num < attempts:
+                            log.warning(
+                                "database unavailable",
+                                attempt=attempt.num,
+                                retry_in=attempt.next_wait,
+                                error_type=type(error).__name__,
+                            )
+                        raise
+        except Exception as error:
+            if _transient(error):
+                raise TransientFailure(f"database unavailable after {attempts} attempts") from error
+            raise
         raise AssertionError("unreachable")
 
     def _handle_signals(self) -> None:
@@ -277,8 +289,11 @@ async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, i
         log.warning("offset commit skipped", error_type=type(error).__name__)
 
 
-def _transient_dbapi(error: DBAPIError) -> bool:
-    return bool(error.connection_invalidated) or isinstance(error, _TRANSIENT)
+def _transient(error: Exception) -> bool:
+    """Whether ``error`` is the database being away (worth retrying), not a bug in the write."""
+    if isinstance(error, DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(error, _TRANSIENT)
+    return isinstance(error, _TRANSIENT)
 
 
 async def _caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:

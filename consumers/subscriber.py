@@ -27,6 +27,7 @@ from consumers._wire import acknowledgements, to_delivery
 from consumers.errors import ConfigurationError
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
+from schemas.binding import structured_headers
 from schemas.topics import Topics, authority_slug
 
 __all__ = [
@@ -96,7 +97,9 @@ class _Subscription:
         while pending := await self._store.pending_acks():
             now = datetime.now(UTC)
             sent = [
-                await producer.send(self._acks_topic, key=key, value=value)
+                await producer.send(
+                    self._acks_topic, key=key, value=value, headers=structured_headers()
+                )
                 for key, value in acknowledgements(self._authority, pending, now)
             ]
             for future in sent:

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import stamina
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,15 +30,21 @@ T = TypeVar("T")
 
 async def _retried(settings: Settings, what: str, opener: Callable[[], Awaitable[T]]) -> T:
     """``opener()``, retried while another process (``rps readmodel``, another portal) is
-    creating or migrating the hub's database."""
-    for attempt in range(1, settings.consumer_db_attempts + 1):
-        try:
+    creating or migrating the hub's database: ``consumer_db_attempts`` tries, backing off
+    from ``consumer_db_backoff_seconds`` with jitter; the last failure is raised."""
+    backoff = settings.consumer_db_backoff_seconds
+    async for attempt in stamina.retry_context(
+        on=SQLAlchemyError,
+        attempts=settings.consumer_db_attempts,
+        timeout=None,
+        wait_initial=backoff,
+        wait_max=30.0,
+        wait_jitter=backoff,
+    ):
+        with attempt:
+            if attempt.num > 1:
+                log.warning("database not ready, retrying", component=what, count=attempt.num - 1)
             return await opener()
-        except SQLAlchemyError:
-            if attempt == settings.consumer_db_attempts:
-                raise
-            log.warning("database not ready, retrying", component=what, count=attempt)
-            await asyncio.sleep(settings.consumer_db_backoff_seconds * attempt)
     raise AssertionError("unreachable")
 
 

@@ -31,7 +31,7 @@ from producers.receipts import Outgoing, Receipt
 from producers.routing import topic_for
 from producers.signing import signing_key
 from rps.settings import Settings
-from schemas import Event, InvalidEvent, decode, encode
+from schemas import Event, InvalidEvent, decode, encode, structured_headers
 from schemas.signing import SigningKey, sign_value
 from schemas.topics import Topics
 
@@ -129,7 +129,12 @@ class Publisher(TypedForms):
             producer = await self._kafka.producer()
             try:
                 async with asyncio.timeout(self._timeout):
-                    ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                    ack = await producer.send(
+                        outgoing.topic,
+                        outgoing.value,
+                        key=outgoing.key,
+                        headers=structured_headers(),
+                    )
                     metadata = await asyncio.shield(ack)
             except (KafkaError, TimeoutError) as error:
                 raise self._kafka.failed(error, outgoing.topic) from None
@@ -186,7 +191,9 @@ class Publisher(TypedForms):
                 if failures:
                     raise failures[0]
                 # aiokafka bounds send(): metadata and buffer waits end at request_timeout_ms.
-                ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                ack = await producer.send(
+                    outgoing.topic, outgoing.value, key=outgoing.key, headers=structured_headers()
+                )
                 ack.add_done_callback(lambda done, eid=outgoing.event_id: settled(done, eid))
                 acks.append((outgoing.event_id, ack))
                 if len(acks) % YIELD_EVERY == 0:

@@ -29,6 +29,7 @@ from schemas.attributes import (
     normalise_postcode,
 )
 from schemas.audit import AuditChain, AuditDecision, AuditRecorded, AuditRecordedData
+from schemas.binding import CONTENT_TYPE_HEADER, structured_headers
 from schemas.events import EVENT_ADAPTER, INBOUND_ADAPTER, MODELS, Event, InboundEvent
 from schemas.ids import (
     HUB_SOURCE,
@@ -103,6 +104,7 @@ __all__ = [
     "CONSENT_ENDED",
     "CONSENT_GRANTED",
     "CONSENT_WITHDRAWN",
+    "CONTENT_TYPE_HEADER",
     "DELIVERY_APPLIED",
     "EVENT_ADAPTER",
     "EVENT_TYPES",
@@ -182,5 +184,6 @@ __all__ = [
     "short_name",
     "shown_name",
     "source_of_authority",
+    "structured_headers",
     "to_binary",
 ]

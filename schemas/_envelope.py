@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from schemas._rules import fail, matcher
 from schemas.attributes import AttributeName, PastTimestamp, ValueModel
+from schemas.binding import (
+    DATA_CONTENT_TYPE_PATTERN,
+    DATASCHEMA_PATTERN,
+    EXTENSION_NAME_PATTERN,
+    is_dataschema,
+    is_extension_value,
+    is_json_content_type,
+    split_extensions,
+)
 from schemas.ids import AUTHORITY_PATTERN, SOURCE_PATTERN, UUID_PATTERN, EventId, Source
 
 LOCAL_REFERENCE_PATTERN: Final = r"^[A-Za-z0-9/_.-]{1,64}$"
@@ -58,8 +74,59 @@ Version = Annotated[int, Field(strict=True, ge=1)]
 only ever increases per (authority, resident, attribute); a subscriber keeps the highest."""
 
 
+def _json_media_type(value: Any) -> Any:
+    """``application/json`` for any way of saying JSON in UTF-8; anything else as it came."""
+    return "application/json" if is_json_content_type(value) else value
+
+
+DataContentType = Annotated[
+    Literal["application/json"],
+    BeforeValidator(_json_media_type),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DATA_CONTENT_TYPE_PATTERN,
+            "default": "application/json",
+            "description": "JSON; a charset parameter, when given, must be UTF-8.",
+        }
+    ),
+]
+"""The data's media type: always JSON; ``; charset=utf-8`` is accepted and dropped."""
+
+_EXTENSIONS_SCHEMA: Final = {
+    "properties": {
+        "dataschema": {
+            "type": "string",
+            "pattern": DATASCHEMA_PATTERN,
+            "description": "Optional CloudEvents attribute, accepted and ignored: an absolute URI.",
+        }
+    },
+    "patternProperties": {
+        # Every extension name but "data", which has a schema of its own.
+        "^(?!data$)" + EXTENSION_NAME_PATTERN.removeprefix("^"): {
+            "type": ["string", "integer", "boolean"],
+            "description": "A CloudEvents extension (traceparent, partitionkey...): accepted "
+            "and ignored.",
+        }
+    },
+}
+
+
+def _extensions_schema(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {}).update(_EXTENSIONS_SCHEMA["properties"])
+    schema["patternProperties"] = _EXTENSIONS_SCHEMA["patternProperties"]
+
+
 class Envelope(ValueModel):
-    """CloudEvents 1.0 attributes shared by every event (structured JSON mode)."""
+    """CloudEvents 1.0 attributes shared by every event (structured JSON mode).
+
+    Optional attributes the hub does not use (``dataschema``) and extensions
+    (``traceparent``, ``partitionkey``, any name of 1-20 lower-case letters and
+    digits) are accepted, checked for their type, and not kept: re-encoding the
+    event leaves them out. Any other unknown field is refused.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_extensions_schema)
 
     specversion: Literal["1.0"]
     id: EventId
@@ -67,7 +134,21 @@ class Envelope(ValueModel):
     type: str
     subject: str
     time: PastTimestamp
-    datacontenttype: Literal["application/json"] = "application/json"
+    datacontenttype: DataContentType = "application/json"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_extensions(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kept, extensions = split_extensions(data, cls.model_fields)
+        for name, value in extensions.items():
+            if name == "dataschema":
+                if not is_dataschema(value):
+                    raise fail("uri_format", "must be an absolute URI", name)
+            elif not is_extension_value(value):
+                raise fail("extension_type", "must be a string, integer or boolean", name)
+        return kept
 
 
 # Proof of origin (see schemas/signing.py) -----------------------------------------------------

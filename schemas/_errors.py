@@ -162,7 +162,7 @@ def _convert(detail: ErrorDetails) -> FieldError:
     parts = _path(detail["loc"])
     if context.get("rps_rule"):
         if context.get("field"):
-            parts.extend(str(context["field"]).split("."))
+            parts.extend(shown_name(part) for part in str(context["field"]).split("."))
         return FieldError(".".join(parts) or ROOT, detail["type"], detail["msg"])
     kind = detail["type"]
     rule = _RULES.get(kind, kind)

@@ -2,7 +2,9 @@
 
 ``decode`` accepts CloudEvents in structured JSON mode (the whole event is the
 message value) and in Kafka binary mode (``ce_*`` headers carry the envelope,
-the value is the data). It refuses a value over :data:`MAX_BYTES` or nested
+the value is the data), telling them apart as the Kafka binding says
+(``schemas.binding``). Optional attributes and extensions are accepted and
+ignored in both modes. It refuses a value over :data:`MAX_BYTES` or nested
 deeper than :data:`MAX_DEPTH` before any model sees it, parses the JSON once,
 then validates with the event type's model. Every failure is an
 :class:`InvalidEvent` listing :class:`FieldError` values that name the field
@@ -129,7 +131,14 @@ def to_binary(event: Event) -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 def _binary_envelope(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | None:
-    """The envelope carried by ``ce_*`` headers, or ``None`` when the message is structured."""
+    """The envelope carried by ``ce_*`` headers, or ``None`` when the message is structured.
+
+    As the Kafka binding says: a ``content-type`` of ``application/cloudevents...`` means
+    structured mode whatever other headers there are; otherwise ``ce_specversion`` means
+    binary mode; a record with neither is read as structured.
+    """
+    if any(_is_structured_content_type(name, raw) for name, raw in headers):
+        return None
     if not any(name == "ce_specversion" for name, _ in headers):
         return None
     envelope: dict[str, Any] = {}
@@ -144,10 +153,14 @@ def _binary_envelope(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | N
             text = bytes(raw or b"").decode("utf-8")
         except UnicodeDecodeError:
             raise _invalid(None, attribute, "not_utf8", "header must be UTF-8") from None
-        if attribute == "datacontenttype":
-            text = text.split(";", 1)[0].strip()
         envelope[attribute] = text
     return envelope
+
+
+def _is_structured_content_type(name: str, raw: bytes | None) -> bool:
+    return name.lower() == "content-type" and bytes(raw or b"").lower().startswith(
+        b"application/cloudevents"
+    )
 
 
 def _json_failure(reason: str) -> tuple[str, str]:

@@ -145,7 +145,14 @@ def decode_inbound(value: bytes | None, headers: Headers = ()) -> Input | Subscr
 
 def encode_control(item: Reevaluate) -> bytes:
     return orjson.dumps(
-        {"type": CONTROL_TYPE, "id": item.id, "subject": item.resident, "reason": item.reason}
+        {
+            "specversion": "1.0",
+            "id": item.id,
+            "source": schemas.HUB_SOURCE,
+            "type": CONTROL_TYPE,
+            "subject": item.resident,
+            "reason": item.reason,
+        }
     )
 
 

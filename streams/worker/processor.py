@@ -245,5 +245,9 @@ class Processor:
         digest = hashlib.sha256(f"{reason}|{cause}|{resident}".encode()).hexdigest()[:32]
         item = Reevaluate(f"{reason}:{digest}", resident, reason)
         await self._send(
-            self.topics.control, resident.encode(), codec.encode_control(item), None, partition
+            self.topics.control,
+            resident.encode(),
+            codec.encode_control(item),
+            schemas.structured_headers(),
+            partition,
         )

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from rps.logs import get_logger
 from rps.settings import Settings
+from schemas.binding import structured_headers as structured
 from schemas.topics import Topics
 from streams.worker import audit_chain
 from streams.worker.batches import Batches
@@ -124,9 +125,9 @@ class Stages:
                     for topic, key, value, headers in pending.decision.records:
                         if topic == self._audit and value is not None:
                             linked = await self._linked(outputs, partition, value)
-                            await outputs.add(topic, key, linked, None, partition)
+                            await outputs.add(topic, key, linked, structured(), partition)
                         else:
-                            await outputs.add(topic, key, value, headers)
+                            await outputs.add(topic, key, value, headers or structured())
                 acks = []
                 for sent in await outputs.submit_all():
                     if sent.topic == self._audit:
