@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 import infra
 from consumers._apply import Delivery, Outcome
 from consumers._database import create_engine
+from consumers._metrics import ACKNOWLEDGED, DELIVERIES
 from consumers._render import holdings_table
 from consumers._repository import AuthorityStore, HistoryEntry, Holding
 from consumers._runner import Positions, Runner, RunStats
@@ -72,6 +73,8 @@ class _Subscription:
             outcomes = [await unit.apply(delivery, now) for delivery in items]
             for (topic, partition), offset in positions.items():
                 await unit.save_position(topic, partition, offset)
+        for outcome in outcomes:
+            DELIVERIES.labels(self._authority, outcome.value).inc()
         for delivery, outcome in zip(items, outcomes, strict=True):
             log.info(
                 "delivery",
@@ -102,6 +105,7 @@ class _Subscription:
             for future in sent:
                 await future
             await self._store.mark_acked([ack.decision_id for ack in pending], now)
+            ACKNOWLEDGED.labels(self._authority).inc(len(pending))
             log.info("acknowledged", count=len(pending), authority=self._authority)
 
 

@@ -23,11 +23,13 @@ from starlette.exceptions import HTTPException
 
 from producers.credentials import PublisherCredential
 from producers.errors import EventRejected, NotPublishable, PublishFailed, SourceMismatch
+from producers.gateway._metrics import EVENTS, REFUSALS
 from producers.gateway.contract import component_schemas, problem_responses, request_body
 from producers.gateway.dependencies import Authenticator, Body, Caller, Wired, Wiring, utcnow
 from producers.gateway.problems import Located, Problem, ProblemResponse
 from producers.inputs import read_document, read_retraction
 from producers.publisher import Publisher
+from rps.http_metrics import RequestMetrics
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import ROOT, Event, FieldError
@@ -76,6 +78,7 @@ def create_app(
     )
     app.state.wiring = Wiring(settings, publisher, authenticator, clock)
     app.include_router(router)
+    app.add_middleware(RequestMetrics, service="gateway")
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
@@ -203,10 +206,12 @@ async def _send(wiring: Wiring, events: list[Event], credential: PublisherCreden
         else:
             await wiring.publisher.publish_many(events, revalidate=False)
     except PublishFailed:
+        EVENTS.labels("unavailable").inc(len(events))
         _log.warning("kafka unavailable", source=credential.source, count=len(events))
         raise _unavailable(
             wiring, "not acknowledged: retry after the given seconds with the same event ids"
         ) from None
+    EVENTS.labels("accepted").inc(len(events))
     _log.debug("accepted", source=credential.source, count=len(events))
 
 
@@ -265,6 +270,7 @@ def _unavailable(wiring: Wiring, detail: str) -> Problem:
 
 async def _problem(_request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, Problem)
+    REFUSALS.labels(error.slug).inc()
     return error.response()
 
 

@@ -15,6 +15,7 @@ from producers.credentials import CachedAuthenticator, open_store
 from producers.errors import PublishFailed
 from producers.gateway.app import create_app
 from producers.publisher import Publisher
+from rps import metrics
 from rps.logs import get_logger
 from rps.settings import Settings
 
@@ -65,6 +66,10 @@ async def serve(settings: Settings) -> None:
             server_header=False,
         )
         server = _Server(config)
+        health = metrics.Health()
+        health.require("producing")
+        watching = asyncio.create_task(_watch(app.state.wiring.publisher, health))
+        exposed = metrics.serve(settings, health, "gateway")
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(stop, server.handle_exit, stop, None)
@@ -77,6 +82,17 @@ async def serve(settings: Settings) -> None:
         try:
             await server.serve()
         finally:
+            watching.cancel()
+            if exposed is not None:
+                exposed.stop()
             for stop in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(stop)
     _log.info("gateway stopped")
+
+
+async def _watch(publisher: Publisher, health: metrics.Health, every: float = 5.0) -> None:
+    """Keep the gateway's readiness (Kafka answers) and liveness (the loop beats) current."""
+    while True:
+        health.beat()
+        health.met("producing", await publisher.reachable())
+        await asyncio.sleep(every)

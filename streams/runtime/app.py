@@ -9,6 +9,7 @@ aiokafka has a module of its own here (listed in this folder's README).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -17,13 +18,14 @@ from typing import Any, cast
 
 import faust
 
-from rps import following, reading, topic_admin
+from rps import following, metrics, reading, topic_admin
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import SubscriptionChange
 from streams.runtime.faults import CrashPoints, FetchedButDropped
 from streams.runtime.intake import Intake
+from streams.runtime.metrics import PrometheusObserver, Readiness
 from streams.runtime.names import faust_id
 from streams.runtime.producer import FaustOutlet, FaustSend, use_tracking_producer
 from streams.runtime.rewind import rewind_uncommitted_inputs
@@ -37,6 +39,8 @@ from streams.worker.stages import Stages
 
 log = get_logger("worker")
 
+_METRICS_EVERY_SECONDS = 5.0  # lag and restore progress
+
 
 @dataclass(slots=True)
 class Worker:
@@ -46,6 +50,7 @@ class Worker:
     processor: Processor
     stages: Stages
     directory: SubscriptionDirectory
+    readiness: Readiness
 
 
 def _credentials(settings: Settings) -> Any:
@@ -107,6 +112,8 @@ def build(settings: Settings) -> Worker:
         "expiries", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
     directory = SubscriptionDirectory(settings, following.follow)
+    readiness = Readiness(app, faust_id(settings), inputs, metrics.Health())
+    observer = PrometheusObserver(settings.topic_prefix)
 
     async def ensure_topic(authority: str) -> str:
         return await topic_admin.ensure_delivery_topic(settings, authority)
@@ -126,9 +133,17 @@ def build(settings: Settings) -> Worker:
         crash,
         last_audit,
         CrashPoints(settings),
+        observer,
     )
     processor = Processor(
-        settings, profiles, schedule, directory, ensure_topic, stages.known_sent, FaustSend(app)
+        settings,
+        profiles,
+        schedule,
+        directory,
+        ensure_topic,
+        stages.known_sent,
+        FaustSend(app),
+        observer,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
@@ -165,6 +180,22 @@ def build(settings: Settings) -> Worker:
     async def follow_subscriptions() -> None:
         await directory.run()
 
+    @app.task
+    async def beat() -> None:  # a task runs once the producer has started
+        readiness.health.met("producing")
+        while True:
+            readiness.beat()
+            await asyncio.sleep(1.0)
+
+    @app.task
+    async def ready_when_subscriptions_read() -> None:
+        await directory.ready.wait()
+        readiness.health.met("subscriptions")
+
+    @app.timer(_METRICS_EVERY_SECONDS)
+    async def refresh_metrics() -> None:
+        await readiness.refresh()
+
     @app.agent(inbound)
     async def process(stream: Any) -> AsyncIterator[None]:
         await directory.ready.wait()
@@ -184,7 +215,7 @@ def build(settings: Settings) -> Worker:
             assigned = app.consumer.assignment()
             await sweep.run({tp.partition for tp in assigned if tp.topic == topics.control})
 
-    return Worker(app, processor, stages, directory)
+    return Worker(app, processor, stages, directory, readiness)
 
 
 def run(settings: Settings) -> None:
@@ -197,6 +228,7 @@ def run(settings: Settings) -> None:
         partitions=settings.partitions,
         bootstrap_servers=settings.bootstrap_servers,
     )
+    metrics.serve(settings, worker.readiness.health, "worker")
     faust.Worker(worker.app, loglevel="warning", quiet=True).execute_from_commandline()
 
 

@@ -35,6 +35,7 @@ from streams.core import (
 from streams.worker import audit_chain, codec, expiry, stored
 from streams.worker.directory import SubscriptionDirectory
 from streams.worker.errors import PoisonMessage
+from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Decision, Record, Write, again, kept
 from streams.worker.ports import InputRecord, ProfileStore, Send
 
@@ -55,6 +56,7 @@ class Processor:
         ensure_topic: Callable[[str], Awaitable[str]],
         known_sent: Callable[[str], bool],
         send: Send,
+        observer: Observer | None = None,
     ) -> None:
         self.topics = Topics(settings.topic_prefix)
         self._profiles = profiles
@@ -65,6 +67,7 @@ class Processor:
         self._send = send
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
+        self._observer = observer or NoObserver()
         self._log = log.bind()  # bound once: a lazy logger binds again on every call
 
     # -- the agent's entry point --------------------------------------------------------
@@ -111,6 +114,8 @@ class Processor:
             writes.append(self._store_head(partition, head))
         if outcome.rejected:
             records.append(self._dead_letter_record(record, outcome.rejected))
+            self._observer.rejected(outcome.rejected)
+        self._observer.decided(type(item).__name__, outcome)
         self._note(outcome)
         return Decision(item.id if changed else head_entry, partition, writes, records)
 
@@ -134,6 +139,7 @@ class Processor:
             offset=record.offset,
         )
         dead = self._dead_letter_record(record, poison.reason)
+        self._observer.rejected(poison.reason)
         writes = [self._store_head(partition, head)] if records else []
         return Decision(entry, partition, writes, [dead, *records])
 
