@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, consumers, infra, portal, producers, replay, schemas, streams
+from cli import (
+    audit,
+    consumers,
+    deadletter,
+    infra,
+    portal,
+    producers,
+    replay,
+    schemas,
+    status,
+    streams,
+)
 
 app = typer.Typer(
     name="rps",
@@ -19,7 +30,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, consumers, replay, audit, portal):
+for module in (
+    infra,
+    schemas,
+    streams,
+    producers,
+    consumers,
+    replay,
+    audit,
+    status,
+    deadletter,
+    portal,
+):
     module.register(app)
 
 
