@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli.common import settings_and_logging
+from cli.common import kafka_unreachable, plain_failures, settings_and_logging
 
 gateway_app = typer.Typer(
     help="The HTTP publishing gateway. With no sub-command, serve it.",
@@ -78,7 +78,7 @@ def publish(
             )
         )
     except PublishFailed as error:
-        raise _fail(str(error), 3) from None
+        raise _fail(kafka_unreachable(error, settings) or str(error), 3) from None
     for rejection in summary.first_rejections:
         typer.echo(f"rejected {rejection.describe()}", err=True)
     if summary.rejected > len(summary.first_rejections):
@@ -112,7 +112,8 @@ def gateway(
         changes["gateway_host"] = host
     if port is not None:
         changes["gateway_port"] = port
-    asyncio.run(serve(settings.model_copy(update=changes)))
+    with plain_failures(settings):
+        asyncio.run(serve(settings.model_copy(update=changes)))
 
 
 @gateway_app.command("openapi")

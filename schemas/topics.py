@@ -89,8 +89,11 @@ class Topics:
             TopicSpec(
                 self.acknowledgements, "delete", False, "subscribers' delivery.applied events"
             ),
-            TopicSpec(self.operations, "delete", False, "operators' actions on dead letters"),
         )
+
+    def operations_spec(self) -> TopicSpec:
+        """Created by the first operator action on a dead letter, not with the fixed topics."""
+        return TopicSpec(self.operations, "delete", False, "operators' actions on dead letters")
 
     def delivery_spec(self, authority: str) -> TopicSpec:
         return TopicSpec(self.deliveries(authority), "delete", False, f"deliveries to {authority}")

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import faust
 
-from rps import following, metrics, reading, topic_admin
+from rps import following, logs, metrics, reading, topic_admin
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.topics import Topics
@@ -229,7 +229,15 @@ def run(settings: Settings) -> None:
         bootstrap_servers=settings.bootstrap_servers,
     )
     metrics.serve(settings, worker.readiness.health, "worker")
-    faust.Worker(worker.app, loglevel="warning", quiet=True).execute_from_commandline()
+    runner = faust.Worker(
+        worker.app,
+        loglevel="warning",
+        quiet=True,
+        redirect_stdouts=False,  # our lines are ours: not re-logged by Faust as warnings
+        logging_config=logs.logging_config(settings.log_format, settings.log_level),
+    )
+    runner.spinner = None  # a terminal spinner writes escape codes even into a log file
+    runner.execute_from_commandline()
 
 
 def quiet_libraries() -> None:
