@@ -1,11 +1,12 @@
 """A local PostgreSQL cluster from Debian's packages, on loopback, with an ``rps`` database.
 
-The binaries are installed with apt when absent (as root; otherwise the error
-says what to install). The cluster is created once with ``initdb``, started with
-``pg_ctl`` on ``127.0.0.1:<postgres_port>`` with its socket beside the data, and
-is ready only when a real login as ``rps`` succeeds. PostgreSQL refuses to run
-as root, so when we are root the cluster belongs to the ``postgres`` user and
-lives under its home, ``/var/lib/postgresql/rps/<id>``.
+The binaries come from :mod:`infra.postgres_binaries` (installed with apt when
+absent, as root; otherwise the error says what to install). The cluster is
+created once with ``initdb``, started with ``pg_ctl`` on
+``127.0.0.1:<postgres_port>`` with its socket beside the data, and is ready
+only when a real login as ``rps`` succeeds. PostgreSQL refuses to run as root,
+so when we are root the cluster belongs to the ``postgres`` user and lives
+under its home, ``/var/lib/postgresql/rps/<id>``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ import asyncio
 import hashlib
 import json
 import os
-import pwd
-import re
 import secrets
 import shlex
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +26,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from infra._process import log_tail, owned_pid, port_open
-from infra.errors import MissingToolError, PortInUseError, ServiceError
+from infra.errors import PortInUseError, ServiceError
+from infra.postgres_binaries import (
+    SERVICE_USER,
+    find_bin_dir,
+    install,
+    run_tool,
+    service_user,
+)
 from rps.settings import Settings, redact_url
 
 DATABASE = "rps"
 ROLE = "rps"
-_SERVICE_USER = "postgres"
 _ROOT_CLUSTERS = Path("/var/lib/postgresql/rps")
 
 
@@ -103,82 +107,6 @@ def is_managed(settings: Settings) -> bool:
     return location in (f"127.0.0.1:{port}", f"localhost:{port}")
 
 
-# --- binaries --------------------------------------------------------------------------
-
-
-def _version_key(path: Path) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", path.parent.parent.name))
-
-
-def find_bin_dir() -> Path | None:
-    """The newest directory holding ``initdb`` and ``pg_ctl`` (Debian's layout, then PATH)."""
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=_version_key, reverse=True
-    )
-    for pg_ctl in candidates:
-        if (pg_ctl.parent / "initdb").is_file():
-            return pg_ctl.parent
-    on_path = shutil.which("pg_ctl")
-    if on_path and (Path(on_path).parent / "initdb").is_file():
-        return Path(on_path).parent
-    return None
-
-
-def install() -> Path:
-    """Find the PostgreSQL server binaries, installing Debian's package when we may."""
-    found = find_bin_dir()
-    if found is not None:
-        return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise MissingToolError(
-            "PostgreSQL server binaries (initdb, pg_ctl) are not installed: run "
-            "`sudo apt-get install -y postgresql` (Debian/Ubuntu), or set RPS_DATABASE_URL to "
-            "an existing PostgreSQL, or RPS_MANAGE_POSTGRES=false to run without it"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
-    ):
-        result = subprocess.run(
-            command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
-            shown = " ".join(command)
-            raise MissingToolError(f"`{shown}` failed (exit {result.returncode}):\n{tail}")
-    found = find_bin_dir()
-    if found is None:
-        raise MissingToolError("apt installed postgresql but no initdb/pg_ctl was found")
-    return found
-
-
-def _as_service_user() -> str | None:
-    """The user to run PostgreSQL as: ``postgres`` when we are root, else ourselves (None)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam(_SERVICE_USER)
-    except KeyError:
-        raise MissingToolError(
-            "running as root, PostgreSQL needs a `postgres` user to run as: install Debian's "
-            "`postgresql` package (it creates one) or run `rps infra up` as an ordinary user"
-        ) from None
-    return _SERVICE_USER
-
-
-def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        user=_as_service_user(),
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 # --- cluster ---------------------------------------------------------------------------
 
 
@@ -188,7 +116,7 @@ def _prepare(paths: PostgresPaths) -> None:
         paths.password.touch(mode=0o600)
         paths.password.write_text(secrets.token_urlsafe(24) + "\n")
     paths.cluster.mkdir(parents=True, exist_ok=True, mode=0o700)
-    user = _as_service_user()
+    user = service_user()
     if user is not None:
         shutil.chown(paths.cluster, user, user)
 
@@ -197,13 +125,13 @@ def initdb(bin_dir: Path, paths: PostgresPaths) -> bool:
     """Create the cluster once. True when it was created now."""
     if (paths.data / "PG_VERSION").is_file():
         return False
-    result = _run(
+    result = run_tool(
         [
             str(bin_dir / "initdb"),
             "--pgdata",
             str(paths.data),
             "--username",
-            _SERVICE_USER,
+            SERVICE_USER,
             "--auth-local",
             "trust",  # the socket lives in a directory only the cluster's owner can open
             "--auth-host",
@@ -241,7 +169,7 @@ def pg_start(bin_dir: Path, settings: Settings, paths: PostgresPaths) -> None:
     )
     timeout = str(int(settings.service_start_timeout))
     command = [str(bin_dir / "pg_ctl"), "-D", str(paths.data), "-l", str(paths.log)]
-    result = _run([*command, "-w", "-t", timeout, "-o", options, "start"], cwd=paths.cluster)
+    result = run_tool([*command, "-w", "-t", timeout, "-o", options, "start"], cwd=paths.cluster)
     if result.returncode != 0:
         raise ServiceError(
             f"PostgreSQL did not start (pg_ctl exit {result.returncode}); the end of "
@@ -256,7 +184,7 @@ def pg_stop(settings: Settings) -> int | None:
     bin_dir = find_bin_dir()
     if pid is None or bin_dir is None:
         return None
-    result = _run(
+    result = run_tool(
         [str(bin_dir / "pg_ctl"), "-D", str(paths.data), "-m", "fast", "-w", "stop"],
         cwd=paths.cluster,
     )
@@ -276,7 +204,7 @@ async def _provision(settings: Settings, paths: PostgresPaths) -> None:
     """Create (or re-key) the ``rps`` role and database, over the cluster's own socket."""
     password = paths.password.read_text().strip()
     admin_url = (
-        f"postgresql+asyncpg://{_SERVICE_USER}@/postgres"
+        f"postgresql+asyncpg://{SERVICE_USER}@/postgres"
         f"?host={paths.cluster}&port={settings.postgres_port}"
     )
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")

@@ -33,7 +33,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import CreateAclsRequest
 from pydantic import SecretStr
 
-from infra import kafka
+from infra import kafka, kafka_config, kafka_jars
 from infra._process import log_tail, port_open, require_alive
 from infra.errors import PortInUseError, ServiceError
 from rps.settings import Settings
@@ -113,10 +113,10 @@ def client_settings(settings: Settings, user: ScramUser) -> Settings:
     )
 
 
-def server_properties(settings: Settings, paths: kafka.KafkaPaths, hub: ScramUser) -> str:
+def server_properties(settings: Settings, paths: kafka_config.KafkaPaths, hub: ScramUser) -> str:
     """The broker's configuration: SASL/SCRAM on the client listener, ACLs enforced."""
     port, controller = settings.kafka_port, settings.kafka_controller_port
-    plain = kafka.server_properties(settings, paths)
+    plain = kafka_config.server_properties(settings, paths)
     kept = [line for line in plain.splitlines() if line.split("=", 1)[0] not in _REPLACED]
     jaas = (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
@@ -149,19 +149,19 @@ _REPLACED = frozenset(
 
 def launch(settings: Settings, hub: ScramUser, users: Sequence[ScramUser]) -> int:
     """Configure, format (with every SCRAM user) and start the broker detached; its pid."""
-    paths = kafka.KafkaPaths.of(settings)
-    java = kafka.check_java()
+    paths = kafka_config.KafkaPaths.of(settings)
+    java = kafka_jars.check_java()
     if port_open("127.0.0.1", settings.kafka_port) or port_open(
         "127.0.0.1", settings.kafka_controller_port
     ):
         raise PortInUseError(
             f"port {settings.kafka_port} or {settings.kafka_controller_port} is already in use"
         )
-    classpath = kafka.resolve_classpath(settings)
+    classpath = kafka_jars.resolve_classpath(settings)
     paths.data.mkdir(parents=True, exist_ok=True)
     paths.properties.write_text(server_properties(settings, paths, hub))
-    paths.log4j.write_text(kafka.log4j_config(paths))
-    jvm = kafka._jvm(java, classpath, settings, paths)
+    paths.log4j.write_text(kafka_config.log4j_config(paths))
+    jvm = kafka_config.jvm_command(java, classpath, settings, paths)
     if not (paths.data / "meta.properties").is_file():
         scram = [
             argument
@@ -179,7 +179,7 @@ def launch(settings: Settings, hub: ScramUser, users: Sequence[ScramUser]) -> in
             "kafka.tools.StorageTool",
             "format",
             "--cluster-id",
-            kafka._cluster_id(),
+            kafka_config.cluster_id(),
             "--config",
             str(paths.properties),
             *scram,
@@ -189,9 +189,9 @@ def launch(settings: Settings, hub: ScramUser, users: Sequence[ScramUser]) -> in
             raise ServiceError(
                 f"formatting the secured broker failed:\n{result.stdout}{result.stderr}"
             )
-    archive = kafka.class_archive(settings)
+    archive = kafka_jars.class_archive(settings)
     sharing = [f"-XX:SharedArchiveFile={archive}"] if archive.is_file() else []
-    pid = kafka._detach(
+    pid = kafka.detach(
         [*jvm, *sharing, "kafka.Kafka", str(paths.properties)], paths.console, paths.home
     )
     paths.pid.write_text(f"{pid}\n")
@@ -201,7 +201,7 @@ def launch(settings: Settings, hub: ScramUser, users: Sequence[ScramUser]) -> in
 async def start(settings: Settings, hub: ScramUser, users: Sequence[ScramUser]) -> int:
     """Start the secured broker and wait until the hub's user can describe the cluster."""
     pid = await asyncio.to_thread(launch, settings, hub, users)
-    paths = kafka.KafkaPaths.of(settings)
+    paths = kafka_config.KafkaPaths.of(settings)
     admin_settings = client_settings(settings, hub)
     deadline = time.monotonic() + settings.service_start_timeout
     while time.monotonic() < deadline:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra import kafka, postgres
+from infra.kafka_config import KafkaPaths
+from infra.kafka_jars import cached_classpath, kafka_version
 from infra.topics import TopicState, ensure_topics
 from rps.settings import Settings, redact_url
 
@@ -66,17 +68,17 @@ async def _locked(settings: Settings) -> AsyncIterator[None]:
 async def _kafka_up(settings: Settings, report: Report) -> Service:
     if not kafka.is_local(settings):
         return Service("kafka", "external", settings.bootstrap_servers)
-    if kafka.cached_classpath(settings) is None:
-        report(f"fetching Apache Kafka {kafka.kafka_version()} jars with Maven (first time only)")
+    if cached_classpath(settings) is None:
+        report(f"fetching Apache Kafka {kafka_version()} jars with Maven (first time only)")
     pid, started = await kafka.start(settings)
-    paths = kafka.KafkaPaths.of(settings)
+    paths = KafkaPaths.of(settings)
     return Service(
         "kafka",
         "running",
         kafka.local_address(settings),
         pid,
         started,
-        f"Apache Kafka {kafka.kafka_version()}, KRaft",
+        f"Apache Kafka {kafka_version()}, KRaft",
         paths.log,
     )
 

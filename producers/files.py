@@ -161,16 +161,7 @@ async def publish_file(
                 for _ in events():
                     bar.advance()
             else:
-                from producers.publisher import Publisher  # aiokafka: not loaded for a dry run
-
-                def acknowledged(_receipt: Receipt) -> None:
-                    summary.sent += 1
-                    bar.advance()
-
-                async with Publisher(settings) as publisher:
-                    await publisher.publish_many(
-                        events(), on_receipt=acknowledged, revalidate=False
-                    )
+                await _send(settings, events(), summary, bar)
         finally:
             rejections.close()
             summary.seconds = time.perf_counter() - started
@@ -181,6 +172,18 @@ async def publish_file(
                 seconds=round(summary.seconds, 3),
             )
     return summary
+
+
+async def _send(settings: Settings, events: Iterator[Event], summary: Summary, bar: _Bar) -> None:
+    """Send ``events``, counting each once Kafka has acknowledged it."""
+    from producers.publisher import Publisher  # aiokafka: not loaded for a dry run
+
+    def acknowledged(_receipt: Receipt) -> None:
+        summary.sent += 1
+        bar.advance()
+
+    async with Publisher(settings) as publisher:
+        await publisher.publish_many(events, on_receipt=acknowledged, revalidate=False)
 
 
 def _count_lines(path: Path) -> int:

@@ -172,6 +172,29 @@ class ReadModel:
         The hub's own rule: the live claim with the greatest ``(verified_at, id)``
         among levels >= ``minimum_level``, never the authority's own claim.
         """
+        seen, retracted = await self._history_of(resident, attribute)
+        state = ResidentState(
+            claims={c.claim_id: _core_claim(c) for c in seen.values()},
+            retractions={r.event_id: _core_retraction(r) for r in retracted},
+        )
+        best = best_claim(state, attribute, minimum_level, exclude_source=authority)
+        if best is None:
+            return None
+        claim = seen[best.id]
+        return ProfileEntry(
+            attribute=claim.attribute,
+            value=orjson.loads(claim.value_json),
+            claim_id=claim.claim_id,
+            source=claim.source,
+            assurance=claim.assurance,
+            method=claim.method,
+            verified_at=claim.verified_at,
+        )
+
+    async def _history_of(
+        self, resident: str, attribute: str
+    ) -> tuple[dict[str, ClaimSeen], list[RetractionSeen]]:
+        """Every claim (by id) and every retraction of one resident's attribute."""
         async with self._engine.connect() as connection:
             claim_rows = (
                 await connection.execute(
@@ -201,36 +224,19 @@ class ReadModel:
             )
             for row in claim_rows
         }
-        state = ResidentState(
-            claims={c.claim_id: _core_claim(c) for c in seen.values()},
-            retractions={
-                row.event_id: _core_retraction(
-                    RetractionSeen(
-                        row.event_id,
-                        row.resident,
-                        row.claim_id,
-                        row.attribute,
-                        row.source,
-                        row.reason,
-                        row.issued_at,
-                    )
-                )
-                for row in retraction_rows
-            },
-        )
-        best = best_claim(state, attribute, minimum_level, exclude_source=authority)
-        if best is None:
-            return None
-        claim = seen[best.id]
-        return ProfileEntry(
-            attribute=claim.attribute,
-            value=orjson.loads(claim.value_json),
-            claim_id=claim.claim_id,
-            source=claim.source,
-            assurance=claim.assurance,
-            method=claim.method,
-            verified_at=claim.verified_at,
-        )
+        retracted = [
+            RetractionSeen(
+                row.event_id,
+                row.resident,
+                row.claim_id,
+                row.attribute,
+                row.source,
+                row.reason,
+                row.issued_at,
+            )
+            for row in retraction_rows
+        ]
+        return seen, retracted
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -67,6 +67,14 @@ def to_fact(record: Any, topics: Topics) -> Fact | None:
 
 
 def _fact(event: Any, record: Any) -> Fact | None:
+    """What an inbound event, an audit record or an acknowledgement states; None for any other."""
+    if isinstance(event, AuditRecorded | DeliveryApplied):
+        return _hub_fact(event, record)
+    return _inbound_fact(event)
+
+
+def _inbound_fact(event: Any) -> Fact | None:
+    """A claim, a retraction, a grant or a withdrawal, as the worker saw it."""
     match event:
         case AttributeVerified(data=data):
             value = data.model_dump(mode="json", include={"value"})["value"]
@@ -110,6 +118,12 @@ def _fact(event: Any, record: Any) -> Fact | None:
                 attributes=names,
                 issued_at=event.time,
             )
+    return None
+
+
+def _hub_fact(event: AuditRecorded | DeliveryApplied, record: Any) -> Fact:
+    """A decision from the audit topic (with where it was read), or an acknowledgement."""
+    match event:
         case AuditRecorded(data=data):
             return AuditSeen(
                 event_id=event.id,
@@ -138,4 +152,3 @@ def _fact(event: Any, record: Any) -> Fact | None:
                 local_reference=data.local_reference,
                 applied_at=data.applied_at,
             )
-    return None

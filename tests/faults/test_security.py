@@ -23,7 +23,7 @@ import pytest
 
 import schemas
 from consumers.subscriber import holdings
-from infra.kafka import KafkaPaths
+from infra.kafka_config import KafkaPaths
 from producers.credentials import open_store
 from rps.settings import Settings
 from schemas.topics import Topics

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from infra import kafka
+from infra import kafka, kafka_config, kafka_jars
 from infra.errors import MissingToolError, PortInUseError
 from rps.settings import Settings
 
@@ -20,15 +20,16 @@ def _properties(text: str) -> dict[str, str]:
 
 def test_version_is_pinned_once_in_the_pom_and_is_kafka_4() -> None:
     """The Kafka version comes from the POM's kafka.version property and is a 4.x release."""
-    assert re.fullmatch(r"4\.\d+\.\d+", kafka.kafka_version())
-    pom = kafka.POM.read_text()
-    assert pom.count(f"<kafka.version>{kafka.kafka_version()}</kafka.version>") == 1
+    assert re.fullmatch(r"4\.\d+\.\d+", kafka_jars.kafka_version())
+    pom = kafka_jars.POM.read_text()
+    assert pom.count(f"<kafka.version>{kafka_jars.kafka_version()}</kafka.version>") == 1
 
 
 def test_server_properties_are_kraft_combined_mode_on_loopback(tmp_path: Path) -> None:
     """One node is broker and controller, listens only on 127.0.0.1, with one-replica internals."""
     settings = Settings(state_dir=tmp_path, kafka_port=19092, kafka_controller_port=19093)
-    props = _properties(kafka.server_properties(settings, kafka.KafkaPaths.of(settings)))
+    paths = kafka_config.KafkaPaths.of(settings)
+    props = _properties(kafka_config.server_properties(settings, paths))
     assert props["process.roles"] == "broker,controller"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:19093"
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
@@ -41,8 +42,8 @@ def test_server_properties_are_kraft_combined_mode_on_loopback(tmp_path: Path) -
 def test_log4j_configuration_is_valid_xml_writing_to_the_state_dir(tmp_path: Path) -> None:
     """The broker's log goes to kafka.log in the state directory, whatever the path holds."""
     odd = tmp_path / 'a "quoted" & <odd> dir'
-    paths = kafka.KafkaPaths.of(Settings(state_dir=odd))
-    root = ElementTree.fromstring(kafka.log4j_config(paths))
+    paths = kafka_config.KafkaPaths.of(Settings(state_dir=odd))
+    root = ElementTree.fromstring(kafka_config.log4j_config(paths))
     rolling = root.find("Appenders/RollingFile")
     assert rolling is not None
     assert rolling.get("fileName") == str(odd / "kafka" / "kafka.log")
@@ -50,7 +51,7 @@ def test_log4j_configuration_is_valid_xml_writing_to_the_state_dir(tmp_path: Pat
 
 def test_cluster_ids_are_kafka_shaped() -> None:
     """Generated cluster ids are 22 URL-safe base64 characters that never start with '-'."""
-    ids = {kafka._cluster_id() for _ in range(200)}
+    ids = {kafka_config.cluster_id() for _ in range(200)}
     assert len(ids) == 200
     assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", i) for i in ids)
 
@@ -77,7 +78,7 @@ def test_missing_java_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_
     """Without java on PATH the error names the package to install."""
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingToolError, match=r"openjdk-17-jre-headless"):
-        kafka.check_java()
+        kafka_jars.check_java()
 
 
 def test_missing_maven_says_what_to_install(
@@ -86,7 +87,7 @@ def test_missing_maven_says_what_to_install(
     """With no cached classpath and no mvn on PATH the error names the maven package."""
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MissingToolError, match=r"apt-get install -y maven"):
-        kafka.resolve_classpath(Settings(cache_dir=tmp_path / "cache"))
+        kafka_jars.resolve_classpath(Settings(cache_dir=tmp_path / "cache"))
 
 
 def test_a_foreign_process_on_the_port_is_refused(tmp_path: Path) -> None:
@@ -110,11 +111,11 @@ def test_heap_setting_is_validated() -> None:
 def test_first_broker_writes_a_class_archive_and_later_ones_map_it(tmp_path: Path) -> None:
     """Without an archive the JVM is told to write one beside the classpath; with one, to use it."""
     settings = Settings(cache_dir=tmp_path)
-    flags, partial = kafka.sharing_flags(settings)
-    archive = kafka.class_archive(settings)
+    flags, partial = kafka_jars.sharing_flags(settings)
+    archive = kafka_jars.class_archive(settings)
     assert partial is not None
     assert partial.parent == archive.parent
     assert flags == [f"-XX:ArchiveClassesAtExit={partial}"]
     archive.parent.mkdir(parents=True)
     archive.write_bytes(b"archive")
-    assert kafka.sharing_flags(settings) == ([f"-XX:SharedArchiveFile={archive}"], None)
+    assert kafka_jars.sharing_flags(settings) == ([f"-XX:SharedArchiveFile={archive}"], None)

@@ -19,6 +19,19 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    _claim_tables()
+    _consent_tables()
+    _decision_tables()
+    op.create_table(
+        "positions",
+        sa.Column("topic", sa.String(249), primary_key=True),
+        sa.Column("partition", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("next_offset", sa.BigInteger(), nullable=False),
+    )
+
+
+def _claim_tables() -> None:
+    """Claims and retractions as the topics said them, and the profile derived from them."""
     op.create_table(
         "claims",
         sa.Column("claim_id", sa.String(128), primary_key=True),
@@ -53,6 +66,10 @@ def upgrade() -> None:
         sa.Column("method", sa.String(64), nullable=False),
         sa.Column("verified_at", UtcDateTime(), nullable=False),
     )
+
+
+def _consent_tables() -> None:
+    """The latest grant per resident and authority, and withdrawals per attribute."""
     op.create_table(
         "consent_grants",
         sa.Column("resident", sa.String(64), primary_key=True),
@@ -72,6 +89,10 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(128), nullable=False),
         sa.Column("issued_at", UtcDateTime(), nullable=False),
     )
+
+
+def _decision_tables() -> None:
+    """Every audited decision, with where it was read, and the authorities' acknowledgements."""
     op.create_table(
         "audit",
         sa.Column("event_id", sa.String(128), primary_key=True),
@@ -101,12 +122,6 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(128), nullable=False),
         sa.Column("local_reference", sa.String(64), nullable=False),
         sa.Column("applied_at", UtcDateTime(), nullable=False),
-    )
-    op.create_table(
-        "positions",
-        sa.Column("topic", sa.String(249), primary_key=True),
-        sa.Column("partition", sa.Integer(), primary_key=True, autoincrement=False),
-        sa.Column("next_offset", sa.BigInteger(), nullable=False),
     )
 
 
