@@ -18,6 +18,7 @@ _FIELDS = (
     "bootstrap_servers",
     "topic_prefix",
     "partitions",
+    "replication_factor",
     "app_id",
     "store",
     "state_dir",
