@@ -106,10 +106,8 @@ def parse_position(text: str) -> tuple[int, int]:
 
 
 async def _ensure_operations_topic(settings: Settings) -> None:
-    """Create the operations topic when missing (``rps topics create`` makes it too)."""
-    spec = next(
-        s for s in Topics(settings.topic_prefix).fixed() if s.name.endswith("operations.v1")
-    )
+    """Create the operations topic when missing (the first action recorded on it)."""
+    spec = Topics(settings.topic_prefix).operations_spec()
     admin = await topic_admin.started_admin(settings)
     try:
         if spec.name not in await topic_admin.partition_counts(admin, [spec.name]):
