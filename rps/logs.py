@@ -148,8 +148,10 @@ _HANDLER = "rps"
 
 
 def library_level(level: str) -> int:
-    """The stdlib loggers' level: warnings and above, unless ``debug`` is asked for."""
-    return logging.DEBUG if level == "debug" else logging.WARNING
+    """The stdlib loggers' level: warnings and above, whatever ``level`` we log at. A library's
+    own message is free text the allow-list cannot see into, and aiokafka's debug lines hold
+    whole records: personal data."""
+    return max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()])
 
 
 def library_handler(fmt: str = "console", stream: Any = None) -> logging.Handler:
