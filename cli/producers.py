@@ -56,8 +56,10 @@ def publish(
     from producers.errors import InvalidSource, PublishFailed
     from producers.events import check_source
     from producers.files import publish_file
+    from rps import tracing
 
     settings = settings_and_logging()
+    tracing.configure("publish")
     if file != "-" and not Path(file).is_file():
         raise _fail("FILE: no such file")
     chosen = source if source is not None else settings.publisher_source

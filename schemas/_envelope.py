@@ -58,6 +58,37 @@ Version = Annotated[int, Field(strict=True, ge=1)]
 only ever increases per (authority, resident, attribute); a subscriber keeps the highest."""
 
 
+TRACEPARENT_PATTERN: Final = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+TraceParent = Annotated[
+    str,
+    AfterValidator(
+        matcher(TRACEPARENT_PATTERN, "pattern", "must be a W3C traceparent (version 00)")
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TRACEPARENT_PATTERN,
+            "description": "CloudEvents distributed tracing: the W3C traceparent.",
+        }
+    ),
+]
+TraceState = Annotated[
+    str,
+    Field(max_length=512),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 512,
+            "description": "CloudEvents distributed tracing: the W3C tracestate.",
+        }
+    ),
+]
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class Envelope(ValueModel):
     """CloudEvents 1.0 attributes shared by every event (structured JSON mode)."""
 
@@ -68,3 +99,6 @@ class Envelope(ValueModel):
     subject: str
     time: PastTimestamp
     datacontenttype: Literal["application/json"] = "application/json"
+    # The CloudEvents distributed-tracing extension (W3C trace context); left out when absent.
+    traceparent: TraceParent | None = Field(default=None, exclude_if=_absent)
+    tracestate: TraceState | None = Field(default=None, exclude_if=_absent)

@@ -15,7 +15,7 @@ from producers.credentials import CachedAuthenticator, open_store
 from producers.errors import PublishFailed
 from producers.gateway.app import create_app
 from producers.publisher import Publisher
-from rps import metrics
+from rps import metrics, tracing
 from rps.logs import get_logger
 from rps.settings import Settings
 
@@ -55,6 +55,7 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings) -> None:
     """Serve the gateway on ``gateway_host:gateway_port`` until SIGINT or SIGTERM, then close."""
+    tracing.configure("gateway")
     async with running(settings) as app:
         config = uvicorn.Config(
             app,

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import faust
 
-from rps import following, logs, metrics, reading, topic_admin
+from rps import following, logs, metrics, reading, topic_admin, tracing
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.topics import Topics
@@ -220,6 +220,7 @@ def build(settings: Settings) -> Worker:
 
 def run(settings: Settings) -> None:
     """Run one worker until it is stopped (SIGTERM, SIGINT)."""
+    tracing.configure("worker")
     worker = build(settings)
     log.info(
         "worker starting",

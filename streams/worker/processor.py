@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 
 import schemas
+from rps import tracing
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.topics import Topics
@@ -68,6 +69,7 @@ class Processor:
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
         self._observer = observer or NoObserver()
+        self._tracer = tracing.tracer("rps.worker")
         self._log = log.bind()  # bound once: a lazy logger binds again on every call
 
     # -- the agent's entry point --------------------------------------------------------
@@ -95,8 +97,12 @@ class Processor:
         if head_entry in head.outbox:  # kept in the head: it changed no profile
             kept_there = again(head.outbox[head_entry])
             return Decision(head_entry, partition, [self._store_head(partition, head)], kept_there)
-        outcome = decide(profile, item, self._directory.directory, now)
-        records = await self._records(outcome, now)
+        parent = tracing.context_of(*tracing.of_record(record.value, record.headers))
+        with self._tracer.start_as_current_span(
+            "decide", context=parent, attributes={"rps.event_id": item.id}
+        ):
+            outcome = decide(profile, item, self._directory.directory, now)
+            records = await self._records(outcome, now, tracing.current())
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
@@ -170,7 +176,9 @@ class Processor:
 
     # -- outputs -------------------------------------------------------------------------
 
-    async def _records(self, outcome: Outcome, now: datetime) -> list[Record]:
+    async def _records(
+        self, outcome: Outcome, now: datetime, trace: codec.Trace = (None, None)
+    ) -> list[Record]:
         """The encoded outputs of a decision: endings first, then deliveries, then audit."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
@@ -179,7 +187,8 @@ class Processor:
         stamp = codec.instant(now)  # one time for every output of the decision
         for delivery in outcome.deliveries:
             topic = await self._delivery_topic(delivery.authority)
-            records.append((topic, *codec.encode_delivery(delivery, self._key, stamp), None))
+            encoded = codec.encode_delivery(delivery, self._key, stamp, trace)
+            records.append((topic, *encoded, None))
         for entry in outcome.audit:
             records.append(self._audit_record(entry, stamp))
         return records
