@@ -102,7 +102,8 @@ class Processor:
             "decide", context=parent, attributes={"rps.event_id": item.id}
         ):
             outcome = decide(profile, item, self._directory.directory, now)
-            records = await self._records(outcome, now, tracing.current())
+            # The trace id travels on; an inbound tracestate (free text a publisher chose) does not.
+            records = await self._records(outcome, now, (tracing.current()[0], None))
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
