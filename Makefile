@@ -65,8 +65,9 @@ perf: $(BIN)/rps
 	$(BIN)/python -m tests.perf.suite $(PERF_ARGS)
 
 ## The fault suite: 10,000 hostile inputs through Kafka and the gateway, 100,000 events through
-## two workers killed 24 times (RPS_KILL_EVENTS, RPS_KILLS), security and ACL checks, crash and
-## outage tests (`make test` runs a short seeded subset). Figures in docs/faults.md.
+## two workers killed 24 times (RPS_KILL_EVENTS, RPS_KILLS), security and ACL checks, a broker of a
+## three-broker cluster SIGKILLed, crash and outage tests (`make test` runs a short seeded subset).
+## Figures in docs/faults.md.
 faults: setup
 	RPS_HOSTILE_COUNT=$${RPS_HOSTILE_COUNT:-10000} $(BIN)/pytest -m 'not quarantine' -s \
 	  tests/faults tests/integration/streams/test_worker_guarantees.py \

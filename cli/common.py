@@ -12,6 +12,8 @@ a command not listed there is checked for everything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Final, NoReturn
 
@@ -99,3 +101,78 @@ def _refuse(headline: str, lines: list[str]) -> NoReturn:
     for line in lines:
         typer.echo(f"  {line}", err=True)
     raise typer.Exit(2)
+
+
+_KAFKA_UNREACHABLE = frozenset({"KafkaConnectionError", "NodeNotReadyError"})
+_DATABASE_STATES = {
+    "28P01": "the database refused the user name or password in its URL (RPS_DATABASE_URL or --db)",
+    "28000": "the database refused the user in its URL (RPS_DATABASE_URL or --db)",
+    "3D000": "the database named in its URL does not exist (RPS_DATABASE_URL or --db)",
+}
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error, what it wraps (SQLAlchemy's ``orig``) and what caused it, each once."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        found = todo.pop()
+        if found is None or id(found) in seen:
+            continue
+        seen.add(id(found))
+        yield found
+        orig = getattr(found, "orig", None)
+        todo += [
+            found.__cause__,
+            found.__context__,
+            orig if isinstance(orig, BaseException) else None,
+        ]
+
+
+def kafka_unreachable(error: BaseException, settings: Settings) -> str | None:
+    """The sentence for "nothing answers at the Kafka address", when that is behind ``error``."""
+    chain = list(_chain(error))
+    if {type(found).__name__ for found in chain} & _KAFKA_UNREACHABLE or any(
+        "cannot reach Kafka" in str(found) for found in chain
+    ):
+        return (
+            f"cannot reach Kafka at {settings.bootstrap_servers} (RPS_BOOTSTRAP_SERVERS): "
+            "nothing answers there; start it or correct the address"
+        )
+    return None
+
+
+def describe_failure(error: BaseException, settings: Settings) -> str | None:
+    """One sentence for a common mistake behind ``error`` (no value, no password), or None."""
+    chain = list(_chain(error))
+    for found in chain:
+        state = getattr(found, "sqlstate", None)
+        if isinstance(state, str) and state in _DATABASE_STATES:
+            return _DATABASE_STATES[state]
+    names = {type(found).__name__ for found in chain}
+    unreachable = kafka_unreachable(error, settings)
+    if unreachable is not None:
+        return unreachable
+    if "UnknownTopicOrPartitionError" in names:
+        return "a topic does not exist on Kafka: create the topics with `rps topics create`"
+    database = {"DBAPIError", "OperationalError", "InterfaceError"}
+    if names & database and any(isinstance(f, ConnectionRefusedError) for f in chain):
+        return (
+            "cannot reach the database in its URL (RPS_DATABASE_URL or --db): "
+            "connection refused; start it or correct the address"
+        )
+    return None
+
+
+@contextmanager
+def plain_failures(settings: Settings) -> Iterator[None]:
+    """The common mistakes (nothing listening at the Kafka address, a wrong database
+    password, a missing topic or database) as one line on stderr and exit 1: no traceback."""
+    try:
+        yield
+    except Exception as error:
+        message = describe_failure(error, settings)
+        if message is None:
+            raise
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1) from None

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import typer
 
-from cli.common import settings_and_logging
+from cli.common import plain_failures, settings_and_logging
 
 
 @contextmanager
@@ -59,7 +59,7 @@ def subscribe_command(
     settings = settings_and_logging()
     if retention_days is not None:
         settings = settings.model_copy(update={"subscriber_retention_days": retention_days})
-    with _reported():
+    with plain_failures(settings), _reported():
         url = db or default_db_url(settings, authority)
         stats = asyncio.run(subscribe(settings, authority, url, stop_at_end=stop_at_end))
     typer.echo(
@@ -110,7 +110,7 @@ def readmodel_command(
     from consumers.readmodel import run_read_model
 
     settings = settings_and_logging()
-    with _reported():
+    with plain_failures(settings), _reported():
         stats = asyncio.run(run_read_model(settings, db, stop_at_end=stop_at_end, rebuild=rebuild))
     typer.echo(
         f"read model: {stats.records} records read, {stats.written} recorded, "

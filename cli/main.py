@@ -12,6 +12,7 @@ import typer
 from cli import (
     audit,
     consumers,
+    deadletter,
     feed,
     infra,
     portal,
@@ -19,6 +20,7 @@ from cli import (
     publishers,
     replay,
     schemas,
+    status,
     streams,
     webhooks,
 )
@@ -43,6 +45,8 @@ for module in (
     consumers,
     replay,
     audit,
+    status,
+    deadletter,
     portal,
     webhooks,
     feed,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cli.common import settings_and_logging
+from cli.common import kafka_unreachable, plain_failures, settings_and_logging
 
 if TYPE_CHECKING:
     from producers.files import Summary
@@ -67,8 +67,10 @@ def publish(
     from producers.errors import InvalidSigningKey, InvalidSource, PublishFailed
     from producers.events import check_source
     from producers.files import publish_file
+    from rps import tracing
 
     settings = settings_and_logging()
+    tracing.configure("publish")
     if file != "-" and not Path(file).is_file():
         raise _fail("FILE: no such file")
     if mapping is not None or file.lower().endswith(".csv"):
@@ -92,7 +94,7 @@ def publish(
             )
         )
     except PublishFailed as error:
-        raise _fail(str(error), 3) from None
+        raise _fail(kafka_unreachable(error, settings) or str(error), 3) from None
     except InvalidSigningKey as error:
         raise _fail(str(error)) from None
     _report(summary)
@@ -176,7 +178,8 @@ def gateway(
     if port is not None:
         changes["gateway_port"] = port
     try:
-        asyncio.run(serve(settings.model_copy(update=changes), permit=allowed))
+        with plain_failures(settings):
+            asyncio.run(serve(settings.model_copy(update=changes), permit=allowed))
     except InvalidSigningKey as error:
         raise _fail(str(error)) from None
 

@@ -19,6 +19,7 @@ _FIELDS = (
     "bootstrap_servers",
     "topic_prefix",
     "partitions",
+    "replication_factor",
     "app_id",
     "store",
     "state_dir",
@@ -30,6 +31,7 @@ _FIELDS = (
     "fault_drop_after",
     "fault_drop_count",
     "worker_stall_check_seconds",
+    "metrics_port",
 )
 
 

@@ -26,7 +26,9 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from consumers import _metrics
 from consumers.errors import PoisonRecord, TransientFailure
+from rps import metrics
 from rps.logs import get_logger
 from rps.producing import TrackingProducer
 from rps.settings import Settings
@@ -37,6 +39,7 @@ Positions = Mapping[tuple[str, int], int]
 
 CRASH_EXIT_CODE = 70
 IDLE_EVERY_SECONDS = 30.0
+LAG_EVERY_SECONDS = 5.0
 _TRANSIENT = (OperationalError, InterfaceError, IntegrityError, OSError, TimeoutError)
 
 log = get_logger("consumers.runner")
@@ -88,6 +91,7 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
 
     consumer: AIOKafkaConsumer
     stored: Callable[[], Awaitable[dict[tuple[str, int], int]]]
+    health: metrics.Health = field(default_factory=metrics.Health)
     targets: dict[TopicPartition, int] = field(default_factory=dict)
     floor: dict[TopicPartition, int] = field(default_factory=dict)
     unsynced: set[TopicPartition] = field(default_factory=set)
@@ -107,6 +111,7 @@ class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
             self.consumer.seek(tp, offset)  # 0 when new: retention gone -> reset to earliest
         if assigned:
             self.targets.update(await self.consumer.end_offsets(list(assigned)))
+        self.health.met("joined")
         log.info("partitions assigned", count=len(assigned), partitions=sorted(map(str, assigned)))
 
 
@@ -125,6 +130,9 @@ class Runner(Generic[T]):
         self._idle_at = time.monotonic()
         self._signals: list[signal.Signals] = []
         self.stats = RunStats()
+        self.health = _metrics.consumer_health()
+        self._lag = _metrics.Lag(group_id)
+        self._lag_at = 0.0
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand and return."""
@@ -143,11 +151,17 @@ class Runner(Generic[T]):
         producer = TrackingProducer(
             client_id=self._client_id, acks="all", enable_idempotence=True, **options
         )
-        listener = _Assignment(consumer, lambda: self._retry(self._projection.positions))
+        listener = _Assignment(
+            consumer, lambda: self._retry(self._projection.positions), health=self.health
+        )
         self._listener = listener
+        server = metrics.serve(self._settings, self.health, self._group_id)
+        beating = asyncio.create_task(metrics.heartbeat(self.health))
         try:
             await producer.start()
+            self.health.met("producing")
             await self._retry(lambda: self._projection.start(producer))
+            self.health.met("restored")
             await consumer.start()
             present = set(await consumer.topics())
             topics = [t for t in self._projection.topics if t in present or not stop_at_end]
@@ -167,9 +181,15 @@ class Runner(Generic[T]):
                 elif (idle_at := time.monotonic()) - self._idle_at >= IDLE_EVERY_SECONDS:
                     self._idle_at = idle_at
                     await self._retry(lambda: self._projection.idle(datetime.now(UTC)))
+                if (lag_at := time.monotonic()) - self._lag_at >= LAG_EVERY_SECONDS:
+                    self._lag_at = lag_at
+                    await self._lag.refresh(consumer, consumer.assignment())
                 if stop_at_end and await _caught_up(consumer, listener.targets):
                     break
         finally:
+            beating.cancel()
+            if server is not None:
+                server.stop()
             self._release_signals()
             await consumer.stop()
             await producer.stop()
@@ -203,6 +223,8 @@ class Runner(Generic[T]):
         self._commits += 1
         self.stats.batches += 1
         self.stats.written += len(items)
+        _metrics.BATCHES.labels(self._group_id).inc()
+        _metrics.RECORDS.labels(self._group_id, "written").inc(len(items))
         if self._settings.subscriber_crash_after_commit == self._commits:
             os._exit(CRASH_EXIT_CODE)  # test hook: die between the database and the offset commit
         floor.update(offsets)
@@ -226,9 +248,11 @@ class Runner(Generic[T]):
         except PoisonRecord as poison:
             await dead_letter(producer, Topics(self._settings.topic_prefix), record, poison.reason)
             self.stats.dead_lettered += 1
+            _metrics.RECORDS.labels(self._group_id, "dead_lettered").inc()
             return None
         if item is None:
             self.stats.skipped += 1
+            _metrics.RECORDS.labels(self._group_id, "skipped").inc()
         return item
 
     async def _retry(self, action: Callable[[], Awaitable[Any]]) -> Any:

@@ -19,7 +19,7 @@ from portal._oidc import OneLogin, load_resident_map
 from portal._portal import Portal
 from portal._session_store import SessionStore
 from producers import Publisher
-from rps import following
+from rps import following, metrics
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
 from streams.worker.directory import SubscriptionDirectory
@@ -92,9 +92,15 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     refusal = dev_sign_in_refusal(settings)
     if refusal is not None and settings.portal_development_sign_in:
         log.warning("development sign-in not offered", reason=refusal)
+    health = metrics.Health({"subscriptions": directory.ready.is_set})
+    beating = asyncio.create_task(metrics.heartbeat(health))
+    exposed = metrics.serve(settings, health, "portal")
     try:
         await uvicorn.Server(config).serve()
     finally:
+        beating.cancel()
+        if exposed is not None:
+            exposed.stop()
         follow.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follow

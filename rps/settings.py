@@ -62,7 +62,6 @@ class Settings(BaseSettings):
     # Worker
     app_id: str = "rps-worker"
     store: str = "memory://"
-    worker_web_port: int = Field(default=6066, ge=0, le=65535)
     expiry_tick_seconds: float = Field(default=1.0, gt=0)
     worker_name: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """Names this worker's local state directory (RocksDB): give each worker on a host its own."""
@@ -188,6 +187,11 @@ class Settings(BaseSettings):
     maven_repo: Path | None = None  # Maven's local repository; None means Maven's own default
     manage_postgres: bool = True  # `rps infra up` starts a local PostgreSQL
     service_start_timeout: float = Field(default=180.0, gt=0)
+
+    # Metrics and health (rps/metrics.py): every long-running process, on loopback
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Port of this process's /metrics, /livez and /readyz (0: none). Give each process its own."""
+    metrics_host: str = "127.0.0.1"
 
     # Logging
     log_format: Literal["console", "json"] = "console"

@@ -117,6 +117,33 @@ def _extensions_schema(schema: dict[str, Any]) -> None:
     schema["patternProperties"] = _EXTENSIONS_SCHEMA["patternProperties"]
 
 
+TRACEPARENT_PATTERN: Final = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+TraceParent = Annotated[
+    str,
+    AfterValidator(
+        matcher(TRACEPARENT_PATTERN, "pattern", "must be a W3C traceparent (version 00)")
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TRACEPARENT_PATTERN,
+            "description": "CloudEvents distributed tracing: the W3C traceparent.",
+        }
+    ),
+]
+TraceState = Annotated[
+    str,
+    Field(max_length=512),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 512,
+            "description": "CloudEvents distributed tracing: the W3C tracestate.",
+        }
+    ),
+]
+
+
 class Envelope(ValueModel):
     """CloudEvents 1.0 attributes shared by every event (structured JSON mode).
 
@@ -135,6 +162,9 @@ class Envelope(ValueModel):
     subject: str
     time: PastTimestamp
     datacontenttype: DataContentType = "application/json"
+    # The CloudEvents distributed-tracing extension (W3C trace context); left out when absent.
+    traceparent: TraceParent | None = Field(default=None, exclude_if=lambda value: value is None)
+    tracestate: TraceState | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="before")
     @classmethod

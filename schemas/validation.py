@@ -30,7 +30,17 @@ MAX_BYTES: Final = 64 * 1024
 MAX_DEPTH: Final = 16
 """The deepest JSON nesting accepted; a real event nests four levels at most."""
 
-_ENVELOPE: Final = ("specversion", "id", "source", "type", "subject", "time", "datacontenttype")
+_ENVELOPE: Final = (
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "subject",
+    "time",
+    "datacontenttype",
+    "traceparent",
+    "tracestate",
+)
 _EXTENSIONS: Final = ("rpssig", "rpskeyid", "rpsvoucher")  # schemas/signing.py
 _CONTAINERS: Final = (dict, list)
 _ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")

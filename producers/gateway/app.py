@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from producers.credentials import PublisherCredential
 from producers.errors import EventRejected, NotPublishable, PublishFailed, SourceMismatch
+from producers.gateway._metrics import EVENTS, REFUSALS
 from producers.gateway.contract import component_schemas, problem_responses, request_body
 from producers.gateway.dependencies import Authenticator, Body, Caller, Wired, Wiring, utcnow
 from producers.gateway.feed_routes import FeedWiring
@@ -34,6 +35,7 @@ from producers.gateway.problems import Located, Problem, ProblemResponse
 from producers.gateway.trust import Roles, not_registered
 from producers.inputs import read_document, read_retraction
 from producers.publisher import Publisher
+from rps.http_metrics import RequestMetrics
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import ROOT, Event, FieldError
@@ -92,6 +94,7 @@ def create_app(
     app.include_router(router)
     app.state.feed = feed  # the pull feed (feed_routes): None when the caller serves no feed
     app.include_router(feed_router)
+    app.add_middleware(RequestMetrics, service="gateway")
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
@@ -253,10 +256,12 @@ async def _send(wiring: Wiring, events: list[Event], credential: PublisherCreden
         else:
             await wiring.publisher.publish_many(events, revalidate=False)
     except PublishFailed:
+        EVENTS.labels("unavailable").inc(len(events))
         _log.warning("kafka unavailable", source=credential.source, count=len(events))
         raise _unavailable(
             wiring, "not acknowledged: retry after the given seconds with the same event ids"
         ) from None
+    EVENTS.labels("accepted").inc(len(events))
     _log.debug("accepted", source=credential.source, count=len(events))
 
 
@@ -315,6 +320,7 @@ def _unavailable(wiring: Wiring, detail: str) -> Problem:
 
 async def _problem(_request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, Problem)
+    REFUSALS.labels(error.slug).inc()
     return error.response()
 
 

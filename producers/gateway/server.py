@@ -19,6 +19,7 @@ from producers.gateway.feed import Feed
 from producers.gateway.feed_routes import FeedWiring
 from producers.gateway.trust import Permit, Roles, gateway_key
 from producers.publisher import Publisher
+from rps import metrics, tracing
 from rps.logs import get_logger
 from rps.settings import Settings
 
@@ -73,6 +74,7 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
     """Serve the gateway on ``gateway_host:gateway_port`` until SIGINT or SIGTERM, then close."""
+    tracing.configure("gateway")
     async with running(settings, permit=permit) as app:
         config = uvicorn.Config(
             app,
@@ -84,6 +86,10 @@ async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
             **settings.http_server_options(),
         )
         server = _Server(config)
+        health = metrics.Health()
+        health.require("producing")
+        watching = asyncio.create_task(_watch(app.state.wiring.publisher, health))
+        exposed = metrics.serve(settings, health, "gateway")
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(stop, server.handle_exit, stop, None)
@@ -96,6 +102,17 @@ async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
         try:
             await server.serve()
         finally:
+            watching.cancel()
+            if exposed is not None:
+                exposed.stop()
             for stop in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(stop)
     _log.info("gateway stopped")
+
+
+async def _watch(publisher: Publisher, health: metrics.Health, every: float = 5.0) -> None:
+    """Keep the gateway's readiness (Kafka answers) and liveness (the loop beats) current."""
+    while True:
+        health.beat()
+        health.met("producing", await publisher.reachable())
+        await asyncio.sleep(every)

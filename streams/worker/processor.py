@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 
 import schemas
+from rps import tracing
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.topics import Topics
@@ -35,6 +36,7 @@ from streams.core import (
 from streams.worker import audit_chain, codec, expiry, stored
 from streams.worker.directory import SubscriptionDirectory
 from streams.worker.errors import PoisonMessage
+from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Decision, Record, Write, again, kept
 from streams.worker.ports import InputRecord, ProfileStore, Send
 
@@ -55,6 +57,7 @@ class Processor:
         ensure_topic: Callable[[str], Awaitable[str]],
         known_sent: Callable[[str], bool],
         send: Send,
+        observer: Observer | None = None,
     ) -> None:
         self.topics = Topics(settings.topic_prefix)
         self._profiles = profiles
@@ -65,6 +68,8 @@ class Processor:
         self._send = send
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
+        self._observer = observer or NoObserver()
+        self._tracer = tracing.tracer("rps.worker")
         self._log = log.bind()  # bound once: a lazy logger binds again on every call
 
     # -- the agent's entry point --------------------------------------------------------
@@ -92,8 +97,13 @@ class Processor:
         if head_entry in head.outbox:  # kept in the head: it changed no profile
             kept_there = again(head.outbox[head_entry])
             return Decision(head_entry, partition, [self._store_head(partition, head)], kept_there)
-        outcome = decide(profile, item, self._directory.directory, now)
-        records = await self._records(outcome, now)
+        parent = tracing.context_of(*tracing.of_record(record.value, record.headers))
+        with self._tracer.start_as_current_span(
+            "decide", context=parent, attributes={"rps.event_id": item.id}
+        ):
+            outcome = decide(profile, item, self._directory.directory, now)
+            # The trace id travels on; an inbound tracestate (free text a publisher chose) does not.
+            records = await self._records(outcome, now, (tracing.current()[0], None))
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
@@ -111,6 +121,8 @@ class Processor:
             writes.append(self._store_head(partition, head))
         if outcome.rejected:
             records.append(self._dead_letter_record(record, outcome.rejected))
+            self._observer.rejected(outcome.rejected)
+        self._observer.decided(type(item).__name__, outcome)
         self._note(outcome)
         return Decision(item.id if changed else head_entry, partition, writes, records)
 
@@ -134,6 +146,7 @@ class Processor:
             offset=record.offset,
         )
         dead = self._dead_letter_record(record, poison.reason)
+        self._observer.rejected(poison.reason)
         writes = [self._store_head(partition, head)] if records else []
         return Decision(entry, partition, writes, [dead, *records])
 
@@ -164,7 +177,9 @@ class Processor:
 
     # -- outputs -------------------------------------------------------------------------
 
-    async def _records(self, outcome: Outcome, now: datetime) -> list[Record]:
+    async def _records(
+        self, outcome: Outcome, now: datetime, trace: codec.Trace = (None, None)
+    ) -> list[Record]:
         """The encoded outputs of a decision: endings first, then deliveries, then audit."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
@@ -173,7 +188,8 @@ class Processor:
         stamp = codec.instant(now)  # one time for every output of the decision
         for delivery in outcome.deliveries:
             topic = await self._delivery_topic(delivery.authority)
-            records.append((topic, *codec.encode_delivery(delivery, self._key, stamp), None))
+            encoded = codec.encode_delivery(delivery, self._key, stamp, trace)
+            records.append((topic, *encoded, None))
         for entry in outcome.audit:
             records.append(self._audit_record(entry, stamp))
         return records
