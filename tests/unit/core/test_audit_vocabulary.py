@@ -24,12 +24,13 @@ WRITTEN_REASONS = {str(reason) for reason in Withheld} - {str(Withheld.NOT_SUBSC
 def test_withheld_records_name_subscribers_with_a_written_reason(
     facts: list[Fact], directory: Directory
 ) -> None:
-    """Every ``withheld`` record is about a subscriber of the attribute, so never ``not_subscribed``."""
+    """Each ``withheld`` record is about a subscriber of the attribute: never ``not_subscribed``."""
     for outcome in decide_all(Profile(RESIDENT), facts, directory, NOW):
         for entry in outcome.audit:
             assert entry.decision.value in {d.value for d in ContractDecision}
             if entry.decision is AuditDecision.WITHHELD:
-                assert entry.attribute is not None and entry.authority is not None
+                assert entry.attribute is not None
+                assert entry.authority is not None
                 assert entry.authority in directory.subscribers(entry.attribute)
                 assert entry.reason in WRITTEN_REASONS
 
