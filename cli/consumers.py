@@ -13,7 +13,16 @@ from rich.console import Console
 from cli.common import settings_and_logging
 from consumers import ConfigurationError, TransientFailure
 from consumers.readmodel import run_read_model
-from consumers.subscriber import default_db_url, holdings, holdings_table, subscribe
+from consumers.subscriber import (
+    default_db_url,
+    holdings,
+    holdings_json,
+    holdings_table,
+    subscribe,
+)
+
+PIPE_WIDTH = 1000
+"""Columns a table may take when the output is not a terminal, so a pipe never cuts it."""
 
 
 @contextmanager
@@ -56,11 +65,19 @@ def register(app: typer.Typer) -> None:
             help="On consent ended keep values this many days before deleting them "
             "(0: delete at once). Default: RPS_SUBSCRIBER_RETENTION_DAYS.",
         ),
+        group: str | None = typer.Option(
+            None,
+            "--group",
+            help="The Kafka consumer group. Default: RPS_SUBSCRIBER_GROUP_ID, else "
+            "<RPS_TOPIC_PREFIX>-subscriber-<authority>.",
+        ),
     ) -> None:
         """Apply AUTHORITY's deliveries into its own database and acknowledge each to the hub."""
         settings = settings_and_logging()
         if retention_days is not None:
             settings = settings.model_copy(update={"subscriber_retention_days": retention_days})
+        if group is not None:
+            settings = settings.model_copy(update={"subscriber_group_id": group})
         with _reported():
             url = db or default_db_url(settings, authority)
             stats = asyncio.run(subscribe(settings, authority, url, stop_at_end=stop_at_end))
@@ -78,13 +95,20 @@ def register(app: typer.Typer) -> None:
         values: bool = typer.Option(
             False, "--values", help="Show the values too (personal data: mind who is watching)."
         ),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print a JSON array, one object per holding, for programs."
+        ),
     ) -> None:
         """Print what AUTHORITY's database holds: reference, attribute, version and provenance."""
         settings = settings_and_logging()
         with _reported():
             url = db or default_db_url(settings, authority)
             rows = asyncio.run(holdings(url, with_values=values))
-        Console().print(holdings_table(rows, title=f"{authority} holds", with_values=values))
+        if as_json:
+            typer.echo(holdings_json(rows, with_values=values).decode())
+            return
+        table = holdings_table(rows, title=f"{authority} holds", with_values=values)
+        _console().print(table)
 
     @app.command("readmodel")
     def readmodel_command(
@@ -110,3 +134,9 @@ def register(app: typer.Typer) -> None:
             f"read model: {stats.records} records read, {stats.written} recorded, "
             f"{stats.skipped} passed by, {stats.dead_lettered} dead-lettered"
         )
+
+
+def _console() -> Console:
+    """The terminal's width on a terminal; wide enough for any table in a pipe or file."""
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPE_WIDTH)

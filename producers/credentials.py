@@ -18,9 +18,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import URL, RowMapping, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from producers.errors import UnknownCredential
@@ -177,13 +178,21 @@ class CachedAuthenticator:
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[CredentialStore]:
     """A credential store on the hub database, its table created, the engine disposed on exit."""
-    engine = create_async_engine(settings.database_url.get_secret_value())
+    url = make_url(settings.database_url.get_secret_value())
+    _make_sqlite_folder(url)
+    engine = create_async_engine(url)
     try:
         store = CredentialStore(engine)
         await store.create_schema()
         yield store
     finally:
         await engine.dispose()
+
+
+def _make_sqlite_folder(url: URL) -> None:
+    """Create the folder of a SQLite file (the state directory, by default) if need be."""
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _credential(row: RowMapping) -> PublisherCredential:
