@@ -48,7 +48,7 @@ def start_worker(settings: Settings, log_file: Path, **extra: str) -> subprocess
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "rps", "worker"],
+            [sys.executable, "-m", "cli", "worker"],
             env=environment(settings, **extra),
             stdout=out,
             stderr=subprocess.STDOUT,
