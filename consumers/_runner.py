@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from consumers._assignment import Assignment
 from consumers._poison import apply_failure, dead_letter, decode_failure
 from consumers.errors import PoisonRecord, TransientFailure
 from rps.logs import get_logger
@@ -86,39 +86,6 @@ class RunStats:
     """Dead-lettered records by reason."""
 
 
-@dataclass
-class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeks each assigned partition to the database's position and remembers it as a floor.
-
-    aiokafka may fetch while this listener still awaits the database, so the
-    loop also drops any record below the floor: a record is never applied twice
-    by this process, whatever the timing of a rebalance.
-    """
-
-    consumer: AIOKafkaConsumer
-    stored: Callable[[], Awaitable[dict[tuple[str, int], int]]]
-    targets: dict[TopicPartition, int] = field(default_factory=dict)
-    floor: dict[TopicPartition, int] = field(default_factory=dict)
-    unsynced: set[TopicPartition] = field(default_factory=set)
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        for tp in revoked:
-            self.targets.pop(tp, None)
-            self.floor.pop(tp, None)
-            self.unsynced.discard(tp)
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        stored = await self.stored()
-        for tp in assigned:
-            offset = max(stored.get((tp.topic, tp.partition), 0), self.floor.get(tp, 0))
-            self.floor[tp] = offset
-            self.unsynced.add(tp)
-            self.consumer.seek(tp, offset)  # 0 when new: retention gone -> reset to earliest
-        if assigned:
-            self.targets.update(await self.consumer.end_offsets(list(assigned)))
-        log.info("partitions assigned", count=len(assigned), partitions=sorted(map(str, assigned)))
-
-
 class Runner(Generic[T]):
     """Drive one projection from Kafka until stopped, or until caught up when ``stop_at_end``."""
 
@@ -152,7 +119,7 @@ class Runner(Generic[T]):
         producer = TrackingProducer(
             client_id=self._client_id, acks="all", enable_idempotence=True, **options
         )
-        listener = _Assignment(consumer, lambda: self._retry(self._projection.positions))
+        listener = Assignment(consumer, lambda: self._retry(self._projection.positions))
         self._listener = listener
         try:
             await producer.start()
@@ -216,7 +183,7 @@ class Runner(Generic[T]):
         await self._projection.after_commit(producer)
         await _commit(consumer, offsets)
 
-    async def _sync_offsets(self, consumer: AIOKafkaConsumer, listener: _Assignment) -> None:
+    async def _sync_offsets(self, consumer: AIOKafkaConsumer, listener: Assignment) -> None:
         """Bring the group's committed offsets up to the database's (after a crash, say)."""
         ahead = {}
         for tp in listener.unsynced:
