@@ -99,6 +99,12 @@ class Processor:
             await self._stages.put(Pending(event, in_head, partition, headed, records))
             return
         outcome = decide(profile, item, self._directory.directory, now)
+        # One input adds at most a record's 64 KiB, so only a large stored profile can pass.
+        if len(raw or b"") > codec.MAX_STATE_BYTES // 2 and codec.state_too_large(
+            item.resident, outcome.profile.state
+        ):
+            await self._reject(event, PoisonMessage("state_too_large"), now)
+            return
         records = await self._records(outcome, now)
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input

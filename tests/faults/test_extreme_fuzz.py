@@ -154,6 +154,12 @@ async def start(settings: Settings, output: Path, *arguments: str) -> asyncio.su
         )
 
 
+def _exit_code(process: Any) -> int | None:
+    """A ``subprocess.Popen`` (the worker) or an asyncio process's exit code, if it exited."""
+    code: int | None = process.poll() if hasattr(process, "poll") else process.returncode
+    return code
+
+
 async def until(
     check: Callable[[], Awaitable[bool]], processes: dict[str, Any], wait: float
 ) -> None:
@@ -161,7 +167,7 @@ async def until(
     deadline = time.monotonic() + wait
     while True:
         for name, (process, output) in processes.items():
-            if process.returncode is not None:
+            if _exit_code(process) is not None:
                 tail = output.read_text()[-3000:]
                 pytest.fail(f"{name} exited with {process.returncode}:\n{tail}")
         try:
@@ -259,7 +265,7 @@ async def test_extreme_events_leave_every_consumer_alive_and_applying(
     await until(in_read_model, processes, wait)
     elapsed = time.monotonic() - started
     workers.check()
-    alive = {name: process.returncode is None for name, (process, _) in processes.items()}
+    alive = {name: _exit_code(process) is None for name, (process, _) in processes.items()}
 
     dead = await records_of(settings, topics.deadletter)
     reasons = Counter(

@@ -193,7 +193,7 @@ async def rps(settings: Settings, *args: str) -> Ran:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "rps",
+        "cli",
         *args,
         env=environment(settings, COLUMNS="200"),
         stdout=asyncio.subprocess.PIPE,
