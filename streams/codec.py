@@ -413,6 +413,9 @@ def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
     )
 
 
+MAX_RECORD_BYTES = 900 * 1024
+"""A stored profile larger than this waits for the outputs in flight (its outbox) to be sent."""
+
 MAX_STATE_BYTES = 512 * 1024
 """The most a resident's lattice state may take, encoded: the stored record (state, holdings
 and outbox) must stay under Kafka's 1 MiB record limit, or the worker could not store it."""

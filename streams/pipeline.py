@@ -113,6 +113,12 @@ class Processor:
             if records:
                 kept[item.id] = self._storable(records)
             encoded = codec.encode_profile(outcome.profile, kept)
+            if len(encoded) > codec.MAX_RECORD_BYTES and len(kept) > 1:
+                # Outputs of earlier inputs still in flight crowd the outbox: wait for them to
+                # be sent (their outbox entries can then go) rather than pass the record limit.
+                await self._stages.drain()
+                kept = {i: r for i, r in kept.items() if not self._stages.known_sent(i)}
+                encoded = codec.encode_profile(outcome.profile, kept)
             self._profiles.data[key] = encoded  # visible to the next event at once
             writes.append((key, encoded))
             due = next_expiry(outcome.profile)
