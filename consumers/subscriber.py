@@ -20,7 +20,7 @@ import infra
 from consumers._apply import Delivery, Outcome
 from consumers._database import create_engine
 from consumers._metrics import ACKNOWLEDGED, DELIVERIES
-from consumers._render import holdings_table
+from consumers._render import holdings_json, holdings_table
 from consumers._repository import AuthorityStore, HistoryEntry, Holding
 from consumers._runner import Positions, Runner, RunStats
 from consumers._sql_store import SqlAuthorityStore
@@ -38,8 +38,10 @@ __all__ = [
     "Outcome",
     "RunStats",
     "default_db_url",
+    "group_id",
     "history",
     "holdings",
+    "holdings_json",
     "holdings_table",
     "open_store",
     "subscribe",
@@ -129,7 +131,7 @@ class _Subscription:
 
 def default_db_url(settings: Settings, authority: str) -> str:
     """SQLite under the state directory: ``<state_dir>/authorities/<slug>.db``."""
-    path = settings.state_dir / "authorities" / f"{_slug(authority)}.db"
+    path = settings.state_dir.expanduser().absolute() / "authorities" / f"{_slug(authority)}.db"
     return f"sqlite+aiosqlite:///{path}"
 
 
@@ -164,9 +166,20 @@ async def subscribe(
     tracing.configure("subscriber")
     projection = _Subscription(settings, authority, store)
     runner: Runner[Delivery] = Runner(
-        settings, projection, group_id=f"rps-subscriber-{slug}", client_id=f"rps-subscriber-{slug}"
+        settings,
+        projection,
+        group_id=group_id(settings, authority),
+        client_id=f"rps-subscriber-{slug}",
     )
     return await runner.run(stop_at_end=stop_at_end)
+
+
+def group_id(settings: Settings, authority: str) -> str:
+    """``RPS_SUBSCRIBER_GROUP_ID``, or ``<topic_prefix>-subscriber-<authority slug>``.
+
+    The topic prefix keeps two deployments sharing one cluster out of each other's group.
+    """
+    return settings.subscriber_group_id or f"{settings.topic_prefix}-subscriber-{_slug(authority)}"
 
 
 async def holdings(db_url: str, *, with_values: bool = False) -> list[Holding]:

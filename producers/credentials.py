@@ -179,7 +179,7 @@ class CachedAuthenticator:
 async def open_store(settings: Settings) -> AsyncIterator[CredentialStore]:
     """A credential store on the hub database, its table created, the engine disposed on exit."""
     url = settings.database_url.get_secret_value()
-    private_sqlite(url)
+    private_sqlite(url)  # also creates its folder (the state directory, by default)
     engine = create_async_engine(url)
     try:
         store = CredentialStore(engine)

@@ -7,7 +7,7 @@ directly with keyword arguments instead of patching the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self, TypedDict
+from typing import Any, Literal, Self, TypedDict
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,7 +102,8 @@ class Settings(BaseSettings):
     gateway_signing_key_id: str | None = None
 
     # SQL (SQLite by default so the demo needs no server)
-    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")
+    database_url: SecretStr = SecretStr("")
+    """The hub's database; default ``sqlite+aiosqlite:///<state_dir>/rps-hub.db`` (absolute)."""
 
     # Publishing: the SDK, `rps publish` and the HTTP gateway
     publisher_source: str | None = (
@@ -137,7 +138,13 @@ class Settings(BaseSettings):
     doubling from ``consumer_db_backoff_seconds`` up to 30 s, 12 tries wait about three
     minutes in all: long enough for a database restart or failover."""
     consumer_db_backoff_seconds: float = Field(default=0.5, gt=0, le=60)
-    readmodel_group_id: str = "rps-readmodel"
+    consumer_poison_attempts: int = Field(default=3, ge=1, le=100)
+    """Tries of one record, written alone, before it is dead-lettered as one that cannot be
+    applied (a transient database error is retried as above and does not count)."""
+    subscriber_group_id: str | None = None
+    """The subscriber's consumer group; default ``<topic_prefix>-subscriber-<authority>``."""
+    readmodel_group_id: str | None = None
+    """The read model's consumer group; default ``<topic_prefix>-readmodel``."""
 
     # Webhooks (`rps webhooks run`): deliveries POSTed to an authority's HTTPS endpoint
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
@@ -198,6 +205,16 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     environment: Literal["development", "production"] = "development"
     """``production`` refuses to start a process on unsafe settings (see rps/production.py)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hub_database_under_state_dir(cls, data: Any) -> Any:
+        """Default the hub database to an absolute path, whatever folder a command runs in."""
+        if isinstance(data, dict) and not data.get("database_url"):
+            state_dir = Path(data.get("state_dir") or _default_state_dir()).expanduser()
+            url = f"sqlite+aiosqlite:///{state_dir.absolute() / 'rps-hub.db'}"
+            data = {**data, "database_url": url}
+        return data
 
     @field_validator("store")
     @classmethod

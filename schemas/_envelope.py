@@ -69,9 +69,14 @@ AttributeList = Annotated[
 ]
 """A non-empty list of distinct attribute names."""
 
-Version = Annotated[int, Field(strict=True, ge=1)]
+MAX_VERSION: Final = 2**63 - 1
+"""The largest signed 64-bit integer: what SQLite, PostgreSQL's ``bigint`` and a Java ``long``
+hold."""
+
+Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
 """A delivery version: it grows with every decision the hub takes about the resident, so it
-only ever increases per (authority, resident, attribute); a subscriber keeps the highest."""
+only ever increases per (authority, resident, attribute); a subscriber keeps the highest.
+At most 2^63-1, so every consumer's database can store it."""
 
 
 def _json_media_type(value: Any) -> Any:

@@ -28,8 +28,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 import infra
 from consumers._apply import Delivery
+from consumers._poison import dead_letter
 from consumers._repository import PendingAck
-from consumers._runner import dead_letter
 from consumers._wire import acknowledgements, to_delivery
 from consumers.errors import PoisonRecord
 from consumers.webhooks._answers import Answer, Verdict

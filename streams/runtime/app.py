@@ -156,6 +156,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         stages.known_sent,
         FaustSend(app),
         observer,
+        stages.drain,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)

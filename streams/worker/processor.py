@@ -58,6 +58,7 @@ class Processor:
         known_sent: Callable[[str], bool],
         send: Send,
         observer: Observer | None = None,
+        drain: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.topics = Topics(settings.topic_prefix)
         self._profiles = profiles
@@ -69,6 +70,7 @@ class Processor:
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
         self._observer = observer or NoObserver()
+        self._drain = drain or _nothing_in_flight
         self._tracer = tracing.tracer("rps.worker")
         self._log = log.bind()  # bound once: a lazy logger binds again on every call
 
@@ -103,6 +105,11 @@ class Processor:
         ):
             outcome = decide(profile, item, self._directory.directory, now)
             # The trace id travels on; an inbound tracestate (free text a publisher chose) does not.
+            # One input adds at most a record's 64 KiB, so only a large stored profile can pass.
+            if len(raw or b"") > stored.MAX_STATE_BYTES // 2 and stored.state_too_large(
+                item.resident, outcome.profile.state
+            ):
+                return self._reject(record, PoisonMessage("state_too_large"), now)
             records = await self._records(outcome, now, (tracing.current()[0], None))
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
@@ -111,6 +118,12 @@ class Processor:
             if records:
                 entries[item.id] = kept(records)
             encoded = stored.encode_profile(outcome.profile, entries)
+            if len(encoded) > stored.MAX_RECORD_BYTES and len(entries) > 1:
+                # Outputs of earlier inputs still in flight crowd the outbox: wait for them to
+                # be sent (their outbox entries can then go) rather than pass the record limit.
+                await self._drain()
+                entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
+                encoded = stored.encode_profile(outcome.profile, entries)
             self._profiles.put(key, encoded)  # visible to the next event at once
             writes.append((key, encoded))
             due = next_expiry(outcome.profile)
@@ -267,3 +280,7 @@ class Processor:
             schemas.structured_headers(),
             partition,
         )
+
+
+async def _nothing_in_flight() -> None:
+    """No stages to wait for (a processor used alone, as in the unit tests)."""
