@@ -6,8 +6,8 @@ assignment the consumer seeks to it, or to the beginning when the database has
 none, so a crash between the database commit and the offset commit never
 re-applies a record, and an emptied database is rebuilt from the topics.
 Undecodable records are dead-lettered before the transaction that steps past
-them; database failures are retried with backoff and then end the process. A
-batch whose write fails for any other reason is written again one record at a
+them; database failures are retried with backoff (``consumers._retry``) and then
+end the process. A batch whose write fails for any other reason is written again one record at a
 time: a record that still fails after ``consumer_poison_attempts`` tries, while
 the database takes other writes, is poison and is dead-lettered with the error's
 type as its reason (``consumers._poison``), so no record stops the consumer.
@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-import stamina
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from consumers import _metrics
 from consumers._assignment import Assignment
 from consumers._poison import apply_failure, dead_letter, decode_failure
+from consumers._retry import retry
 from consumers.errors import PoisonRecord, TransientFailure
 from rps import metrics
 from rps.logs import get_logger
@@ -46,9 +45,6 @@ Positions = Mapping[tuple[str, int], int]
 CRASH_EXIT_CODE = 70
 IDLE_EVERY_SECONDS = 30.0
 LAG_EVERY_SECONDS = 5.0
-_TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError)
-"""The database is away or busy. An integrity error is not among them: a write that breaks a
-constraint is tried again alone (``consumer_poison_attempts``), and then dead-lettered."""
 
 log = get_logger("consumers.runner")
 
@@ -285,38 +281,12 @@ class Runner(Generic[T]):
         _metrics.RECORDS.labels(self._group_id, "dead_lettered").inc()
 
     async def _retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
-        """``action``, tried again on a transient database failure with exponential backoff
-        (from ``consumer_db_backoff_seconds``, doubling, at most 30 s, with as much jitter as
-        the first wait), ``consumer_db_attempts`` times in all; then :class:`TransientFailure`."""
-        attempts = self._settings.consumer_db_attempts
-        backoff = self._settings.consumer_db_backoff_seconds
-        retries = stamina.retry_context(
-            on=_transient,
-            attempts=attempts,
-            timeout=None,
-            wait_initial=backoff,
-            wait_max=30.0,
-            wait_jitter=backoff,
+        """``action`` with the database retry of ``consumers._retry``, from the settings."""
+        return await retry(
+            action,
+            attempts=self._settings.consumer_db_attempts,
+            backoff=self._settings.consumer_db_backoff_seconds,
         )
-        try:
-            async for attempt in retries:
-                with attempt:
-                    try:
-                        return await action()
-                    except Exception as error:
-                        if _transient(error) and attempt.num < attempts:
-                            log.warning(
-                                "database unavailable",
-                                attempt=attempt.num,
-                                retry_in=attempt.next_wait,
-                                error_type=type(error).__name__,
-                            )
-                        raise
-        except Exception as error:
-            if _transient(error):
-                raise TransientFailure(f"database unavailable after {attempts} attempts") from error
-            raise
-        raise AssertionError("unreachable")
 
     def _handle_signals(self) -> None:
         """SIGTERM and SIGINT finish the batch in hand, then stop (handlers removed on return)."""
@@ -340,13 +310,6 @@ async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, i
     except (CommitFailedError, IllegalStateError) as error:
         # A rebalance took the partitions away; the database keeps the true position.
         log.warning("offset commit skipped", error_type=type(error).__name__)
-
-
-def _transient(error: Exception) -> bool:
-    """Whether ``error`` is the database being away (worth retrying), not a bug in the write."""
-    if isinstance(error, DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(error, _TRANSIENT)
-    return isinstance(error, _TRANSIENT)
 
 
 async def _caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:
