@@ -189,11 +189,52 @@ def _operation(channel_id: str, action: str, address: str, refs: dict[str, Any])
     }
 
 
-def _hub_only(
-    topics: Topics, specs: dict[str, TopicSpec]
-) -> list[tuple[str, TopicSpec, dict[str, Any] | list[dict[str, Any]], str]]:
+_HubChannel = tuple[str, TopicSpec, dict[str, Any] | list[dict[str, Any]], str]
+"""A hub-only channel: its id, topic, the message (or messages) sent on it, its description."""
+
+
+def _hub_only(topics: Topics, specs: dict[str, TopicSpec]) -> list[_HubChannel]:
     """The channels only the hub writes that carry no product event: the publisher registry,
     control and dead letters."""
+    return [
+        _publishers_channel(specs[topics.publishers]),
+        _control_channel(specs[topics.control]),
+        _dead_letter_channel(specs[topics.deadletter]),
+    ]
+
+
+def _publishers_channel(spec: TopicSpec) -> _HubChannel:
+    """The publisher registry: plain JSON records of roles and signing keys."""
+    registry = [
+        {
+            "name": name,
+            "title": model.__name__,
+            "summary": summary,
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "description": "None: a registry record is plain JSON, not a CloudEvent.",
+            },
+            "payload": model.model_json_schema(),
+            "bindings": {"kafka": {"key": KEYS["registry"], "bindingVersion": KAFKA_BINDING}},
+        }
+        for name, model, summary in (
+            ("publisherRegistered", PublisherRegistered, "A source's role, set once."),
+            ("keyRecorded", KeyRecorded, "A signing key: valid from added_at until revoked_at."),
+        )
+    ]
+    return (
+        "publishers",
+        spec,
+        registry,
+        "The publisher registry: each source's role and public signing keys (plain JSON, "
+        "not CloudEvents). Operators send with 'rps publishers'; every worker, the gateway "
+        "and replay read it whole. See docs/trust.md.",
+    )
+
+
+def _control_channel(spec: TopicSpec) -> _HubChannel:
+    """The workers' re-evaluation requests, keyed by resident."""
     control = {
         "name": "controlReevaluate",
         "title": _CONTROL_TYPE,
@@ -218,6 +259,17 @@ def _hub_only(
         },
         "bindings": {"kafka": {"key": KEYS["resident"], "bindingVersion": KAFKA_BINDING}},
     }
+    return (
+        "control",
+        spec,
+        control,
+        "The workers' own instructions, keyed by resident and co-partitioned with the "
+        "attributes and consents. Internal: the hub sends and receives.",
+    )
+
+
+def _dead_letter_channel(spec: TopicSpec) -> _HubChannel:
+    """Records the hub could not process, kept byte for byte."""
     dead_letter = {
         "name": "deadLetter",
         "title": "Dead letter",
@@ -227,48 +279,13 @@ def _hub_only(
         "payload": {"description": "The original record's value, byte for byte (or none)."},
         "bindings": {"kafka": {"key": KEYS["original"], "bindingVersion": KAFKA_BINDING}},
     }
-    registry = [
-        {
-            "name": name,
-            "title": model.__name__,
-            "summary": summary,
-            "contentType": "application/json",
-            "headers": {
-                "type": "object",
-                "description": "None: a registry record is plain JSON, not a CloudEvent.",
-            },
-            "payload": model.model_json_schema(),
-            "bindings": {"kafka": {"key": KEYS["registry"], "bindingVersion": KAFKA_BINDING}},
-        }
-        for name, model, summary in (
-            ("publisherRegistered", PublisherRegistered, "A source's role, set once."),
-            ("keyRecorded", KeyRecorded, "A signing key: valid from added_at until revoked_at."),
-        )
-    ]
-    return [
-        (
-            "publishers",
-            specs[topics.publishers],
-            registry,
-            "The publisher registry: each source's role and public signing keys (plain JSON, "
-            "not CloudEvents). Operators send with 'rps publishers'; every worker, the gateway "
-            "and replay read it whole. See docs/trust.md.",
-        ),
-        (
-            "control",
-            specs[topics.control],
-            control,
-            "The workers' own instructions, keyed by resident and co-partitioned with the "
-            "attributes and consents. Internal: the hub sends and receives.",
-        ),
-        (
-            "deadletter",
-            specs[topics.deadletter],
-            dead_letter,
-            "Anything the hub could not process: the original key, value and headers, with "
-            "the source topic, partition, offset and the reason in headers. The hub sends.",
-        ),
-    ]
+    return (
+        "deadletter",
+        spec,
+        dead_letter,
+        "Anything the hub could not process: the original key, value and headers, with "
+        "the source topic, partition, offset and the reason in headers. The hub sends.",
+    )
 
 
 def _message_name(event_type: str) -> str:
