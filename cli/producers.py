@@ -64,9 +64,6 @@ def publish(
     rejected file. Prints a summary. Exit status: 0 all sent, 1 some lines
     rejected, 2 bad usage, 3 Kafka did not acknowledge.
     """
-    from producers.errors import InvalidSigningKey, InvalidSource, PublishFailed
-    from producers.events import check_source
-    from producers.files import publish_file
     from rps import tracing
 
     settings = settings_and_logging()
@@ -76,6 +73,23 @@ def publish(
     if mapping is not None or file.lower().endswith(".csv"):
         _publish_csv(settings, file, mapping, source, rejected, dry_run=dry_run)
         return
+    _publish_lines(settings, file, source, rejected, dry_run=dry_run, progress=progress)
+
+
+def _publish_lines(
+    settings: Settings,
+    file: str,
+    source: str | None,
+    rejected: Path | None,
+    *,
+    dry_run: bool,
+    progress: bool | None,
+) -> None:
+    """`rps publish FILE`: the JSON-lines path of ``publish`` (CloudEvents or the simple form)."""
+    from producers.errors import InvalidSigningKey, InvalidSource, PublishFailed
+    from producers.events import check_source
+    from producers.files import publish_file
+
     chosen = source if source is not None else settings.publisher_source
     if chosen is not None:
         try:
