@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, consumers, infra, portal, producers, replay, schemas, streams
+from cli import audit, consumers, infra, keys, portal, producers, replay, schemas, streams
 
 app = typer.Typer(
     name="rps",
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, consumers, replay, audit, portal):
+for module in (infra, schemas, streams, producers, consumers, replay, audit, keys, portal):
     module.register(app)
 
 
