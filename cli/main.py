@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, consumers, infra, keys, portal, producers, replay, schemas, streams
+from cli import (
+    audit,
+    consumers,
+    infra,
+    keys,
+    portal,
+    producers,
+    replay,
+    residents,
+    schemas,
+    streams,
+)
 
 app = typer.Typer(
     name="rps",
@@ -19,7 +30,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, consumers, replay, audit, keys, portal):
+for module in (
+    infra,
+    schemas,
+    streams,
+    producers,
+    consumers,
+    replay,
+    audit,
+    residents,
+    keys,
+    portal,
+):
     module.register(app)
 
 
