@@ -133,7 +133,8 @@ def master_keys(settings: Settings) -> MasterKeys:
     return MasterKeys(settings.master_key_id, keys)
 
 
-def _engine(url: str) -> AsyncEngine:
+def hub_engine(url: str) -> AsyncEngine:
+    """An engine on the hub's database (SQLite file made if missing, or PostgreSQL)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -166,7 +167,7 @@ class SqlKeyStore:
     async def open(cls, settings: Settings) -> SqlKeyStore:
         """The key store of ``settings.database_url``, its table made if missing."""
         store = cls(
-            _engine(settings.database_url.get_secret_value()),
+            hub_engine(settings.database_url.get_secret_value()),
             master_keys(settings),
             attempts=settings.keystore_attempts,
             timeout=settings.keystore_timeout_seconds,

@@ -35,6 +35,7 @@ class AuditDecision(StrEnum):
     CONSENT_ENDED = "consent_ended"
     SUBSCRIPTION_RECORDED = "subscription_recorded"
     ACKNOWLEDGED = "acknowledged"
+    ERASED = "erased"
 
 
 class AuditChain(ValueModel):

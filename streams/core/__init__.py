@@ -8,10 +8,12 @@ the replay tool and the tests all call the same functions.
 from streams.core.catalogue import ALL_ATTRIBUTES, ATTRIBUTES, LEVELS
 from streams.core.consent import Verdict, Withheld, active_grant, consented, gate
 from streams.core.decide import decide, decide_all
+from streams.core.erasure import ERASED, erase
 from streams.core.facts import (
     Claim,
     ConsentGrant,
     ConsentWithdrawal,
+    Erase,
     Fact,
     Input,
     Reevaluate,
@@ -28,6 +30,7 @@ __all__ = [
     "ALL_ATTRIBUTES",
     "ATTRIBUTES",
     "EMPTY",
+    "ERASED",
     "LEVELS",
     "AuditDecision",
     "AuditEntry",
@@ -37,6 +40,7 @@ __all__ = [
     "Delivery",
     "Directory",
     "Ending",
+    "Erase",
     "Fact",
     "Holding",
     "Input",
@@ -55,6 +59,7 @@ __all__ = [
     "consented",
     "decide",
     "decide_all",
+    "erase",
     "fold",
     "fold_all",
     "gate",

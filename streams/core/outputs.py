@@ -36,6 +36,7 @@ class AuditDecision(StrEnum):
     CONSENT_ENDED = "consent_ended"
     SUBSCRIPTION_RECORDED = "subscription_recorded"
     ACKNOWLEDGED = "acknowledged"
+    ERASED = "erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class Ending:
     authority: str
     local_reference: str
     attributes: tuple[str, ...]
-    reason: str  # "withdrawn" | "expired"
+    reason: str  # "withdrawn" | "expired" | "erased"
     version: int
 
 

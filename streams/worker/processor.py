@@ -22,6 +22,7 @@ from schemas.topics import Topics
 from streams.core import (
     AuditEntry,
     Claim,
+    Erase,
     Input,
     Outcome,
     Profile,
@@ -82,7 +83,10 @@ class Processor:
         raw = self._profiles.get(key)
         profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         digest = getattr(item, "digest", "")  # control messages carry none
-        if raw and item.id in entries and profile.state.seen.get(item.id) == digest:
+        seen_before = profile.state.seen.get(item.id) == digest or (
+            isinstance(item, Erase) and item.id in profile.erased
+        )
+        if raw and item.id in entries and seen_before:
             # Kept in the profile: record it again (a local store may be ahead of the
             # changelog) and send the same outputs again, byte for byte.
             head_write = self._store_head(partition, self._head(partition))

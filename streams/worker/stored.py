@@ -1,7 +1,8 @@
 """A resident's profile as the worker stores it (the table's values), and its outbox.
 
-Compact JSON: the lattice state, the holdings, the decision count, and the
-outbox of outputs not yet known sent. ``state_digest`` is what replay compares.
+Compact JSON: the lattice state, the holdings, the decision count, the ids an
+erasure dropped, and the outbox of outputs not yet known sent. ``state_digest``
+is what replay compares.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
                 a: [h.local_reference, sorted(h.consented), dict(h.values)]
                 for a, h in profile.holdings.items()
             },
+            **({"e": sorted(profile.erased)} if profile.erased else {}),
         }
     )
 
@@ -121,7 +123,7 @@ def _profile(d: dict[str, Any]) -> Profile:
     }
     holdings = {a: Holding(h[0], frozenset(h[1]), h[2]) for a, h in d["h"].items()}
     state = ResidentState(claims, retractions, grants, withdrawals, d["s"])
-    return Profile(resident, state, holdings, d["q"])
+    return Profile(resident, state, holdings, d["q"], frozenset(d.get("e", ())))
 
 
 def state_digest(state: ResidentState) -> str:
