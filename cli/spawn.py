@@ -29,6 +29,7 @@ _FIELDS = (
     "fault_drop_after",
     "fault_drop_count",
     "worker_stall_check_seconds",
+    "seal_profiles",
 )
 
 

@@ -3,8 +3,10 @@
 ``plan`` reads what the hub holds about the resident (the worker's live profile
 on its changelog, and whether the resident has a data key) and names it: ids,
 attribute names and authorities, never a value. ``erase`` refuses under a legal
-hold; otherwise it forgets the resident's data key (so nothing sealed under it
-opens again) and sends the worker an ``Erase`` instruction on the control topic.
+hold; otherwise it sends the worker an ``Erase`` instruction on the control
+topic, and the resident's data key is forgotten (so nothing sealed under it
+opens again): by the worker once it has dropped the profile when the worker
+seals its stored values (``RPS_SEAL_PROFILES``), else here at once.
 The worker then drops the profile, sends ``consent.ended`` (reason ``erased``)
 to every authority holding anything and audits the erasure; the read model
 forgets the resident when it reads that audit record.
@@ -101,11 +103,12 @@ async def erase(settings: Settings, resident: str, reason: str) -> str:
     hold = await _hold(settings, resident)
     if hold is not None:
         raise ErasureRefused(f"the resident's data is under a legal hold ({hold})")
-    keys = await SqlKeyStore.open(settings)
-    try:
-        await keys.forget(resident)
-    finally:
-        await keys.close()
+    if not settings.seal_profiles:  # else the worker forgets it once the profile is dropped
+        keys = await SqlKeyStore.open(settings)
+        try:
+            await keys.forget(resident)
+        finally:
+            await keys.close()
     item = Erase(f"erase:{uuid.uuid4().hex}", resident, reason)
     producer = TrackingProducer(acks="all", **settings.kafka_client_options())
     await producer.start()

@@ -33,6 +33,7 @@ from streams.runtime.store import TableStore
 from streams.worker import expiry
 from streams.worker.backfill import backfill
 from streams.worker.directory import SubscriptionDirectory
+from streams.worker.keys import CachedKeys
 from streams.worker.processor import Processor
 from streams.worker.stages import Stages
 
@@ -139,6 +140,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         functools.partial(topic_admin.ensure_delivery_topic, settings),
         stages.known_sent,
         FaustSend(app),
+        CachedKeys(settings) if settings.seal_profiles else None,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import schemas
 from rps.logs import get_logger
+from rps.sealing import DataKey
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import (
@@ -37,7 +38,7 @@ from streams.worker import audit_chain, codec, expiry, stored
 from streams.worker.directory import SubscriptionDirectory
 from streams.worker.errors import PoisonMessage
 from streams.worker.outbox import Decision, Record, Write, again, kept
-from streams.worker.ports import InputRecord, ProfileStore, Send
+from streams.worker.ports import DataKeys, InputRecord, ProfileStore, Send
 
 log = get_logger("worker")
 
@@ -56,6 +57,7 @@ class Processor:
         ensure_topic: Callable[[str], Awaitable[str]],
         known_sent: Callable[[str], bool],
         send: Send,
+        keys: DataKeys | None = None,
     ) -> None:
         self.topics = Topics(settings.topic_prefix)
         self._profiles = profiles
@@ -64,6 +66,7 @@ class Processor:
         self._ensure_topic = ensure_topic
         self._known_sent = known_sent
         self._send = send
+        self._keys = keys
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
         self._log = log.bind()  # bound once: a lazy logger binds again on every call
@@ -81,7 +84,10 @@ class Processor:
             return self._reject(record, poison, now)
         key = item.resident.encode()
         raw = self._profiles.get(key)
-        profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
+        data_key = await self._data_key(item)
+        profile, entries = (
+            stored.decode_stored(raw, data_key) if raw else (Profile(item.resident), {})
+        )
         digest = getattr(item, "digest", "")  # control messages carry none
         seen_before = profile.state.seen.get(item.id) == digest or (
             isinstance(item, Erase) and item.id in profile.erased
@@ -104,7 +110,8 @@ class Processor:
             entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
             if records:
                 entries[item.id] = kept(records)
-            encoded = stored.encode_profile(outcome.profile, entries)
+            plain = frozenset({item.id}) if isinstance(item, Erase) else frozenset()
+            encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
             self._profiles.put(key, encoded)  # visible to the next event at once
             writes.append((key, encoded))
             due = next_expiry(outcome.profile)
@@ -115,6 +122,8 @@ class Processor:
             writes.append(self._store_head(partition, head))
         if outcome.rejected:
             records.append(self._dead_letter_record(record, outcome.rejected))
+        if isinstance(item, Erase) and self._keys is not None:
+            await self._keys.forget(item.resident)  # what stayed sealed is shredded
         self._note(outcome)
         return Decision(item.id if changed else head_entry, partition, writes, records)
 
@@ -140,6 +149,12 @@ class Processor:
         dead = self._dead_letter_record(record, poison.reason)
         writes = [self._store_head(partition, head)] if records else []
         return Decision(entry, partition, writes, [dead, *records])
+
+    async def _data_key(self, item: Input) -> DataKey | None:
+        """The resident's data key when values are sealed (none is made for an erasure)."""
+        if self._keys is None:
+            return None
+        return await self._keys.key_for(item.resident, create=not isinstance(item, Erase))
 
     # -- decoding ------------------------------------------------------------------------
 

@@ -3,16 +3,22 @@
 Compact JSON: the lattice state, the holdings, the decision count, the ids an
 erasure dropped, and the outbox of outputs not yet known sent. ``state_digest``
 is what replay compares.
+
+Given the resident's data key, each claim's value is stored sealed
+(``{"$sealed": envelope}``, the claim's id bound) and opened again on reading;
+a value whose key is gone (an erasure) stays sealed, opaque.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from rps.sealing import DataKey, SealingError, open_sealed, seal
 from streams.core import (
     Claim,
     ConsentGrant,
@@ -36,20 +42,81 @@ Outbox = dict[str, list[tuple[str, str, str]]]
 """Outputs decided but not yet known to be in Kafka, by input id: (topic, key, value)."""
 
 
-def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
+SEALED = "$sealed"
+
+
+def _sealed(key: DataKey | None, claim: Claim) -> Any:
+    if key is None or _is_sealed(claim.value):
+        return claim.value
+    return {SEALED: seal(key, claim.value, claim.resident, claim.id)}
+
+
+def _is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and SEALED in value
+
+
+def _opened(key: DataKey | None, value: Any, resident: str, claim_id: str) -> Any:
+    if key is None or not _is_sealed(value):
+        return value
+    try:
+        return open_sealed(key, value[SEALED], resident, claim_id)
+    except SealingError:
+        return value  # erased (or not ours): stays sealed, opaque
+
+
+def _sealed_outbox(
+    outbox: Outbox, key: DataKey | None, resident: str, plain: frozenset[str]
+) -> Outbox:
+    """Each kept output's bytes sealed (bound to resident and input), but those of ``plain``."""
+    if key is None:
+        return outbox
+    return {
+        i: entry
+        if i in plain
+        else [
+            (t, k, v if v.startswith(SEALED) else SEALED + seal(key, v, resident, f"outbox|{i}"))
+            for t, k, v in entry
+        ]
+        for i, entry in outbox.items()
+    }
+
+
+def _opened_outbox(outbox: Outbox, key: DataKey | None, resident: str) -> Outbox:
+    if key is None:
+        return outbox
+    out: Outbox = {}
+    for i, entry in outbox.items():
+        records = []
+        for t, k, v in entry:
+            if v.startswith(SEALED):
+                with contextlib.suppress(SealingError):  # erased: stays sealed
+                    v = open_sealed(key, v[len(SEALED) :], resident, f"outbox|{i}")
+            records.append((t, k, v))
+        out[i] = records
+    return out
+
+
+def encode_profile(
+    profile: Profile,
+    outbox: Outbox | None = None,
+    key: DataKey | None = None,
+    plain: frozenset[str] = frozenset(),
+) -> bytes:
     """A profile as compact JSON: the lattice state, the holdings, the decision count, and
-    the outbox of outputs that must be sent again if their input is seen again."""
+    the outbox of outputs that must be sent again if their input is seen again; with the
+    resident's data ``key``, each claim's value and each kept output sealed (but the
+    outputs of the inputs in ``plain``: an erasure's, whose key is about to go)."""
     state = profile.state
     return orjson.dumps(
         {
-            "o": outbox or {},
+            "o": _sealed_outbox(outbox or {}, key, profile.resident, plain),
             "r": profile.resident,
             "q": profile.sequence,
             "c": [
                 [
                     c.id,
                     c.attribute,
-                    c.value,
+                    _sealed(key, c),
                     c.level,
                     c.source,
                     c.method,
@@ -90,11 +157,11 @@ def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
     )
 
 
-def decode_stored(raw: bytes) -> tuple[Profile, Outbox]:
-    """A stored profile and its outbox."""
+def decode_stored(raw: bytes, key: DataKey | None = None) -> tuple[Profile, Outbox]:
+    """A stored profile (its values opened with the resident's data ``key``) and its outbox."""
     d = orjson.loads(raw)
     outbox: Outbox = {k: [(r[0], r[1], r[2]) for r in v] for k, v in d.get("o", {}).items()}
-    return _profile(d), outbox
+    return _profile(d, key), _opened_outbox(outbox, key, d["r"])
 
 
 def decode_profile(raw: bytes) -> Profile:
@@ -102,11 +169,22 @@ def decode_profile(raw: bytes) -> Profile:
     return _profile(orjson.loads(raw))
 
 
-def _profile(d: dict[str, Any]) -> Profile:
+def _profile(d: dict[str, Any], key: DataKey | None = None) -> Profile:
     resident = d["r"]
     at = datetime.fromisoformat
     claims = {
-        c[0]: Claim(c[0], resident, c[1], c[2], c[3], c[4], c[5], at(c[6]), c[7]) for c in d["c"]
+        c[0]: Claim(
+            c[0],
+            resident,
+            c[1],
+            _opened(key, c[2], resident, c[0]),
+            c[3],
+            c[4],
+            c[5],
+            at(c[6]),
+            c[7],
+        )
+        for c in d["c"]
     }
     retractions = {
         x[0]: Retraction(x[0], resident, x[1], x[2], x[3], x[4], at(x[5]), x[6]) for x in d["x"]

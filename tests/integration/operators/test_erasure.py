@@ -7,14 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 import schemas
 from consumers.readmodel import run_read_model
 from producers import events as build
+from rps.keystore import SqlKeyStore
+from rps.reading import read_to_end
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.operators import replay
+from streams.runtime.names import changelog_topic
 from tests.integration.operators.conftest import decided, rps, settled
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, events_of
 
@@ -76,6 +82,25 @@ async def plant(publish_as: PublishAs, resident: str, line: str, now: dt.datetim
         publisher = await publish_as(claim.source)
         await publisher.publish(claim)
     return [grant.id, *(c.id for c in claims)]
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "sealed"])
+def worker_settings(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
+    """The workers' settings, with the stored profiles' values sealed or not."""
+    return settings.model_copy(
+        update={
+            "state_dir": tmp_path / "state",
+            "expiry_tick_seconds": 0.5,
+            "partitions": 4,
+            "seal_profiles": request.param,
+        }
+    )
+
+
+async def changelog_bytes(settings: Settings) -> bytes:
+    """Every byte of every record on the worker's changelog, as stored."""
+    records = await read_to_end(settings, changelog_topic(settings))
+    return b"".join((r.key or b"") + (r.value or b"") for r in records)
 
 
 async def export_of(settings: Settings, resident: str) -> dict[str, Any]:
@@ -153,6 +178,18 @@ async def test_export_then_erase_forgets_the_resident_and_nobody_else(
     ]
     assert [sorted(e.data.attributes) for e in endings] == [["address", "email"]]
 
+    keys = await SqlKeyStore.open(worker_settings)
+    try:
+        assert await keys.get(erased) is None  # forgotten: nothing sealed under it opens
+        assert await keys.forgotten(erased) is worker_settings.seal_profiles  # made if sealing
+        assert (await keys.get(other) is not None) is worker_settings.seal_profiles
+    finally:
+        await keys.close()
+    if worker_settings.seal_profiles:  # the changelog never held the values in plain text
+        stored_bytes = await changelog_bytes(worker_settings)
+        assert CANARY_EMAIL.encode() not in stored_bytes
+        assert CANARY_LINE.encode() not in stored_bytes
+        assert OTHER_LINE.encode() not in stored_bytes
     live = await replay.live(worker_settings)
     assert live[erased].state.claims == {}
     assert live[erased].holdings == {}

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 
 import schemas
+from rps.sealing import new_data_key
 from streams.core import Directory, Erase, Fact, Profile, Reevaluate, decide, decide_all
 from streams.worker import codec, stored
 from tests.unit.core.strategies import NOW, RESIDENT, directories, worlds
@@ -62,3 +63,32 @@ def test_an_erasure_encodes_to_valid_records_and_an_erased_profile_survives_stor
         [],
         {},
     )
+
+
+@given(worlds(), directories())
+def test_sealed_profiles_hold_no_claim_value_and_open_with_the_residents_key(
+    facts: list[Fact], directory: Directory
+) -> None:
+    """With the resident's key every claim value is stored sealed and read back as it was;
+    with the key gone the values stay sealed (opaque) and nothing else changes."""
+    outcomes = decide_all(Profile(RESIDENT), facts, directory, NOW)
+    profile = outcomes[-1].profile if outcomes else Profile(RESIDENT)
+    key = new_data_key()
+    outbox = {"in-1": [("deliveries", "k", '{"value":"canary-outbox"}')]}
+    raw = stored.encode_profile(profile, outbox, key)
+    for claim in profile.state.claims.values():
+        assert orjson.dumps(claim.value) not in raw
+    assert b"canary-outbox" not in raw
+    again, box = stored.decode_stored(raw, key)
+    assert again == profile
+    assert box == outbox
+    kept_plain = stored.encode_profile(profile, outbox, key, frozenset({"in-1"}))
+    assert b"canary-outbox" in kept_plain  # an erasure's own outputs stay readable
+    shredded = stored.decode_profile(raw)
+    assert stored.state_digest(shredded.state) == stored.state_digest(profile.state)
+    for claim in shredded.state.claims.values():
+        assert set(claim.value) == {stored.SEALED}
+    gone, _ = stored.decode_stored(raw, new_data_key(2))
+    assert {c.id: c.value for c in gone.state.claims.values()} == {
+        c.id: c.value for c in shredded.state.claims.values()
+    }
