@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -60,6 +60,11 @@ class DataKey:
 
     version: int
     secret: bytes
+    cipher: AESGCM = field(init=False, compare=False, repr=False)
+    """The key's AES-GCM context, made once (making one costs more than sealing a value)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cipher", AESGCM(self.secret))
 
     def __repr__(self) -> str:  # never show the key material
         return f"DataKey(version={self.version})"
@@ -86,7 +91,7 @@ def seal(key: DataKey, value: Any, resident: str, event_id: str) -> str:
     """``value`` (anything JSON can hold) sealed for ``resident`` and ``event_id``."""
     nonce = os.urandom(_NONCE_BYTES)
     plain = orjson.dumps(value)
-    cipher = AESGCM(key.secret).encrypt(nonce, plain, _aad(resident, event_id))
+    cipher = key.cipher.encrypt(nonce, plain, _aad(resident, event_id))
     return f"{_PREFIX}.{key.version}.{_b64(nonce)}.{_b64(cipher)}"
 
 
@@ -110,7 +115,7 @@ def open_sealed(key: DataKey | None, envelope: str, resident: str, event_id: str
         raise KeyForgotten(f"the data key (version {version}) of this resident is erased")
     _, _, nonce, cipher = envelope.split(".")
     try:
-        plain = AESGCM(key.secret).decrypt(_unb64(nonce), _unb64(cipher), _aad(resident, event_id))
+        plain = key.cipher.decrypt(_unb64(nonce), _unb64(cipher), _aad(resident, event_id))
     except (InvalidTag, ValueError) as error:
         raise SealBroken("sealed value does not open for this resident and event") from error
     return orjson.loads(plain)
