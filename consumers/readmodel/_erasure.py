@@ -11,6 +11,7 @@ included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
@@ -41,20 +42,29 @@ def _time_of(fact: Fact) -> datetime | None:
     return getattr(fact, "issued_at", None)
 
 
-async def erased_before(connection: AsyncConnection, fact: Fact) -> bool:
+async def erasures_of(connection: AsyncConnection, facts: Sequence[Fact]) -> dict[str, datetime]:
+    """When each erased resident among those ``facts`` are about was erased (one query)."""
+    residents = {r for f in facts if (r := getattr(f, "resident", None)) is not None}
+    if not residents:
+        return {}
+    rows = await connection.execute(
+        select(erasures.c.resident, erasures.c.erased_at).where(
+            erasures.c.resident.in_(sorted(residents))
+        )
+    )
+    return {row.resident: row.erased_at for row in rows}
+
+
+def erased_before(erased: dict[str, datetime], fact: Fact) -> bool:
     """Whether ``fact`` is about an erased resident and dates from before the erasure."""
     when = _time_of(fact)
-    resident = getattr(fact, "resident", None)
-    if when is None or resident is None:
-        return False
-    erased_at = await connection.scalar(
-        select(erasures.c.erased_at).where(erasures.c.resident == resident)
-    )
-    return erased_at is not None and when <= erased_at
+    erased_at = erased.get(getattr(fact, "resident", None) or "")
+    return when is not None and erased_at is not None and when <= erased_at
 
 
-async def forget(connection: AsyncConnection, fact: AuditSeen) -> None:
-    """Record the erasure and delete what the resident's rows held from before it."""
+async def forget(connection: AsyncConnection, fact: AuditSeen) -> datetime:
+    """Record the erasure and delete what the resident's rows held from before it; the time
+    the resident's latest erasure happened."""
     resident, at = fact.subject, fact.recorded_at
     current = await connection.scalar(
         select(erasures.c.erased_at).where(erasures.c.resident == resident)
@@ -78,3 +88,4 @@ async def forget(connection: AsyncConnection, fact: AuditSeen) -> None:
             delete(table).where(table.c.resident == resident, table.c.issued_at <= at)
         )
     await connection.execute(delete(profile).where(profile.c.resident == resident))
+    return at

@@ -16,7 +16,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consumers._database import migrate
-from consumers.readmodel._erasure import erased_before, forget, is_erasure
+from consumers.readmodel._erasure import erased_before, erasures_of, forget, is_erasure
 from consumers.readmodel._facts import (
     AckSeen,
     AuditSeen,
@@ -64,12 +64,13 @@ class ReadModelStore:
         """Record the facts and the positions they bring us to, in one transaction."""
         async with self.engine.begin() as connection:
             touched: set[tuple[str, str]] = set()
+            erased = await erasures_of(connection, facts)
             for fact in facts:
                 if is_erasure(fact):
                     assert isinstance(fact, AuditSeen)
-                    await forget(connection, fact)
+                    erased[fact.subject] = await forget(connection, fact)
                     touched.update(await _attributes_of(connection, fact.subject))
-                elif await erased_before(connection, fact):
+                elif erased_before(erased, fact):
                     continue  # from before the resident's erasure: not kept
                 await _record(connection, fact)
                 if isinstance(fact, ClaimSeen | RetractionSeen):
