@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace
 from datetime import datetime
 
 import schemas
@@ -85,9 +86,7 @@ class Processor:
         key = item.resident.encode()
         raw = self._profiles.get(key)
         data_key = await self._data_key(item)
-        profile, entries = (
-            stored.decode_stored(raw, data_key) if raw else (Profile(item.resident), {})
-        )
+        profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         digest = getattr(item, "digest", "")  # control messages carry none
         seen_before = profile.state.seen.get(item.id) == digest or (
             isinstance(item, Erase) and item.id in profile.erased
@@ -96,14 +95,15 @@ class Processor:
             # Kept in the profile: record it again (a local store may be ahead of the
             # changelog) and send the same outputs again, byte for byte.
             head_write = self._store_head(partition, self._head(partition))
-            return Decision(item.id, partition, [(key, raw), head_write], again(entries[item.id]))
+            entry = stored.opened_entry(data_key, item.resident, item.id, entries[item.id])
+            return Decision(item.id, partition, [(key, raw), head_write], again(entry))
         head_entry = f"{item.resident}|{item.id}|{digest}"  # a head holds many residents' ids
         head = self._head(partition)
         if head_entry in head.outbox:  # kept in the head: it changed no profile
             kept_there = again(head.outbox[head_entry])
             return Decision(head_entry, partition, [self._store_head(partition, head)], kept_there)
         outcome = decide(profile, item, self._directory.directory, now)
-        records = await self._records(outcome, now)
+        records = await self._records(outcome, now, data_key)
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
@@ -183,14 +183,21 @@ class Processor:
 
     # -- outputs -------------------------------------------------------------------------
 
-    async def _records(self, outcome: Outcome, now: datetime) -> list[Record]:
-        """The encoded outputs of a decision: endings first, then deliveries, then audit."""
+    async def _records(
+        self, outcome: Outcome, now: datetime, data_key: DataKey | None = None
+    ) -> list[Record]:
+        """The encoded outputs of a decision: endings first, then deliveries (their values
+        opened with the resident's ``data_key`` when stored sealed), then audit."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
             topic = await self._delivery_topic(ending.authority)
             records.append((topic, *codec.encode_ending(ending, self._key, now), None))
         stamp = codec.instant(now)  # one time for every output of the decision
         for delivery in outcome.deliveries:
+            if data_key is not None and delivery.claim is not None:
+                claim = delivery.claim
+                value = stored.opened_value(data_key, claim.value, claim.resident, claim.id)
+                delivery = replace(delivery, claim=replace(claim, value=value))
             topic = await self._delivery_topic(delivery.authority)
             records.append((topic, *codec.encode_delivery(delivery, self._key, stamp), None))
         for entry in outcome.audit:

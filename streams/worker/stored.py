@@ -5,8 +5,11 @@ erasure dropped, and the outbox of outputs not yet known sent. ``state_digest``
 is what replay compares.
 
 Given the resident's data key, each claim's value is stored sealed
-(``{"$sealed": envelope}``, the claim's id bound) and opened again on reading;
-a value whose key is gone (an erasure) stays sealed, opaque.
+(``{"$sealed": envelope}``, the claim's id bound) and each kept output's bytes
+too (the input's id bound). Reading leaves them sealed: the core never looks at
+a value, so only what is sent is opened (``opened_value``, ``opened_entry``),
+and a value sealed once is stored as it is from then on. A value whose key is
+gone (an erasure) stays sealed, opaque.
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def _is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and SEALED in value
 
 
-def _opened(key: DataKey | None, value: Any, resident: str, claim_id: str) -> Any:
+def opened_value(key: DataKey | None, value: Any, resident: str, claim_id: str) -> Any:
+    """A claim's value, opened if it is sealed and ``key`` opens it (else as it is)."""
     if key is None or not _is_sealed(value):
         return value
     try:
@@ -81,19 +85,19 @@ def _sealed_outbox(
     }
 
 
-def _opened_outbox(outbox: Outbox, key: DataKey | None, resident: str) -> Outbox:
+def opened_entry(
+    key: DataKey | None, resident: str, input_id: str, entry: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """One input's kept outputs, their sealed bytes opened where ``key`` opens them."""
     if key is None:
-        return outbox
-    out: Outbox = {}
-    for i, entry in outbox.items():
-        records = []
-        for t, k, v in entry:
-            if v.startswith(SEALED):
-                with contextlib.suppress(SealingError):  # erased: stays sealed
-                    v = open_sealed(key, v[len(SEALED) :], resident, f"outbox|{i}")
-            records.append((t, k, v))
-        out[i] = records
-    return out
+        return entry
+    records = []
+    for t, k, v in entry:
+        if v.startswith(SEALED):
+            with contextlib.suppress(SealingError):  # erased: stays sealed
+                v = open_sealed(key, v[len(SEALED) :], resident, f"outbox|{input_id}")
+        records.append((t, k, v))
+    return records
 
 
 def encode_profile(
@@ -157,11 +161,11 @@ def encode_profile(
     )
 
 
-def decode_stored(raw: bytes, key: DataKey | None = None) -> tuple[Profile, Outbox]:
-    """A stored profile (its values opened with the resident's data ``key``) and its outbox."""
+def decode_stored(raw: bytes) -> tuple[Profile, Outbox]:
+    """A stored profile and its outbox (sealed values left sealed)."""
     d = orjson.loads(raw)
     outbox: Outbox = {k: [(r[0], r[1], r[2]) for r in v] for k, v in d.get("o", {}).items()}
-    return _profile(d, key), _opened_outbox(outbox, key, d["r"])
+    return _profile(d), outbox
 
 
 def decode_profile(raw: bytes) -> Profile:
@@ -169,22 +173,11 @@ def decode_profile(raw: bytes) -> Profile:
     return _profile(orjson.loads(raw))
 
 
-def _profile(d: dict[str, Any], key: DataKey | None = None) -> Profile:
+def _profile(d: dict[str, Any]) -> Profile:
     resident = d["r"]
     at = datetime.fromisoformat
     claims = {
-        c[0]: Claim(
-            c[0],
-            resident,
-            c[1],
-            _opened(key, c[2], resident, c[0]),
-            c[3],
-            c[4],
-            c[5],
-            at(c[6]),
-            c[7],
-        )
-        for c in d["c"]
+        c[0]: Claim(c[0], resident, c[1], c[2], c[3], c[4], c[5], at(c[6]), c[7]) for c in d["c"]
     }
     retractions = {
         x[0]: Retraction(x[0], resident, x[1], x[2], x[3], x[4], at(x[5]), x[6]) for x in d["x"]

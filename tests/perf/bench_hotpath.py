@@ -20,6 +20,7 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from rps.sealing import DataKey, new_data_key
 from schemas.topics import Topics
@@ -43,6 +44,19 @@ def _outputs(outcome: Outcome, now: dt.datetime) -> list[tuple[bytes, bytes]]:
     records += [codec.encode_delivery(d, _PSEUDONYM_KEY, stamp) for d in outcome.deliveries]
     records += [codec.encode_audit(a, stamp) for a in outcome.audit]
     return records
+
+
+def _opened(outcome: Outcome, key: DataKey | None) -> Outcome:
+    """The decision with its deliveries' sealed values opened, as the processor sends them."""
+    if key is None:
+        return outcome
+    deliveries = tuple(
+        replace(d, claim=replace(c, value=stored.opened_value(key, c.value, c.resident, c.id)))
+        if (c := d.claim) is not None
+        else d
+        for d in outcome.deliveries
+    )
+    return replace(outcome, deliveries=deliveries)
 
 
 def run(events: int, residents: int, authorities: int, sealed: bool = False) -> dict[str, float]:
@@ -73,13 +87,11 @@ def run(events: int, residents: int, authorities: int, sealed: bool = False) -> 
         raw = store.get(key)
         data_key = keys.setdefault(item.resident, new_data_key()) if sealed else None
         with timed("decode stored profile"):
-            profile, _ = (
-                stored.decode_stored(raw, data_key) if raw else (Profile(item.resident), {})
-            )
+            profile, _ = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         with timed("decide"):
             outcome = decide(profile, item, directory, now)
         with timed("encode outputs"):
-            encoded = _outputs(outcome, now)
+            encoded = _outputs(_opened(outcome, data_key), now)
         outputs += len(encoded)
         kept = {item.id: [("t", k.decode(), v.decode()) for k, v in encoded]}
         with timed("encode profile"):

@@ -127,7 +127,9 @@ async def test_export_then_erase_forgets_the_resident_and_nobody_else(
     kept = await plant(publish_as, other, OTHER_LINE, now)
     await audit_until(worker_settings, decided(set(planted) | set(kept)), workers)
     topics = Topics(worker_settings.topic_prefix)
-    await events_of(worker_settings, topics.deliveries(WIRRAL), at_least=3)
+    sent = await events_of(worker_settings, topics.deliveries(WIRRAL), at_least=3)
+    values = [e.data.value for e in sent if isinstance(e, schemas.ProfileUpdated)]
+    assert CANARY_EMAIL in values  # delivered in plain text, sealed or not in the store
 
     # Subject access: every planted fact, nothing of the other resident.
     document = await export_of(worker_settings, erased)
