@@ -32,6 +32,7 @@ _FIELDS = (
     "fault_drop_count",
     "worker_stall_check_seconds",
     "metrics_port",
+    "seal_profiles",
 )
 
 

@@ -37,6 +37,7 @@ from streams.runtime.store import TableStore
 from streams.worker import expiry
 from streams.worker.backfill import backfill
 from streams.worker.directory import SubscriptionDirectory
+from streams.worker.keys import CachedKeys
 from streams.worker.processor import Processor
 from streams.worker.stages import Stages
 
@@ -157,6 +158,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         FaustSend(app),
         observer,
         stages.drain,
+        keys=CachedKeys(settings) if settings.seal_profiles else None,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
