@@ -133,11 +133,19 @@ def shown_name(part: str | int) -> str:
     return part if part in _schema_names() else HIDDEN
 
 
-@cache
 def _schema_names() -> frozenset[str]:
-    """Every field name (and alias) of every model, attribute name and event type."""
+    """Every field name (and alias) of every model, attribute name and event type.
+
+    Models defined in modules imported later (the gateway's request models) count too:
+    the names are gathered again whenever the set of models has grown.
+    """
+    return _names_of(tuple(_models(ValueModel)))
+
+
+@cache
+def _names_of(models: tuple[type[ValueModel], ...]) -> frozenset[str]:
     names: set[str] = set(_ATTRIBUTES) | set(_EVENT_TYPES)
-    for model in _models(ValueModel):
+    for model in models:
         for name, info in model.model_fields.items():
             names.add(name)
             if info.alias:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from producers.feed_keys import FeedKey, FeedKeyStore
 from producers.gateway.dependencies import Body
@@ -23,6 +23,7 @@ from rps.logs import get_logger
 from schemas import FieldError
 from schemas._envelope import LocalReference
 from schemas._errors import field_errors
+from schemas.attributes import ValueModel
 from schemas.ids import EventId, Pseudonym
 
 _log = get_logger("producers.gateway")
@@ -94,20 +95,16 @@ class DeliveryPage(BaseModel):
     )
 
 
-class Applied(BaseModel):
-    """One delivery the authority has applied."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Applied(ValueModel):
+    """One delivery the authority has applied (frozen, closed to unknown fields)."""
 
     decision_id: EventId
     subject: Pseudonym
     local_reference: LocalReference
 
 
-class AcknowledgementRequest(BaseModel):
+class AcknowledgementRequest(ValueModel):
     """The deliveries applied, each sent on to the hub as `delivery.applied`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     acknowledgements: list[Applied] = Field(min_length=1, max_length=MAX_ACKNOWLEDGEMENTS)
 

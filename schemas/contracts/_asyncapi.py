@@ -18,6 +18,7 @@ import orjson
 from pydantic.json_schema import models_json_schema
 
 from schemas.binding import STRUCTURED_CONTENT_TYPE
+from schemas.contracts._inline import inlined
 from schemas.contracts._kafka import (
     HEADERS,
     KAFKA_BINDING,
@@ -216,7 +217,7 @@ def _publishers_channel(spec: TopicSpec) -> _HubChannel:
                 "type": "object",
                 "description": "None: a registry record is plain JSON, not a CloudEvent.",
             },
-            "payload": model.model_json_schema(),
+            "payload": inlined(model.model_json_schema()),
             "bindings": {"kafka": {"key": KEYS["registry"], "bindingVersion": KAFKA_BINDING}},
         }
         for name, model, summary in (
