@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cli.common import kafka_unreachable, plain_failures, settings_and_logging
+from cli.common import plain_failures, settings_and_logging
 
 if TYPE_CHECKING:
     from producers.files import Summary
@@ -108,7 +108,7 @@ def _publish_lines(
             )
         )
     except PublishFailed as error:
-        raise _fail(kafka_unreachable(error, settings) or str(error), 3) from None
+        raise _fail(str(error), 3) from None
     except InvalidSigningKey as error:
         raise _fail(str(error)) from None
     _report(summary)

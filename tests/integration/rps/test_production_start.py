@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from rps.settings import Settings
+from schemas.signing import SigningKey
 
 RPS = str(Path(sys.executable).with_name("rps"))
 SECRETS = {
@@ -65,11 +66,19 @@ async def test_a_process_on_development_secrets_exits_2_without_a_traceback(
 
 
 async def test_the_gateway_with_production_settings_and_good_secrets_starts_and_answers(
-    settings: Settings,
+    settings: Settings, tmp_path: Path
 ) -> None:
-    """Strong secrets and Kafka on loopback: `rps gateway` starts in production and is healthy."""
+    """Strong secrets, its own signing key and Kafka on loopback: `rps gateway` starts in
+    production and is healthy."""
     port = free_port()
-    env = production_env(settings, **SECRETS)
+    key = SigningKey.generate(f"{settings.gateway_source}#production-test")
+    key.write(tmp_path / "gateway.pem")
+    env = production_env(
+        settings,
+        **SECRETS,
+        RPS_GATEWAY_SIGNING_KEY_FILE=str(tmp_path / "gateway.pem"),
+        RPS_GATEWAY_SIGNING_KEY_ID=key.key_id,
+    )
     process = await asyncio.create_subprocess_exec(
         RPS,
         "gateway",
