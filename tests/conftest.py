@@ -64,8 +64,13 @@ def kafka_bootstrap(local_services: Settings) -> str:
 
 
 @pytest.fixture
-async def settings(local_services: Settings, tmp_path: Path) -> Settings:
-    """Settings with a unique topic prefix and app id, whose fixed topics exist."""
+async def settings(local_services: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings with a unique topic prefix and app id, whose fixed topics exist.
+
+    The test's topics (its prefix's, and the worker's changelogs under its app id)
+    are deleted afterwards: a broker holding every topic of a long run, or of
+    several runs sharing it, would run out of file handles.
+    """
     tag = uuid.uuid4().hex[:12]
     fresh = local_services.model_copy(
         update={
@@ -75,7 +80,22 @@ async def settings(local_services: Settings, tmp_path: Path) -> Settings:
         }
     )
     await infra.ensure_topics(fresh)
-    return fresh
+    yield fresh
+    await _delete_topics(fresh, (f"{fresh.topic_prefix}.", f"{fresh.app_id}-"))
+
+
+async def _delete_topics(settings: Settings, prefixes: tuple[str, ...]) -> None:
+    """Delete every topic whose name starts with one of ``prefixes`` (best effort)."""
+    admin = AIOKafkaAdminClient(**settings.kafka_client_options())
+    try:
+        await admin.start()
+        names = [name for name in await admin.list_topics() if name.startswith(prefixes)]
+        if names:
+            await admin.delete_topics(names, timeout_ms=30_000)
+    except Exception as error:  # a leftover topic must never fail the test that made it
+        print(f"could not delete the test's topics: {error!r}")
+    finally:
+        await admin.close()
 
 
 def _postgres_server_url(base: Settings) -> str:

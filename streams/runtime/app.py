@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from faust.types import TP
 
 from rps import following, reading, topic_admin
 from rps.logs import get_logger
@@ -154,7 +155,7 @@ def _attach(settings: Settings, worker: Worker) -> None:
     topics = Topics(settings.topic_prefix)
     inputs = {topics.attributes, topics.consents, topics.control}
 
-    async def on_revoked(_sender: object, revoked: set[Any], **_: object) -> None:
+    async def on_revoked(_sender: object, revoked: set[TP], **_: object) -> None:
         stages.forget(tp.partition for tp in revoked if tp.topic in inputs)
         guard.forget(revoked)
 

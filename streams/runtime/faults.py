@@ -17,7 +17,8 @@ Faust drops fetched records and moves on.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+from faust.types import TP
 
 from rps.logs import get_logger
 from rps.settings import Settings
@@ -32,10 +33,10 @@ class FetchedButDropped:
         self._after = after
         self._left = count
         self._seen = 0
-        self._partition: Any = None
-        self._dropped: set[tuple[Any, int]] = set()
+        self._partition: TP | None = None
+        self._dropped: set[tuple[TP, int]] = set()
 
-    def drops(self, tp: Any, offset: int) -> bool:
+    def drops(self, tp: TP, offset: int) -> bool:
         """True when the record at ``offset`` of ``tp`` is to vanish before the agent."""
         if not self._after:
             return False

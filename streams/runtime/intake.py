@@ -4,12 +4,15 @@ to the processor, and the decision on to the stages."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
+
+from faust.types import EventT
 
 from rps.logs import get_logger
 from streams.runtime.faults import FetchedButDropped
 from streams.runtime.stall import StallGuard
 from streams.worker.outbox import Pending
+from streams.worker.ports import InputRecord
 from streams.worker.processor import Processor
 from streams.worker.stages import Stages
 
@@ -27,7 +30,7 @@ class Intake:
         self._guard = guard
         self._dropper = dropper
 
-    async def take(self, event: Any) -> bool:
+    async def take(self, event: EventT[Any]) -> bool:
         """Decide ``event`` (a Faust ``Event``) and hand it to the stages; False when it was
         passed over (it comes again)."""
         message = event.message
@@ -39,7 +42,8 @@ class Intake:
             message.acked = True
             return False
         try:
-            decision = await self._processor.handle(message)
+            # Faust types headers as pairs or a mapping; its aiokafka driver gives pairs.
+            decision = await self._processor.handle(cast(InputRecord, message))
             await self._stages.put(Pending(event, decision))
         except Exception as error:  # unknown: stop, so the group hands the partitions on
             log.error("worker stopping on an unexpected error", error_type=type(error).__name__)

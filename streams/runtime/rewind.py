@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from rps.logs import get_logger
 
@@ -13,7 +14,7 @@ log = get_logger("worker")
 
 
 def rewind_uncommitted_inputs(
-    app: faust.App, inputs: set[str], sought: Callable[[Mapping[Any, int]], None]
+    app: faust.App, inputs: set[str], sought: Callable[[Mapping[TP, int]], None]
 ) -> None:
     """Make Faust's "seek to committed offsets" also rewind partitions with no committed offset.
 
@@ -29,10 +30,10 @@ def rewind_uncommitted_inputs(
     consumer: Any = app.consumer
     seek_to_committed = consumer.seek_to_committed
 
-    async def seek_to_committed_or_beginning() -> Mapping[Any, int]:
-        committed: Mapping[Any, int] = await seek_to_committed()
+    async def seek_to_committed_or_beginning() -> Mapping[TP, int]:
+        committed: Mapping[TP, int] = await seek_to_committed()
         uncommitted = [tp for tp, offset in committed.items() if not offset and tp.topic in inputs]
-        starts: Mapping[Any, int] = {}
+        starts: Mapping[TP, int] = {}
         if uncommitted:
             starts = await consumer.earliest_offsets(*uncommitted)
             await consumer.seek_wait(starts)

@@ -61,9 +61,6 @@ def digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-# -- inbound -------------------------------------------------------------------------------
-
-
 def to_fact(event: schemas.Event) -> Input | SubscriptionChange:
     """The core value for a validated inbound event."""
     fingerprint = digest(schemas.encode(event))
@@ -205,7 +202,10 @@ def delivery_event(delivery: Delivery, key: bytes, now: datetime) -> schemas.Pro
 
 
 def _delivery_document(
-    delivery: Delivery, subject: str, now: Any, times: Callable[[datetime], str] | None
+    delivery: Delivery,
+    subject: str,
+    now: datetime | str,
+    times: Callable[[datetime], str] | None,
 ) -> dict[str, Any]:
     """A delivery as a document in ``schemas.ProfileUpdated``'s field order; ``times``
     formats its instants (``None`` leaves them datetimes, for the model)."""
@@ -335,7 +335,7 @@ def audit_event(entry: AuditEntry, now: datetime) -> schemas.AuditRecorded:
     return _validated(schemas.AuditRecorded, _audit_document(entry, now))
 
 
-def _audit_document(entry: AuditEntry, now: Any) -> dict[str, Any]:
+def _audit_document(entry: AuditEntry, now: datetime | str) -> dict[str, Any]:
     """An unlinked audit record as a document in ``schemas.AuditRecorded``'s field order."""
     return {
         "specversion": "1.0",

@@ -1,0 +1,168 @@
+"""The processor over in-memory ports: one Decision per input, and the outbox rule (an input
+seen again is given the outputs it was given before, byte for byte, and is not decided twice)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Iterable
+from dataclasses import dataclass, field
+
+import pytest
+
+import schemas
+from producers import events as build
+from rps.settings import Settings
+from schemas.topics import Topics
+from streams.core import SubscriptionChange, apply_all
+from streams.worker import stored
+from streams.worker.directory import Poll, SubscriptionDirectory
+from streams.worker.processor import Processor
+
+pytestmark = pytest.mark.asyncio
+
+SETTINGS = Settings()
+TOPICS = Topics(SETTINGS.topic_prefix)
+WIRRAL = "E08000015"
+ADDRESS = {
+    "uprn": "38012345",
+    "lines": ["1 Dale Street"],
+    "town": "Liverpool",
+    "postcode": "L2 2DH",
+    "local_authority": "E08000012",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] | None = None
+
+
+@dataclass
+class Store:
+    data: dict[bytes, bytes] = field(default_factory=dict)
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+
+    def items(self) -> Iterable[tuple[bytes, bytes | None]]:
+        return list(self.data.items())
+
+
+async def no_follow(settings: Settings, topic: str) -> AsyncGenerator[Poll, None]:
+    raise AssertionError("the directory is given, not read")
+    yield  # an async generator, as the port asks
+
+
+async def ensure_topic(authority: str) -> str:
+    return TOPICS.deliveries(authority)
+
+
+async def never_sent(
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[tuple[str, bytes]] | None = None,
+    partition: int | None = None,
+) -> Awaitable[object]:
+    raise AssertionError("no control message here")
+
+
+def processor(store: Store) -> Processor:
+    directory = SubscriptionDirectory(SETTINGS, no_follow)
+    directory.directory = apply_all(
+        [
+            SubscriptionChange(
+                "s1", WIRRAL, "address", 1, True, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            )
+        ]
+    )
+    return Processor(SETTINGS, store, {}, directory, ensure_topic, lambda entry: False, never_sent)
+
+
+def inputs(resident: str) -> list[Record]:
+    now = dt.datetime.now(dt.UTC)
+    grant = build.consent_granted(
+        source="urn:org:resident-app",
+        resident=resident,
+        authority=WIRRAL,
+        attributes=["address"],
+        purpose="council_tax",
+        local_reference="WIR-77",
+        now=now,
+    )
+    claim = build.verified(
+        source="urn:gss:E08000012",
+        resident=resident,
+        attribute="address",
+        value=ADDRESS,
+        assurance="medium",
+        method="council_tax_record",
+        verified_at=now - dt.timedelta(minutes=5),
+        now=now,
+    )
+    key = resident.encode()
+    return [
+        Record(TOPICS.consents, 0, 0, key, schemas.encode(grant)),
+        Record(TOPICS.attributes, 0, 0, key, schemas.encode(claim)),
+    ]
+
+
+async def test_a_decision_says_what_to_record_and_what_to_send() -> None:
+    """A claim Wirral may see: its profile is recorded (with the outputs in its outbox) and
+    a delivery and audit records are to be sent, under the claim's own outbox entry."""
+    resident = str(uuid.uuid4())
+    store = Store()
+    worker = processor(store)
+    grant, claim = inputs(resident)
+    await worker.handle(grant)
+    decision = await worker.handle(claim)
+    topics = [topic for topic, *_ in decision.records]
+    assert TOPICS.deliveries(WIRRAL) in topics
+    assert TOPICS.audit in topics
+    assert decision.partition == 0
+    (key, value), *_ = decision.writes
+    assert key == resident.encode()
+    assert store.get(key) == value  # the next input sees it at once
+    _, outbox = stored.decode_stored(value)
+    assert decision.entry in outbox
+
+
+async def test_an_input_seen_again_is_given_the_same_outputs_not_a_second_decision() -> None:
+    """After a restart, a recorded input comes again: the outputs are the stored ones, byte
+    for byte, and the profile is not changed again."""
+    resident = str(uuid.uuid4())
+    store = Store()
+    grant, claim = inputs(resident)
+    await processor(store).handle(grant)
+    first = await processor(store).handle(claim)
+    recorded = dict(store.data)
+    again = await processor(store).handle(claim)  # a new worker over the same store
+    assert again.entry == first.entry
+    assert [(t, k, v) for t, k, v, _ in again.records] == [
+        (t, k, v) for t, k, v, _ in first.records
+    ]
+    assert store.data[resident.encode()] == recorded[resident.encode()]
+
+
+async def test_a_poison_input_is_dead_lettered_and_filed_under_its_resident_once() -> None:
+    """An invalid record keyed by a resident: a dead letter and a rejection audit, kept in
+    the partition's head; seen again, the same audit record, not a second one."""
+    resident = str(uuid.uuid4())
+    store = Store()
+    poison = Record(TOPICS.attributes, 2, 41, resident.encode(), b"{not json")
+    first = await processor(store).handle(poison)
+    assert first.entry == f"kafka:{TOPICS.attributes}:2:41"
+    assert [t for t, *_ in first.records] == [TOPICS.deadletter, TOPICS.audit]
+    dead_headers = dict(first.records[0][3] or [])
+    assert dead_headers["rps.dlq.reason"] == b"invalid_event"
+    again = await processor(store).handle(poison)
+    assert again.records[1][:3] == first.records[1][:3]
