@@ -29,6 +29,8 @@ _FIELDS = (
     "fault_drop_after",
     "fault_drop_count",
     "worker_stall_check_seconds",
+    "trust",
+    "registry_grace_seconds",
 )
 
 

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     gateway_signing_key_file: Path | None = None
     """The gateway's private key; unset, the gateway neither checks roles nor vouches."""
     gateway_signing_key_id: str | None = None
+    trust: Literal["enforce", "off"] = "enforce"
+    """Whether the worker and replay admit only events proven to come from their source and
+    permitted to its role (docs/trust.md); ``off`` only for development (refused in production)."""
 
     # SQL (SQLite by default so the demo needs no server)
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")
@@ -179,6 +182,8 @@ class Settings(BaseSettings):
     def _no_development_sign_in_in_production(self) -> Self:
         if self.environment == "production" and self.portal_development_sign_in:
             raise ValueError("portal_development_sign_in cannot be enabled in production")
+        if self.environment == "production" and self.trust == "off":
+            raise ValueError("trust cannot be off in production: events would go unproven")
         return self
 
     @property

@@ -21,6 +21,7 @@ from faust.types import TP
 
 from rps import following, reading, topic_admin
 from rps.logs import get_logger
+from rps.registry import RegistryFollower
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import SubscriptionChange
@@ -52,6 +53,8 @@ class Worker:
     intake: Intake
     sweep: expiry.Sweep
     profiles: TableStore
+    registry: RegistryFollower | None
+    """The publisher registry the worker follows; None when trust is off (``RPS_TRUST``)."""
 
 
 def _credentials(settings: Settings) -> Any:
@@ -118,7 +121,8 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
     schedule = app.Table(
         "expiries", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
-    directory = SubscriptionDirectory(settings, following.follow)
+    registry = RegistryFollower(settings) if settings.trust == "enforce" else None
+    directory = SubscriptionDirectory(settings, following.follow, registry)
 
     async def crash(error: BaseException) -> None:
         log.error("worker stopping after an unrecoverable output failure")
@@ -140,12 +144,13 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         functools.partial(topic_admin.ensure_delivery_topic, settings),
         stages.known_sent,
         FaustSend(app),
+        registry,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
     intake = Intake(processor, stages, guard, dropper)
     sweep = expiry.Sweep(schedule, processor.request_reevaluation)
-    return Worker(app, processor, stages, directory, guard, intake, sweep, profiles)
+    return Worker(app, processor, stages, directory, guard, intake, sweep, profiles, registry)
 
 
 def _attach(settings: Settings, worker: Worker) -> None:
@@ -168,6 +173,7 @@ def _attach(settings: Settings, worker: Worker) -> None:
     app.on_partitions_revoked.connect(cast(Any, on_revoked))
     directory.on_authority = on_authority
     directory.on_widened = on_widened
+    directory.on_rejected = worker.processor.dead_letter
     inbound = app.topic(
         topics.attributes,
         topics.consents,
@@ -184,6 +190,8 @@ def _attach(settings: Settings, worker: Worker) -> None:
 
     @app.task
     async def follow_subscriptions() -> None:
+        if worker.registry is not None:  # read whole before any event is judged
+            await worker.registry.start()
         await directory.run()
 
     @app.agent(inbound)

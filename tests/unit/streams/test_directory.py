@@ -12,6 +12,7 @@ import pytest
 
 import schemas
 from producers import events as build
+from rps.following import FollowedRecord
 from rps.settings import Settings
 from streams.core import SubscriptionChange
 from streams.worker.directory import SubscriptionDirectory
@@ -26,6 +27,13 @@ COUNCIL = "E08000012"
 class Poll:
     values: list[bytes | None]
     caught_up: bool
+
+    @property
+    def records(self) -> list[FollowedRecord]:
+        return [
+            FollowedRecord("subscriptions", 0, n, None, value, [], NOW.timestamp())
+            for n, value in enumerate(self.values)
+        ]
 
 
 def change(attribute: str, level: str, minute: int) -> bytes:

@@ -41,6 +41,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] | None = None
+    timestamp: float = 0.0
 
 
 @dataclass
