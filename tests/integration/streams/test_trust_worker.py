@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 import schemas
+from cli.spawn import environment
 from producers import events as build
 from rps import registry
 from rps.settings import Settings
@@ -271,6 +274,19 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
     # The audit names the verified signer of the legitimate inputs.
     signed = {r.data.event_id: r.data.signed_with for r in audit if r.data.event_id in legit}
     assert signed == {council_address.id: keys[COUNCIL].key_id, death.id: keys[REGISTRAR].key_id}
+
+    # `rps audit show` prints the key that proved each legitimate input, and the refusals.
+    shown = subprocess.run(  # noqa: ASYNC221 - the command, as an operator runs it
+        [str(Path(sys.executable).with_name("rps")), "audit", "show", resident, "--json"],
+        env=environment(trusted),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert f'"signed_with": "{keys[REGISTRAR].key_id}"' in shown.stdout
+    assert '"reason": "revoked_key"' in shown.stdout
 
     # Dead letters: each forged record with its reason, the subscription change included.
     dead = await records_of(trusted, topics.deadletter, at_least=len(forged) + 1)
