@@ -36,6 +36,7 @@ LIVERPOOL, WIRRAL = "E08000012", "E08000015"
 COUNCIL = "urn:gss:E08000012"
 WIRRAL_SOURCE = "urn:gss:E08000015"
 REGISTRAR = "urn:org:gro"
+GATEWAY = "urn:org:rps-gateway"
 RESIDENT_APP = "urn:org:resident-app"
 ADDRESS = {
     "uprn": "38012345",
@@ -66,11 +67,13 @@ async def _keys(settings: Settings) -> dict[str, SigningKey]:
         WIRRAL_SOURCE: Role.LOCAL_AUTHORITY,
         REGISTRAR: Role.REGISTRAR,
         RESIDENT_APP: Role.RESIDENT_APP,
+        GATEWAY: Role.GATEWAY,
     }
     keys = {}
     for source, role in roles.items():
         issued = await registry.register(settings, source, role)
-        keys[source] = SigningKey.from_file(issued.path, issued.key_id)
+        voucher = GATEWAY if role is Role.GATEWAY else None  # it signs only for others
+        keys[source] = SigningKey.from_file(issued.path, issued.key_id, voucher)
     return keys
 
 
@@ -125,7 +128,8 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
     await sender.producer.start()
     try:
         # Legitimate: Wirral's own subscriptions; the resident app's consent.
-        for attribute, level in (("address", "medium"), ("date_of_death", "high")):
+        subscribed = (("address", "medium"), ("date_of_death", "high"), ("email", "medium"))
+        for attribute, level in subscribed:
             own = build.subscription_changed(
                 source=WIRRAL_SOURCE,
                 authority=WIRRAL,
@@ -238,8 +242,10 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
             case: v[3] for case, v in forged.items()
         }
 
-        # Legitimate: a council's address, a registrar's date of death.
+        # Legitimate: a council's address, a registrar's date of death, and a council's email
+        # sent through the gateway, which vouches for it with its own key.
         council_address = address()
+        vouched = _claim(COUNCIL, resident, "email", "a@example.org", "medium", "confirmation_link")
         death = _claim(
             REGISTRAR,
             resident,
@@ -250,7 +256,8 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
         )
         await sender.send(council_address, keys[COUNCIL])
         await sender.send(death, keys[REGISTRAR])
-        legit = {council_address.id, death.id}
+        await sender.send(vouched, keys[GATEWAY])
+        legit = {council_address.id, death.id, vouched.id}
         audit = await audit_until(
             trusted,
             lambda rs: legit <= {r.data.event_id for r in rs if r.data.decision == "delivered"},
@@ -260,9 +267,9 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
         await sender.producer.stop()
 
     # Deliveries: only the legitimate claims, only to Wirral; nothing to Liverpool.
-    deliveries = await events_of(trusted, topics.deliveries(WIRRAL), at_least=2)
+    deliveries = await events_of(trusted, topics.deliveries(WIRRAL), at_least=3)
     updated = [e for e in deliveries if isinstance(e, schemas.ProfileUpdated)]
-    assert sorted(str(e.data.attribute) for e in updated) == ["address", "date_of_death"]
+    assert sorted(str(e.data.attribute) for e in updated) == ["address", "date_of_death", "email"]
     assert {e.data.provenance.claim_id for e in updated if e.data.provenance} == legit
     assert not [e for e in deliveries if isinstance(e, schemas.ConsentEnded)]
     delivered = {r.data.event_id for r in audit if r.data.decision == "delivered"}
@@ -272,8 +279,16 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
     ]
 
     # The audit names the verified signer of the legitimate inputs.
-    signed = {r.data.event_id: r.data.signed_with for r in audit if r.data.event_id in legit}
-    assert signed == {council_address.id: keys[COUNCIL].key_id, death.id: keys[REGISTRAR].key_id}
+    signed = {
+        r.data.event_id: (r.data.signed_with, r.data.vouched_by)
+        for r in audit
+        if r.data.event_id in legit
+    }
+    assert signed == {
+        council_address.id: (keys[COUNCIL].key_id, None),
+        death.id: (keys[REGISTRAR].key_id, None),
+        vouched.id: (keys[GATEWAY].key_id, GATEWAY),
+    }
 
     # `rps audit show` prints the key that proved each legitimate input, and the refusals.
     shown = subprocess.run(  # noqa: ASYNC221 - the command, as an operator runs it
