@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from schemas.events import MODELS
 from schemas.ids import AUTHORITY_PATTERN, UUID_PATTERN
+from schemas.registry import KeyRecorded, PublisherRegistered
 from schemas.samples import example_lines
 from schemas.topics import Topics
 from schemas.types import (
@@ -153,6 +154,14 @@ def asyncapi_document(topics: Topics | None = None) -> dict[str, Any]:
         "with the source topic, partition, offset and the reason in headers. The hub sends.",
         "bindings": {"kafka": {"topic": topics.deadletter, "bindingVersion": _KAFKA_BINDING}},
     }
+    channels["publishers"], messages_of_registry = _registry_channel(topics)
+    messages |= messages_of_registry
+    operations["receivePublishers"] = {
+        "action": "receive",
+        "channel": {"$ref": "#/channels/publishers"},
+        "summary": f"Every hub worker and the gateway read {topics.publishers} whole.",
+        "messages": [{"$ref": f"#/channels/publishers/messages/{n}"} for n in messages_of_registry],
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -166,6 +175,43 @@ def asyncapi_document(topics: Topics | None = None) -> dict[str, Any]:
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+_REGISTRY_KEY: Final = {
+    "type": "string",
+    "description": "The source (urn:gss:E08000012) for a registration, or '<source>|<key id>' "
+    "for a key (UTF-8).",
+}
+
+
+def _registry_channel(topics: Topics) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The publisher registry topic (docs/trust.md): plain JSON records, not CloudEvents."""
+    messages = {
+        "publisherRegistered": _registry_message(PublisherRegistered, "A source and its role."),
+        "keyRecorded": _registry_message(
+            KeyRecorded, "One public key, valid from added_at until revoked_at."
+        ),
+    }
+    channel = {
+        "address": topics.publishers,
+        "description": "The publisher registry: each source's role and its Ed25519 public keys, "
+        "with validity by the broker's record time. Compacted, never tombstoned; only operators "
+        "write it (rps publishers); workers, replay and the gateway read it whole.",
+        "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
+        "bindings": {"kafka": {"topic": topics.publishers, "bindingVersion": _KAFKA_BINDING}},
+    }
+    return channel, messages
+
+
+def _registry_message(model: type[Any], summary: str) -> dict[str, Any]:
+    return {
+        "name": model.__name__,
+        "title": model.__name__,
+        "summary": summary,
+        "contentType": "application/json",
+        "payload": {"$ref": f"{_COMPONENTS}{model.__name__}"},
+        "bindings": {"kafka": {"key": _REGISTRY_KEY, "bindingVersion": _KAFKA_BINDING}},
     }
 
 
@@ -193,8 +239,9 @@ def _message(event_type: str, key: str) -> dict[str, Any]:
 
 def _component_schemas() -> dict[str, Any]:
     """Every model's JSON Schema in AsyncAPI's dialect, references into ``components/schemas``."""
+    models = [*MODELS.values(), PublisherRegistered, KeyRecorded]
     _, top = models_json_schema(
-        [(model, "validation") for model in MODELS.values()], ref_template=_COMPONENTS + "{model}"
+        [(model, "validation") for model in models], ref_template=_COMPONENTS + "{model}"
     )
     return {name: _asyncapi_dialect(schema) for name, schema in top.get("$defs", {}).items()}
 

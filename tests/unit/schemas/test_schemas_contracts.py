@@ -83,7 +83,8 @@ def test_asyncapi_describes_every_topic_key_message_and_direction() -> None:
     assert "authority" in channels["deliveries"]["parameters"]
     assert {"consents", "subscriptions", "acknowledgements", "audit", "deadletter"} <= set(channels)
     names = {message["name"] for message in document["components"]["messages"].values()}
-    assert names == set(EVENT_TYPES)
+    assert names == set(EVENT_TYPES) | {"PublisherRegistered", "KeyRecorded"}  # the registry's
+    assert channels["publishers"]["address"] == "rps.publishers.v1"
     for message in document["components"]["messages"].values():
         assert message["bindings"]["kafka"]["key"]["type"] == "string"
     actions = {
