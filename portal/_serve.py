@@ -18,6 +18,7 @@ from portal._oidc import OneLogin, load_resident_map
 from portal._portal import Portal
 from portal._session_store import SessionStore
 from producers import Publisher
+from producers.signing import signing_key
 from rps import following
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
@@ -50,6 +51,12 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     max_age = dt.timedelta(seconds=settings.portal_session_max_age_seconds)
     sessions = await _retried(settings, "sessions", lambda: SessionStore.open(url, max_age))
     publisher = Publisher(settings, source=settings.portal_source)
+    if signing_key(settings) is None and settings.trust == "enforce":
+        log.warning(  # a worker that enforces trust dead-letters them as unsigned
+            "portal publishes unsigned events: set RPS_SIGNING_KEY_FILE and "
+            "RPS_SIGNING_KEY_ID to a resident_app key of its source",
+            source=settings.portal_source,
+        )
     directory = SubscriptionDirectory(settings, following.follow)
     follow = asyncio.create_task(directory.run())
     oidc = (
