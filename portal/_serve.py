@@ -21,6 +21,7 @@ from producers import Publisher
 from producers.signing import signing_key
 from rps import following
 from rps.logs import get_logger
+from rps.registry import RegistryFollower
 from rps.settings import Settings, redact_url
 from streams.worker.directory import SubscriptionDirectory
 
@@ -57,8 +58,16 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
             "RPS_SIGNING_KEY_ID to a resident_app key of its source",
             source=settings.portal_source,
         )
-    directory = SubscriptionDirectory(settings, following.follow)
-    follow = asyncio.create_task(directory.run())
+    # Enforcing trust, only subscriptions the worker admits are shown (previews match deliveries).
+    registry = RegistryFollower(settings) if settings.trust == "enforce" else None
+    directory = SubscriptionDirectory(settings, following.follow, registry)
+
+    async def follow_subscriptions() -> None:
+        if registry is not None:
+            await registry.start()
+        await directory.run()
+
+    follow = asyncio.create_task(follow_subscriptions())
     oidc = (
         OneLogin(settings)
         if settings.portal_oidc_issuer and settings.portal_oidc_client_id
@@ -97,6 +106,8 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
         follow.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follow
+        if registry is not None:
+            await registry.stop()
         await publisher.close()
         await read_model.close()
         await sessions.close()
