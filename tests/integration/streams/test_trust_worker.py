@@ -222,13 +222,19 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
             "signer_not_source",
         )
         rotated = await registry.rotate(trusted, COUNCIL)
+        rotated_key = SigningKey.from_file(rotated.path, rotated.key_id)
+        # Signed with the new key before its revocation: it verifies, live and in replay.
+        name = {"given_names": "Ada", "family_name": "Lovelace"}
+        before_revocation = _claim(
+            COUNCIL, resident, "full_name", name, "medium", "council_tax_record"
+        )
+        await sender.send(before_revocation, rotated_key)
         revoked = await registry.revoke(trusted, COUNCIL, rotated.key_id)
         assert revoked.revoked_at is not None
         await asyncio.sleep(
             max(0.0, (revoked.revoked_at - dt.datetime.now(dt.UTC)).total_seconds()) + 0.5
         )
-        revoked_key = SigningKey.from_file(rotated.path, rotated.key_id)
-        forged["revoked key"] = (address(), revoked_key, False, "revoked_key")
+        forged["revoked key"] = (address(), rotated_key, False, "revoked_key")
         for event, key, tamper, _ in forged.values():
             await sender.send(event, key, tamper=tamper)
         forged_ids = {event.id for event, *_ in forged.values()}
@@ -265,6 +271,9 @@ async def test_forged_events_have_no_effect_and_legitimate_ones_do(
         )
     finally:
         await sender.producer.stop()
+
+    accepted = {r.data.event_id: r.data.signed_with for r in audit if r.data.decision == "accepted"}
+    assert accepted.get(before_revocation.id) == rotated.key_id
 
     # Deliveries: only the legitimate claims, only to Wirral; nothing to Liverpool.
     deliveries = await events_of(trusted, topics.deliveries(WIRRAL), at_least=3)
