@@ -21,6 +21,7 @@ from schemas.signing import SigningKey
 ROLES = {
     "urn:gss:E08000012": Role.LOCAL_AUTHORITY,
     "urn:gss:E08000015": Role.LOCAL_AUTHORITY,
+    "urn:gss:E08000014": Role.LOCAL_AUTHORITY,
     "urn:org:dwp": Role.CENTRAL_SERVICE,
     "urn:org:dvla": Role.CENTRAL_SERVICE,
     "urn:org:gro": Role.REGISTRAR,

@@ -125,7 +125,7 @@ def _print_table(resident: str, lines: list[Decision]) -> None:
             f"{d.acknowledged_by} {d.acknowledged_at.isoformat(timespec='seconds')}"
             + (" CONFLICT (not applied)" if d.conflict else "")
             if d.acknowledged_by and d.acknowledged_at
-            else "",
+            else (f"refused ({d.refused})" if d.refused else ""),
         )
     Console(width=200).print(table)
     for key in sorted({d.signed_with for d in lines if d.signed_with}):

@@ -7,7 +7,10 @@ from contextlib import contextmanager
 
 import typer
 
-from cli.common import settings_and_logging
+from cli.common import plain_failures, settings_and_logging
+
+PIPE_WIDTH = 1000
+"""Columns a table may take when the output is not a terminal, so a pipe never cuts it."""
 
 
 @contextmanager
@@ -50,6 +53,12 @@ def subscribe_command(
         help="On consent ended keep values this many days before deleting them "
         "(0: delete at once). Default: RPS_SUBSCRIBER_RETENTION_DAYS.",
     ),
+    group: str | None = typer.Option(
+        None,
+        "--group",
+        help="The Kafka consumer group. Default: RPS_SUBSCRIBER_GROUP_ID, else "
+        "<RPS_TOPIC_PREFIX>-subscriber-<authority>.",
+    ),
 ) -> None:
     """Apply AUTHORITY's deliveries into its own database and acknowledge each to the hub."""
     import asyncio
@@ -59,7 +68,9 @@ def subscribe_command(
     settings = settings_and_logging()
     if retention_days is not None:
         settings = settings.model_copy(update={"subscriber_retention_days": retention_days})
-    with _reported():
+    if group is not None:
+        settings = settings.model_copy(update={"subscriber_group_id": group})
+    with plain_failures(settings), _reported():
         url = db or default_db_url(settings, authority)
         stats = asyncio.run(subscribe(settings, authority, url, stop_at_end=stop_at_end))
     typer.echo(
@@ -76,19 +87,28 @@ def holdings_command(
     values: bool = typer.Option(
         False, "--values", help="Show the values too (personal data: mind who is watching)."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print a JSON array, one object per holding, for programs."
+    ),
 ) -> None:
     """Print what AUTHORITY's database holds: reference, attribute, version and provenance."""
     import asyncio
 
     from rich.console import Console
 
-    from consumers.subscriber import default_db_url, holdings, holdings_table
+    from consumers.subscriber import default_db_url, holdings, holdings_json, holdings_table
 
     settings = settings_and_logging()
     with _reported():
         url = db or default_db_url(settings, authority)
         rows = asyncio.run(holdings(url, with_values=values))
-    Console().print(holdings_table(rows, title=f"{authority} holds", with_values=values))
+    if as_json:
+        typer.echo(holdings_json(rows, with_values=values).decode())
+        return
+    console = Console()  # the terminal's width; wide enough for any table in a pipe or file
+    if not console.is_terminal:
+        console = Console(width=PIPE_WIDTH)
+    console.print(holdings_table(rows, title=f"{authority} holds", with_values=values))
 
 
 def readmodel_command(
@@ -110,7 +130,7 @@ def readmodel_command(
     from consumers.readmodel import run_read_model
 
     settings = settings_and_logging()
-    with _reported():
+    with plain_failures(settings), _reported():
         stats = asyncio.run(run_read_model(settings, db, stop_at_end=stop_at_end, rebuild=rebuild))
     typer.echo(
         f"read model: {stats.records} records read, {stats.written} recorded, "

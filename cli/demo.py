@@ -1,13 +1,15 @@
 """``rps demo``: the whole story on a laptop, through a real worker, on fresh topics.
 
-Liverpool (E08000012), Wirral (E08000015), DWP and DVLA subscribe; three
-residents consent differently; then an address change, a low-assurance email,
-two registered deaths (one a typo that is corrected, one reported in error and
-retracted) and a withdrawn consent flow through an ``rps worker`` process. Each
-authority's reference subscriber then applies its deliveries into its own
-SQLite database. The demo prints who received what and what was withheld and
-why (ids, attribute names and reasons, never a value), and checks every
-database against what the pure core says each authority may hold.
+Liverpool (E08000012), Wirral (E08000015), DWP, DVLA and Sefton (E08000014)
+subscribe; three residents consent differently; then an address change, a
+low-assurance email, two registered deaths (one a typo that is corrected, one
+reported in error and retracted) and withdrawn consents flow through an ``rps
+worker`` process. Four authorities' reference subscribers then apply their
+deliveries into their own SQLite databases; Sefton, which has no Kafka,
+receives signed webhooks on a loopback receiver (``rps webhooks run``). The
+demo prints who received what and what was withheld and why (ids, attribute
+names and reasons, never a value), and checks every authority's holdings
+against what the pure core says it may hold.
 
 Every event is signed by its own source, registered with its role on the
 demo's topics (``cli/_demo_signing.py``); one forged consent, signed by Wirral
@@ -31,9 +33,11 @@ from rich.table import Table
 import infra
 import schemas
 from cli._demo_signing import SignedPublishers
+from cli.demo_webhook import deliver_by_webhook
 from cli.spawn import start_worker, stop_worker
 from consumers.subscriber import holdings, holdings_table, subscribe
 from producers import events as build
+from rps.private import private_directory
 from rps.reading import read_events
 from rps.settings import Settings
 from schemas.topics import Topics
@@ -41,10 +45,14 @@ from streams.core import Directory, Profile, SubscriptionChange, apply_all, deci
 from streams.worker import codec
 
 LIVERPOOL, WIRRAL, DWP, DVLA = "E08000012", "E08000015", "urn:org:dwp", "urn:org:dvla"
-AUTHORITIES = (LIVERPOOL, WIRRAL, DWP, DVLA)
+SEFTON = "E08000014"
+SUBSCRIBERS = (LIVERPOOL, WIRRAL, DWP, DVLA)
+"""Authorities that run the reference subscriber into their own database."""
+AUTHORITIES = (*SUBSCRIBERS, SEFTON)
+"""Sefton receives by signed webhook (``cli.demo_webhook``)."""
 REGISTRAR = "urn:org:gro"
 RESIDENT_APP = "urn:org:resident-app"
-NAMES = {LIVERPOOL: "Liverpool", WIRRAL: "Wirral", DWP: "DWP", DVLA: "DVLA"}
+NAMES = {LIVERPOOL: "Liverpool", WIRRAL: "Wirral", DWP: "DWP", DVLA: "DVLA", SEFTON: "Sefton"}
 
 
 @dataclass
@@ -129,6 +137,8 @@ def story(now: dt.datetime, seed: str) -> Story:
         sub(DWP, "date_of_death", "high"),
         sub(DVLA, "address", "high"),
         sub(DVLA, "date_of_death", "high"),
+        sub(SEFTON, "address", "medium"),
+        sub(SEFTON, "date_of_death", "high"),
     ]
 
     granted_at = now - dt.timedelta(minutes=10)
@@ -155,6 +165,9 @@ def story(now: dt.datetime, seed: str) -> Story:
                 grant(b, DVLA, ["address", "date_of_death"], "DVLA-DRV-500981"),
                 grant(b, LIVERPOOL, ["date_of_death"], "LIV-CT-600540"),
                 grant(c, WIRRAL, ["address", "email", "date_of_death"], "WIR-CT-700318"),
+                grant(a, SEFTON, ["address"], "SEF-CT-800125"),
+                grant(b, SEFTON, ["date_of_death"], "SEF-CT-800266"),
+                grant(c, SEFTON, ["address", "date_of_death"], "SEF-CT-800377"),
             ],
         )
     )
@@ -219,10 +232,14 @@ def story(now: dt.datetime, seed: str) -> Story:
     )
     s.steps.append(
         (
-            "Resident C withdraws consent from Wirral, then Liverpool verifies C's address",
+            "Resident C withdraws consent from Wirral and Sefton, then Liverpool verifies C's "
+            "address",
             [
                 build.consent_withdrawn(
                     source=RESIDENT_APP, resident=c, authority=WIRRAL, attributes="all", now=now
+                ),
+                build.consent_withdrawn(
+                    source=RESIDENT_APP, resident=c, authority=SEFTON, attributes="all", now=now
                 ),
                 _verified(
                     schemas.source_of_authority(LIVERPOOL),
@@ -287,7 +304,7 @@ async def run_demo(settings: Settings, *, keep_running: bool = False) -> bool:
     )
     topics = Topics(demo.topic_prefix)
     workdir = demo.state_dir / "demo" / demo.topic_prefix
-    workdir.mkdir(parents=True, exist_ok=True)
+    private_directory(workdir)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     s = story(now, demo.topic_prefix)
     console.rule(f"Resident Profile Sync demo — topics {demo.topic_prefix}.*")
@@ -299,7 +316,7 @@ async def run_demo(settings: Settings, *, keep_running: bool = False) -> bool:
     async with SignedPublishers(demo) as publisher:
         await publisher.publish_many(s.subscriptions)
         console.print(
-            f"{len(s.subscriptions)} subscriptions published (Liverpool, Wirral, DWP, DVLA)"
+            f"{len(s.subscriptions)} subscriptions published (Liverpool, Wirral, DWP, DVLA, Sefton)"
         )
         worker = start_worker(demo, workdir / "worker.log")
         console.print(f"worker started (pid {worker.pid}; log {workdir / 'worker.log'})")
@@ -343,7 +360,7 @@ async def _finish(
     _print_decisions(console, s, audit)
     console.rule("Each authority's own database (reference subscriber, SQLite)")
     ok = True
-    for authority in AUTHORITIES:
+    for authority in SUBSCRIBERS:
         db_url = f"sqlite+aiosqlite:///{workdir / (NAMES[authority].lower() + '.db')}"
         await subscribe(demo, authority, db_url, stop_at_end=True)
         rows = await holdings(db_url)
@@ -352,6 +369,11 @@ async def _finish(
         if actual != expected[authority]:
             ok = False
             console.print(f"[red]{NAMES[authority]} differs from what the core allows[/red]")
+    console.rule("An authority without Kafka: signed webhooks to an HTTPS endpoint (loopback)")
+    title = f"{NAMES[SEFTON]} ({SEFTON})"
+    if not await deliver_by_webhook(console, demo, SEFTON, title, workdir, expected[SEFTON]):
+        ok = False
+        console.print(f"[red]{NAMES[SEFTON]} differs from what the core allows[/red]")
     total = time.monotonic() - started
     console.rule("Result")
     console.print(

@@ -14,6 +14,7 @@ from cli.common import settings_and_logging
 if TYPE_CHECKING:
     from infra import Service, TopicState
     from infra.services import Report
+    from rps.settings import Settings
 
 infra_app = typer.Typer(
     help="The local Kafka broker and PostgreSQL used for development, the demo and the tests.",
@@ -66,8 +67,18 @@ def _topic_line(topic: TopicState) -> str:
     return f"{verb}  {topic.name}  {topic.partitions} partitions, {keeps}"
 
 
+_BROKERS = typer.Option(
+    1,
+    "--brokers",
+    min=1,
+    max=5,
+    help="Run a KRaft cluster of this many brokers (3: replication factor 3, "
+    "min.insync.replicas 2) on RPS_KAFKA_PORT, +2, +4 ... instead of the one broker.",
+)
+
+
 @infra_app.command("up")
-def up_command() -> None:
+def up_command(brokers: int = _BROKERS) -> None:
     """Start (or reuse) Kafka and PostgreSQL on 127.0.0.1, wait until both answer, create topics.
 
     The first run fetches the Kafka jars with Maven and may install PostgreSQL
@@ -76,6 +87,9 @@ def up_command() -> None:
     from infra import up
 
     settings = settings_and_logging()
+    if brokers > 1:
+        _cluster_up(settings, brokers)
+        return
     with _failing_cleanly(), _progress("starting") as report:
         result = asyncio.run(up(settings, report))
     for service in result.services:
@@ -88,12 +102,43 @@ def up_command() -> None:
     typer.echo(f"ready in {result.elapsed_seconds:.1f} s")
 
 
+def _cluster_up(settings: Settings, brokers: int) -> None:
+    from infra import cluster, ensure_topics
+
+    replicated = settings.model_copy(
+        update={
+            "bootstrap_servers": cluster.bootstrap(settings, brokers),
+            "replication_factor": min(3, brokers),
+        }
+    )
+
+    async def up() -> list[TopicState]:
+        await cluster.start(replicated, brokers)
+        return await ensure_topics(replicated)
+
+    with _failing_cleanly(), _progress(f"starting {brokers} Kafka brokers"):
+        topics = asyncio.run(up())
+    for node in cluster.nodes(settings, brokers):
+        typer.echo(f"kafka     running   {node.address}  (node {node.id}, log {node.paths.log})")
+    typer.echo(f"{'topics':<9} {'ready':<9} {len(topics)} under prefix '{settings.topic_prefix}'")
+    typer.echo(
+        f"export RPS_BOOTSTRAP_SERVERS={replicated.bootstrap_servers} "
+        f"RPS_REPLICATION_FACTOR={replicated.replication_factor}"
+    )
+
+
 @infra_app.command("down")
-def down_command() -> None:
+def down_command(brokers: int = _BROKERS) -> None:
     """Stop the Kafka and PostgreSQL that `rps infra up` started, and nothing else. Data is kept."""
     from infra import down
 
     settings = settings_and_logging()
+    if brokers > 1:
+        from infra import cluster
+
+        for pid in cluster.stop(settings, brokers):
+            typer.echo(f"kafka     stopped   (pid {pid})")
+        return
     with _failing_cleanly(), _progress("stopping"):
         services = asyncio.run(down(settings))
     for service in services:

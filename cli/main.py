@@ -9,7 +9,22 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, consumers, infra, portal, producers, publishers, replay, schemas, streams
+from cli import (
+    audit,
+    consumers,
+    deadletter,
+    feed,
+    infra,
+    portal,
+    producers,
+    publishers,
+    replay,
+    schemas,
+    status,
+    streams,
+    webhooks,
+)
+from cli.common import remember_command
 
 app = typer.Typer(
     name="rps",
@@ -19,7 +34,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (infra, schemas, streams, producers, publishers, consumers, replay, audit, portal):
+app.callback()(remember_command)
+
+for module in (
+    infra,
+    schemas,
+    streams,
+    producers,
+    publishers,
+    consumers,
+    replay,
+    audit,
+    status,
+    deadletter,
+    portal,
+    webhooks,
+    feed,
+):
     module.register(app)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import settings_and_logging
+from cli.common import plain_failures, settings_and_logging
 
 
 def portal_command(
@@ -29,7 +29,8 @@ def portal_command(
         )
         raise typer.Exit(2)
     try:
-        asyncio.run(serve(settings, db))
+        with plain_failures(settings):
+            asyncio.run(serve(settings, db))
     except PortalError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error

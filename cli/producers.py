@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from cli.common import settings_and_logging
+from cli.common import kafka_unreachable, plain_failures, settings_and_logging
+
+if TYPE_CHECKING:
+    from producers.files import Summary
+    from rps.settings import Settings
 
 gateway_app = typer.Typer(
     help="The HTTP publishing gateway. With no sub-command, serve it.",
@@ -30,7 +35,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def publish(
-    file: str = typer.Argument(..., help="JSON-lines file of events; '-' reads standard input."),
+    file: str = typer.Argument(
+        ..., help="JSON-lines file of events ('-' reads standard input), or a CSV file."
+    ),
     source: str | None = typer.Option(
         None,
         help="Your source, e.g. urn:gss:E08000012 (default RPS_PUBLISHER_SOURCE): fills the "
@@ -43,21 +50,46 @@ def publish(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Show a progress bar (default: long files)."
     ),
+    mapping: Path | None = typer.Option(
+        None,
+        "--mapping",
+        help="Read FILE as CSV with this TOML column mapping (see docs/publishing.md).",
+    ),
 ) -> None:
-    """Check and send events, one a line: CloudEvents, or the simple form of a verified attribute.
+    """Check and send events, one a line: CloudEvents, or the simple form of a verified attribute;
+    or the rows of a CSV file through a column mapping (--mapping).
 
     Every line is validated first; valid lines are sent and counted once Kafka
     acknowledges them, invalid ones are written with their errors to the
     rejected file. Prints a summary. Exit status: 0 all sent, 1 some lines
     rejected, 2 bad usage, 3 Kafka did not acknowledge.
     """
+    from rps import tracing
+
+    settings = settings_and_logging()
+    tracing.configure("publish")
+    if file != "-" and not Path(file).is_file():
+        raise _fail("FILE: no such file")
+    if mapping is not None or file.lower().endswith(".csv"):
+        _publish_csv(settings, file, mapping, source, rejected, dry_run=dry_run)
+        return
+    _publish_lines(settings, file, source, rejected, dry_run=dry_run, progress=progress)
+
+
+def _publish_lines(
+    settings: Settings,
+    file: str,
+    source: str | None,
+    rejected: Path | None,
+    *,
+    dry_run: bool,
+    progress: bool | None,
+) -> None:
+    """`rps publish FILE`: the JSON-lines path of ``publish`` (CloudEvents or the simple form)."""
     from producers.errors import InvalidSigningKey, InvalidSource, PublishFailed
     from producers.events import check_source
     from producers.files import publish_file
 
-    settings = settings_and_logging()
-    if file != "-" and not Path(file).is_file():
-        raise _fail("FILE: no such file")
     chosen = source if source is not None else settings.publisher_source
     if chosen is not None:
         try:
@@ -76,9 +108,54 @@ def publish(
             )
         )
     except PublishFailed as error:
+        raise _fail(kafka_unreachable(error, settings) or str(error), 3) from None
+    except InvalidSigningKey as error:
+        raise _fail(str(error)) from None
+    _report(summary)
+
+
+def _publish_csv(
+    settings: Settings,
+    file: str,
+    mapping: Path | None,
+    source: str | None,
+    rejected: Path | None,
+    *,
+    dry_run: bool,
+) -> None:
+    """`rps publish FILE.csv --mapping MAPPING`: the CSV path of ``publish``."""
+    from producers.csv_input import MappingError, load_mapping
+    from producers.csv_publishing import publish_csv
+    from producers.errors import InvalidSigningKey, InvalidSource, PublishFailed
+    from producers.events import check_source
+
+    if mapping is None:
+        raise _fail("--mapping: is required to read a CSV file")
+    if file == "-":
+        raise _fail("FILE: a CSV file is read from a path, not standard input")
+    try:
+        columns = load_mapping(mapping)
+        chosen = source or columns.source or settings.publisher_source
+        if chosen is not None:
+            check_source(chosen)
+        summary = asyncio.run(
+            publish_csv(
+                settings, file, columns, source=chosen, rejected_path=rejected, dry_run=dry_run
+            )
+        )
+    except MappingError as error:
+        raise _fail(f"--mapping: {error}") from None
+    except InvalidSource as error:
+        raise _fail(f"--source: {error}") from None
+    except PublishFailed as error:
         raise _fail(str(error), 3) from None
     except InvalidSigningKey as error:
         raise _fail(str(error)) from None
+    _report(summary)
+
+
+def _report(summary: Summary) -> None:
+    """Print the first rejections (line, field or column, rule), the summary, and exit."""
     for rejection in summary.first_rejections:
         typer.echo(f"rejected {rejection.describe()}", err=True)
     if summary.rejected > len(summary.first_rejections):
@@ -115,7 +192,8 @@ def gateway(
     if port is not None:
         changes["gateway_port"] = port
     try:
-        asyncio.run(serve(settings.model_copy(update=changes), permit=allowed))
+        with plain_failures(settings):
+            asyncio.run(serve(settings.model_copy(update=changes), permit=allowed))
     except InvalidSigningKey as error:
         raise _fail(str(error)) from None
 

@@ -12,12 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rps.private import private_file
 from rps.settings import Settings
 
 _FIELDS = (
     "bootstrap_servers",
     "topic_prefix",
     "partitions",
+    "replication_factor",
     "app_id",
     "store",
     "state_dir",
@@ -29,6 +31,7 @@ _FIELDS = (
     "fault_drop_after",
     "fault_drop_count",
     "worker_stall_check_seconds",
+    "metrics_port",
     "trust",
     "registry_grace_seconds",
 )
@@ -47,8 +50,7 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
 
 def start_worker(settings: Settings, log_file: Path, **extra: str) -> subprocess.Popen[bytes]:
     """Start ``rps worker`` in the background, its output appended to ``log_file``."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as out:
+    with private_file(log_file).open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "cli", "worker"],
             env=environment(settings, **extra),

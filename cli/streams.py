@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import settings_and_logging
+from cli.common import plain_failures, settings_and_logging
 
 
 def worker() -> None:
@@ -20,8 +20,9 @@ def worker() -> None:
     from streams.runtime.app import run
 
     settings = settings_and_logging()
-    asyncio.run(infra.ensure_topics(settings))
-    run(settings)
+    with plain_failures(settings):
+        asyncio.run(infra.ensure_topics(settings))
+        run(settings)
 
 
 def demo(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
 from consumers.errors import ConfigurationError
+from rps.private import private_sqlite
 
 Schema = Literal["subscriber", "readmodel"]
 
@@ -63,13 +64,12 @@ def normalise_url(url: str, field: str = "--db") -> str:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine for SQLite (file created, WAL, busy timeout) or PostgreSQL."""
+    """An async engine for SQLite (file created 0600, WAL, busy timeout) or PostgreSQL."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite(url)
     engine = create_async_engine(url, connect_args={"timeout": 30})
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -2,7 +2,8 @@
 
 A unit of work applies a batch of deliveries and saves the consumed position in
 the same transaction, so a crash keeps both or neither. ``consumers._sql_store``
-implements it for SQLite and PostgreSQL; one test suite runs against both.
+(with ``consumers._sql_unit``) implements it for SQLite and PostgreSQL; one test
+suite runs against both.
 """
 
 from __future__ import annotations

@@ -6,7 +6,11 @@ assignment the consumer seeks to it, or to the beginning when the database has
 none, so a crash between the database commit and the offset commit never
 re-applies a record, and an emptied database is rebuilt from the topics.
 Undecodable records are dead-lettered before the transaction that steps past
-them; database failures are retried with backoff and then end the process.
+them; database failures are retried with backoff (``consumers._retry``) and then
+end the process. A batch whose write fails for any other reason is written again one record at a
+time: a record that still fails after ``consumer_poison_attempts`` tries, while
+the database takes other writes, is poison and is dead-lettered with the error's
+type as its reason (``consumers._poison``), so no record stops the consumer.
 """
 
 from __future__ import annotations
@@ -15,17 +19,21 @@ import asyncio
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from consumers import _metrics
+from consumers._assignment import Assignment
+from consumers._poison import apply_failure, dead_letter, decode_failure
+from consumers._retry import retry
 from consumers.errors import PoisonRecord, TransientFailure
+from rps import metrics
 from rps.logs import get_logger
 from rps.producing import TrackingProducer
 from rps.settings import Settings
@@ -36,7 +44,7 @@ Positions = Mapping[tuple[str, int], int]
 
 CRASH_EXIT_CODE = 70
 IDLE_EVERY_SECONDS = 30.0
-_TRANSIENT = (OperationalError, InterfaceError, IntegrityError, OSError, TimeoutError)
+LAG_EVERY_SECONDS = 5.0
 
 log = get_logger("consumers.runner")
 
@@ -74,39 +82,8 @@ class RunStats:
     skipped: int = 0
     dead_lettered: int = 0
     batches: int = 0
-
-
-@dataclass
-class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Seeks each assigned partition to the database's position and remembers it as a floor.
-
-    aiokafka may fetch while this listener still awaits the database, so the
-    loop also drops any record below the floor: a record is never applied twice
-    by this process, whatever the timing of a rebalance.
-    """
-
-    consumer: AIOKafkaConsumer
-    stored: Callable[[], Awaitable[dict[tuple[str, int], int]]]
-    targets: dict[TopicPartition, int] = field(default_factory=dict)
-    floor: dict[TopicPartition, int] = field(default_factory=dict)
-    unsynced: set[TopicPartition] = field(default_factory=set)
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        for tp in revoked:
-            self.targets.pop(tp, None)
-            self.floor.pop(tp, None)
-            self.unsynced.discard(tp)
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        stored = await self.stored()
-        for tp in assigned:
-            offset = max(stored.get((tp.topic, tp.partition), 0), self.floor.get(tp, 0))
-            self.floor[tp] = offset
-            self.unsynced.add(tp)
-            self.consumer.seek(tp, offset)  # 0 when new: retention gone -> reset to earliest
-        if assigned:
-            self.targets.update(await self.consumer.end_offsets(list(assigned)))
-        log.info("partitions assigned", count=len(assigned), partitions=sorted(map(str, assigned)))
+    reasons: Counter[str] = field(default_factory=Counter)
+    """Dead-lettered records by reason."""
 
 
 class Runner(Generic[T]):
@@ -124,6 +101,9 @@ class Runner(Generic[T]):
         self._idle_at = time.monotonic()
         self._signals: list[signal.Signals] = []
         self.stats = RunStats()
+        self.health = _metrics.consumer_health()
+        self._lag = _metrics.Lag(group_id)
+        self._lag_at = 0.0
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand and return."""
@@ -142,11 +122,17 @@ class Runner(Generic[T]):
         producer = TrackingProducer(
             client_id=self._client_id, acks="all", enable_idempotence=True, **options
         )
-        listener = _Assignment(consumer, lambda: self._retry(self._projection.positions))
+        listener = Assignment(
+            consumer, lambda: self._retry(self._projection.positions), health=self.health
+        )
         self._listener = listener
+        server = metrics.serve(self._settings, self.health, self._group_id)
+        beating = asyncio.create_task(metrics.heartbeat(self.health))
         try:
             await producer.start()
+            self.health.met("producing")
             await self._retry(lambda: self._projection.start(producer))
+            self.health.met("restored")
             await consumer.start()
             present = set(await consumer.topics())
             topics = [t for t in self._projection.topics if t in present or not stop_at_end]
@@ -166,9 +152,15 @@ class Runner(Generic[T]):
                 elif (idle_at := time.monotonic()) - self._idle_at >= IDLE_EVERY_SECONDS:
                     self._idle_at = idle_at
                     await self._retry(lambda: self._projection.idle(datetime.now(UTC)))
+                if (lag_at := time.monotonic()) - self._lag_at >= LAG_EVERY_SECONDS:
+                    self._lag_at = lag_at
+                    await self._lag.refresh(consumer, consumer.assignment())
                 if stop_at_end and await _caught_up(consumer, listener.targets):
                     break
         finally:
+            beating.cancel()
+            if server is not None:
+                server.stop()
             self._release_signals()
             await consumer.stop()
             await producer.stop()
@@ -182,7 +174,7 @@ class Runner(Generic[T]):
         producer: AIOKafkaProducer,
         batch: Mapping[TopicPartition, list[Any]],
     ) -> None:
-        items: list[T] = []
+        entries: list[tuple[Any, T]] = []
         offsets: dict[TopicPartition, int] = {}
         floor = self._listener.floor
         for tp, records in batch.items():
@@ -191,24 +183,25 @@ class Runner(Generic[T]):
                     continue  # already applied: fetched before the seek took effect
                 item = await self._decode(producer, record)
                 if item is not None:
-                    items.append(item)
+                    entries.append((record, item))
                 offsets[tp] = record.offset + 1
                 self.stats.records += 1
         if not offsets:
             return
         positions = {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
-        now = datetime.now(UTC)
-        await self._retry(lambda: self._projection.write(items, positions, now))
+        written = await self._write(producer, entries, positions)
+        self.stats.written += written
+        _metrics.RECORDS.labels(self._group_id, "written").inc(written)
         self._commits += 1
         self.stats.batches += 1
-        self.stats.written += len(items)
+        _metrics.BATCHES.labels(self._group_id).inc()
         if self._settings.subscriber_crash_after_commit == self._commits:
             os._exit(CRASH_EXIT_CODE)  # test hook: die between the database and the offset commit
         floor.update(offsets)
         await self._projection.after_commit(producer)
         await _commit(consumer, offsets)
 
-    async def _sync_offsets(self, consumer: AIOKafkaConsumer, listener: _Assignment) -> None:
+    async def _sync_offsets(self, consumer: AIOKafkaConsumer, listener: Assignment) -> None:
         """Bring the group's committed offsets up to the database's (after a crash, say)."""
         ahead = {}
         for tp in listener.unsynced:
@@ -223,35 +216,77 @@ class Runner(Generic[T]):
         try:
             item = self._projection.decode(record)
         except PoisonRecord as poison:
-            await dead_letter(producer, Topics(self._settings.topic_prefix), record, poison.reason)
-            self.stats.dead_lettered += 1
+            await self._dead_letter(producer, record, poison.reason)
+            return None
+        except Exception as error:  # a decoder bug must not stop the stream either
+            await self._dead_letter(producer, record, decode_failure(error))
             return None
         if item is None:
             self.stats.skipped += 1
+            _metrics.RECORDS.labels(self._group_id, "skipped").inc()
         return item
 
-    async def _retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
-        attempts = self._settings.consumer_db_attempts
-        delay = self._settings.consumer_db_backoff_seconds
-        for attempt in range(1, attempts + 1):
+    async def _write(
+        self, producer: AIOKafkaProducer, entries: Sequence[tuple[Any, T]], positions: Positions
+    ) -> int:
+        """Write the batch and its positions; on a non-transient failure, record by record."""
+        now = datetime.now(UTC)
+        items = [item for _, item in entries]
+        try:
+            await self._retry(lambda: self._projection.write(items, positions, now))
+            return len(items)
+        except TransientFailure:
+            raise
+        except Exception as error:
+            if not entries:
+                raise  # not a record's fault: the database refuses the positions alone
+            log.warning(
+                "batch not written: writing its records one at a time",
+                count=len(entries),
+                error_type=type(error).__name__,
+            )
+        written = 0
+        for record, item in entries:
+            failure = await self._write_alone(item, record, now)
+            if failure is None:
+                written += 1
+                continue
+            # The database still takes a write without the record, so the record is poison.
+            await self._write_position(record.topic, record.partition, record.offset, now)
+            await self._dead_letter(producer, record, apply_failure(failure))
+        await self._retry(lambda: self._projection.write([], positions, now))
+        return written
+
+    async def _write_alone(self, item: T, record: Any, now: datetime) -> Exception | None:
+        """Write one record up to ``consumer_poison_attempts`` times; the last error if all fail."""
+        at = {(record.topic, record.partition): record.offset + 1}
+        failure: Exception | None = None
+        for _ in range(self._settings.consumer_poison_attempts):
             try:
-                return await action()
-            except (*_TRANSIENT, DBAPIError) as error:
-                if isinstance(error, DBAPIError) and not _transient_dbapi(error):
-                    raise
-                if attempt == attempts:
-                    raise TransientFailure(
-                        f"database unavailable after {attempts} attempts"
-                    ) from error
-                log.warning(
-                    "database unavailable",
-                    attempt=attempt,
-                    retry_in=delay,
-                    error_type=type(error).__name__,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-        raise AssertionError("unreachable")
+                await self._retry(lambda: self._projection.write([item], at, now))
+                return None
+            except TransientFailure:
+                raise
+            except Exception as error:
+                failure = error
+        return failure
+
+    async def _write_position(self, topic: str, partition: int, offset: int, now: datetime) -> None:
+        await self._retry(lambda: self._projection.write([], {(topic, partition): offset}, now))
+
+    async def _dead_letter(self, producer: AIOKafkaProducer, record: Any, reason: str) -> None:
+        await dead_letter(producer, Topics(self._settings.topic_prefix), record, reason)
+        self.stats.dead_lettered += 1
+        self.stats.reasons[reason] += 1
+        _metrics.RECORDS.labels(self._group_id, "dead_lettered").inc()
+
+    async def _retry(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        """``action`` with the database retry of ``consumers._retry``, from the settings."""
+        return await retry(
+            action,
+            attempts=self._settings.consumer_db_attempts,
+            backoff=self._settings.consumer_db_backoff_seconds,
+        )
 
     def _handle_signals(self) -> None:
         """SIGTERM and SIGINT finish the batch in hand, then stop (handlers removed on return)."""
@@ -277,10 +312,6 @@ async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, i
         log.warning("offset commit skipped", error_type=type(error).__name__)
 
 
-def _transient_dbapi(error: DBAPIError) -> bool:
-    return bool(error.connection_invalidated) or isinstance(error, _TRANSIENT)
-
-
 async def _caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:
     if not targets:
         return False
@@ -288,24 +319,3 @@ async def _caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition
         if await consumer.position(tp) < end:
             return False
     return True
-
-
-async def dead_letter(producer: AIOKafkaProducer, topics: Topics, record: Any, reason: str) -> None:
-    """Send the original bytes and headers on, with where they came from and why."""
-    headers = [
-        *record.headers,
-        ("rps.dlq.reason", reason.encode()),
-        ("rps.dlq.topic", record.topic.encode()),
-        ("rps.dlq.partition", str(record.partition).encode()),
-        ("rps.dlq.offset", str(record.offset).encode()),
-    ]
-    await producer.send_and_wait(
-        topics.deadletter, value=record.value, key=record.key, headers=headers
-    )
-    log.warning(
-        "dead-lettered",
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        reason=reason,
-    )

@@ -8,7 +8,6 @@ never a value.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,16 +19,12 @@ from consumers._repository import PendingAck
 from consumers.errors import PoisonRecord
 from schemas import (
     ConsentEnded,
-    DeliveryApplied,
     InvalidEvent,
     ProfileUpdated,
     decode,
     encode,
 )
-from schemas.ids import source_of_authority
-from schemas.types import DELIVERY_APPLIED
-
-_ACK_NAMESPACE = uuid.UUID("5f1d7c1e-7a53-4c39-9a57-6a4f0c6b2e41")
+from schemas.acknowledgements import delivery_applied
 
 
 def invalid_reason(error: InvalidEvent) -> str:
@@ -88,25 +83,16 @@ def acknowledgements(
     The event id is derived from the authority and decision, so a resend after a
     crash carries the same id and the hub counts it once.
     """
-    source = source_of_authority(authority)
     messages = []
     for ack in pending:
-        event = DeliveryApplied.model_validate(
-            {
-                "specversion": "1.0",
-                "id": str(uuid.uuid5(_ACK_NAMESPACE, f"{authority}/{ack.decision_id}")),
-                "source": source,
-                "type": DELIVERY_APPLIED,
-                "subject": ack.subject,
-                "time": now,
-                "data": {
-                    "authority": authority,
-                    "decision_id": ack.decision_id,
-                    "local_reference": ack.local_reference,
-                    "applied_at": ack.applied_at,
-                    "status": ack.status,
-                },
-            }
+        event = delivery_applied(
+            authority,
+            ack.decision_id,
+            ack.subject,
+            ack.local_reference,
+            ack.applied_at,
+            now,
+            status=ack.status,
         )
         messages.append((ack.subject.encode(), encode(event)))
     return messages

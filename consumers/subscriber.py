@@ -19,14 +19,17 @@ from aiokafka.errors import KafkaError
 import infra
 from consumers._apply import Delivery, Outcome
 from consumers._database import create_engine
-from consumers._render import holdings_table
+from consumers._metrics import ACKNOWLEDGED, DELIVERIES
+from consumers._render import holdings_json, holdings_table
 from consumers._repository import AuthorityStore, HistoryEntry, Holding
 from consumers._runner import Positions, Runner, RunStats
 from consumers._sql_store import SqlAuthorityStore
 from consumers._wire import acknowledgements, to_delivery
 from consumers.errors import ConfigurationError
+from rps import tracing
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
+from schemas.binding import structured_headers
 from schemas.topics import Topics, authority_slug
 
 __all__ = [
@@ -35,14 +38,17 @@ __all__ = [
     "Outcome",
     "RunStats",
     "default_db_url",
+    "group_id",
     "history",
     "holdings",
+    "holdings_json",
     "holdings_table",
     "open_store",
     "subscribe",
 ]
 
 log = get_logger("consumers.subscriber")
+_TRACER = tracing.tracer("rps.subscriber")
 
 
 class _Subscription:
@@ -53,6 +59,7 @@ class _Subscription:
         self._acks_topic = Topics(settings.topic_prefix).acknowledgements
         self._authority = authority
         self._store = store
+        self._traces: dict[str, tracing.Trace] = {}  # decision id -> its trace context
 
     async def start(self, producer: AIOKafkaProducer) -> None:
         await self._store.prepare()
@@ -65,13 +72,27 @@ class _Subscription:
         return {(topic, partition): offset for partition, offset in stored.items()}
 
     def decode(self, record: Any) -> Delivery:
-        return to_delivery(record, self._authority)
+        delivery = to_delivery(record, self._authority)
+        trace = tracing.of_record(record.value, record.headers)
+        if trace[0] is not None:
+            self._traces[delivery.decision_id] = trace
+        return delivery
 
     async def write(self, items: Sequence[Delivery], positions: Positions, now: datetime) -> None:
         async with self._store.unit() as unit:
-            outcomes = [await unit.apply(delivery, now) for delivery in items]
+            outcomes = []
+            for delivery in items:  # each in a span, child of the worker's decision
+                parent = tracing.context_of(*self._traces.get(delivery.decision_id, (None, None)))
+                with _TRACER.start_as_current_span(
+                    "apply", context=parent, attributes={"rps.decision_id": delivery.decision_id}
+                ):
+                    outcomes.append(await unit.apply(delivery, now))
             for (topic, partition), offset in positions.items():
                 await unit.save_position(topic, partition, offset)
+        for delivery in items:
+            self._traces.pop(delivery.decision_id, None)
+        for outcome in outcomes:
+            DELIVERIES.labels(self._authority, outcome.value).inc()
         for delivery, outcome in zip(items, outcomes, strict=True):
             log.info(
                 "delivery",
@@ -96,18 +117,21 @@ class _Subscription:
         while pending := await self._store.pending_acks():
             now = datetime.now(UTC)
             sent = [
-                await producer.send(self._acks_topic, key=key, value=value)
+                await producer.send(
+                    self._acks_topic, key=key, value=value, headers=structured_headers()
+                )
                 for key, value in acknowledgements(self._authority, pending, now)
             ]
             for future in sent:
                 await future
             await self._store.mark_acked([ack.decision_id for ack in pending], now)
+            ACKNOWLEDGED.labels(self._authority).inc(len(pending))
             log.info("acknowledged", count=len(pending), authority=self._authority)
 
 
 def default_db_url(settings: Settings, authority: str) -> str:
     """SQLite under the state directory: ``<state_dir>/authorities/<slug>.db``."""
-    path = settings.state_dir / "authorities" / f"{_slug(authority)}.db"
+    path = settings.state_dir.expanduser().absolute() / "authorities" / f"{_slug(authority)}.db"
     return f"sqlite+aiosqlite:///{path}"
 
 
@@ -139,11 +163,23 @@ async def subscribe(
         log.warning(
             "delivery topic not checked", authority=authority, error_type=type(error).__name__
         )
+    tracing.configure("subscriber")
     projection = _Subscription(settings, authority, store)
     runner: Runner[Delivery] = Runner(
-        settings, projection, group_id=f"rps-subscriber-{slug}", client_id=f"rps-subscriber-{slug}"
+        settings,
+        projection,
+        group_id=group_id(settings, authority),
+        client_id=f"rps-subscriber-{slug}",
     )
     return await runner.run(stop_at_end=stop_at_end)
+
+
+def group_id(settings: Settings, authority: str) -> str:
+    """``RPS_SUBSCRIBER_GROUP_ID``, or ``<topic_prefix>-subscriber-<authority slug>``.
+
+    The topic prefix keeps two deployments sharing one cluster out of each other's group.
+    """
+    return settings.subscriber_group_id or f"{settings.topic_prefix}-subscriber-{_slug(authority)}"
 
 
 async def holdings(db_url: str, *, with_values: bool = False) -> list[Holding]:

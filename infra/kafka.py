@@ -32,6 +32,7 @@ from infra.kafka_jars import (
     resolve_classpath,
     sharing_flags,
 )
+from rps.private import private_directory
 from rps.settings import Settings
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -154,7 +155,7 @@ def launch(settings: Settings) -> int:
             "with RPS_KAFKA_PORT and RPS_KAFKA_CONTROLLER_PORT"
         )
     classpath = resolve_classpath(settings)
-    paths.data.mkdir(parents=True, exist_ok=True)
+    private_directory(paths.data)
     paths.properties.write_text(server_properties(settings, paths))
     paths.log4j.write_text(log4j_config(paths))
     format_storage(java, classpath, settings, paths)

@@ -141,8 +141,16 @@ def jvm_command(
     ]
 
 
-def format_storage(java: str, classpath: list[Path], settings: Settings, paths: KafkaPaths) -> bool:
-    """Format the log directory once (KRaft needs it). True when it formatted now."""
+def format_storage(
+    java: str,
+    classpath: list[Path],
+    settings: Settings,
+    paths: KafkaPaths,
+    *,
+    cluster: str | None = None,
+) -> bool:
+    """Format the log directory once (KRaft needs it), for ``cluster`` (the id every node of a
+    cluster shares; a new one by default). True when it formatted now."""
     if (paths.data / "meta.properties").is_file():
         return False
     command = [
@@ -150,7 +158,7 @@ def format_storage(java: str, classpath: list[Path], settings: Settings, paths: 
         "kafka.tools.StorageTool",
         "format",
         "--cluster-id",
-        cluster_id(),
+        cluster or cluster_id(),
         "--config",
         str(paths.properties),
     ]

@@ -34,6 +34,7 @@ from infra.postgres_binaries import (
     run_tool,
     service_user,
 )
+from rps.private import private_directory, write_private
 from rps.settings import Settings, redact_url
 
 DATABASE = "rps"
@@ -111,10 +112,9 @@ def is_managed(settings: Settings) -> bool:
 
 
 def _prepare(paths: PostgresPaths) -> None:
-    paths.home.mkdir(parents=True, exist_ok=True)
+    private_directory(paths.home)
     if not paths.password.is_file():
-        paths.password.touch(mode=0o600)
-        paths.password.write_text(secrets.token_urlsafe(24) + "\n")
+        write_private(paths.password, secrets.token_urlsafe(24) + "\n")
     paths.cluster.mkdir(parents=True, exist_ok=True, mode=0o700)
     user = service_user()
     if user is not None:

@@ -36,6 +36,7 @@ from pydantic import SecretStr
 from infra import kafka, kafka_config, kafka_jars
 from infra._process import log_tail, port_open, require_alive
 from infra.errors import PortInUseError, ServiceError
+from rps.private import private_directory, write_private
 from rps.settings import Settings
 from schemas.topics import Topics
 
@@ -158,8 +159,8 @@ def launch(settings: Settings, hub: ScramUser, users: Sequence[ScramUser]) -> in
             f"port {settings.kafka_port} or {settings.kafka_controller_port} is already in use"
         )
     classpath = kafka_jars.resolve_classpath(settings)
-    paths.data.mkdir(parents=True, exist_ok=True)
-    paths.properties.write_text(server_properties(settings, paths, hub))
+    private_directory(paths.data)
+    write_private(paths.properties, server_properties(settings, paths, hub))  # passwords
     paths.log4j.write_text(kafka_config.log4j_config(paths))
     jvm = kafka_config.jvm_command(java, classpath, settings, paths)
     if not (paths.data / "meta.properties").is_file():

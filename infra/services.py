@@ -21,6 +21,7 @@ from infra import kafka, postgres
 from infra.kafka_config import KafkaPaths
 from infra.kafka_jars import cached_classpath, kafka_version
 from infra.topics import TopicState, ensure_topics
+from rps.private import private_directory
 from rps.settings import Settings, redact_url
 
 Report = Callable[[str], None]
@@ -56,7 +57,7 @@ def _quiet(_message: str) -> None:
 async def _locked(settings: Settings) -> AsyncIterator[None]:
     """One `up` or `down` at a time per state directory (a test run and a shell may race)."""
     path = settings.state_dir.expanduser() / "infra.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     with path.open("a") as handle:
         await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
         try:

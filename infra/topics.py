@@ -10,6 +10,8 @@ someone else created meanwhile is checked like any other.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -81,6 +83,17 @@ async def _ensure(
         raise ServiceError(str(error)) from error
 
 
+async def _all_described(admin: AIOKafkaAdminClient, names: Sequence[str]) -> dict[str, int]:
+    """Partition counts of ``names``, asking again while a broker whose metadata lags behind
+    the controller's (a cluster of several) does not know a topic just created."""
+    deadline = time.monotonic() + 30
+    while True:
+        existing = await topic_admin.partition_counts(admin, names)
+        if set(names) <= set(existing) or time.monotonic() > deadline:
+            return existing
+        await asyncio.sleep(0.2)
+
+
 async def _ensure_or_fail(
     settings: Settings, specs: Sequence[TopicSpec], *, check_policies: bool
 ) -> list[TopicState]:
@@ -100,7 +113,7 @@ async def _ensure_or_fail(
         created = await topic_admin.create_missing(admin, settings, missing)
         await topic_admin.wait_for_leaders(admin, names)
         if missing:
-            existing = await topic_admin.partition_counts(admin, names)
+            existing = await _all_described(admin, names)
             check_layout(settings, specs, existing)
     finally:
         await admin.close()

@@ -22,6 +22,7 @@ from portal._rendering import error_page, templates
 from portal._routes import ROUTERS
 from portal._session import Forbidden, NotSignedIn
 from portal.errors import PortalUnavailable
+from rps.http_metrics import RequestMetrics
 from rps.logs import get_logger
 
 log = get_logger("portal")
@@ -77,6 +78,7 @@ def create_app(portal: Portal) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(RequestMetrics, service="portal")
     return app
 
 

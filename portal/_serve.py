@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import stamina
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,7 +20,7 @@ from portal._portal import Portal
 from portal._session_store import SessionStore
 from producers import Publisher
 from producers.signing import signing_key
-from rps import following
+from rps import following, metrics
 from rps.logs import get_logger
 from rps.registry import RegistryFollower
 from rps.settings import Settings, redact_url
@@ -31,15 +32,21 @@ T = TypeVar("T")
 
 async def _retried(settings: Settings, what: str, opener: Callable[[], Awaitable[T]]) -> T:
     """``opener()``, retried while another process (``rps readmodel``, another portal) is
-    creating or migrating the hub's database."""
-    for attempt in range(1, settings.consumer_db_attempts + 1):
-        try:
+    creating or migrating the hub's database: ``consumer_db_attempts`` tries, backing off
+    from ``consumer_db_backoff_seconds`` with jitter; the last failure is raised."""
+    backoff = settings.consumer_db_backoff_seconds
+    async for attempt in stamina.retry_context(
+        on=SQLAlchemyError,
+        attempts=settings.consumer_db_attempts,
+        timeout=None,
+        wait_initial=backoff,
+        wait_max=30.0,
+        wait_jitter=backoff,
+    ):
+        with attempt:
+            if attempt.num > 1:
+                log.warning("database not ready, retrying", component=what, count=attempt.num - 1)
             return await opener()
-        except SQLAlchemyError:
-            if attempt == settings.consumer_db_attempts:
-                raise
-            log.warning("database not ready, retrying", component=what, count=attempt)
-            await asyncio.sleep(settings.consumer_db_backoff_seconds * attempt)
     raise AssertionError("unreachable")
 
 
@@ -89,6 +96,7 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
         log_config=None,
         access_log=False,
         lifespan="off",
+        **settings.http_server_options(),
     )
     log.info(
         "portal starting",
@@ -100,9 +108,15 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     refusal = dev_sign_in_refusal(settings)
     if refusal is not None and settings.portal_development_sign_in:
         log.warning("development sign-in not offered", reason=refusal)
+    health = metrics.Health({"subscriptions": directory.ready.is_set})
+    beating = asyncio.create_task(metrics.heartbeat(health))
+    exposed = metrics.serve(settings, health, "portal")
     try:
         await uvicorn.Server(config).serve()
     finally:
+        beating.cancel()
+        if exposed is not None:
+            exposed.stop()
         follow.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follow

@@ -15,7 +15,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    RequestTimedOutError,
+)
 
 from producers.errors import PublishFailed
 from rps.logs import get_logger
@@ -56,7 +61,10 @@ class Connection:
             if self._producer is not None:
                 return self._producer
             if time.monotonic() < self._retry_at:
-                raise PublishFailed("Kafka is unavailable")
+                raise PublishFailed(
+                    f"no broker answered at {self._settings.bootstrap_servers} (tried less than "
+                    f"{RESTART_BACKOFF_SECONDS:g} s ago); resend with the same event ids"
+                )
             producer = TrackingProducer(
                 **self._settings.kafka_client_options(),
                 client_id=self._client_id,
@@ -119,7 +127,8 @@ class Connection:
                 raise TimeoutError()
 
     def failed(self, error: BaseException, topic: str | None = None) -> PublishFailed:
-        """The error to raise for ``error``: a missing topic by name, else a resend hint."""
+        """The error to raise for ``error``, saying what happened: a missing topic, no broker
+        answering, no acknowledgement in time, or Kafka's own refusal by name."""
         _log.warning(
             "kafka did not acknowledge",
             error_type=type(error).__name__,
@@ -133,7 +142,13 @@ class Connection:
                 f"topic {topic} does not exist on Kafka: create the topics with "
                 "`rps topics create`, then resend"
             )
-        return PublishFailed(
-            f"Kafka did not acknowledge within {self.timeout:g} s ({type(error).__name__}); "
-            "resend with the same event id"
-        )
+        servers = self._settings.bootstrap_servers
+        if isinstance(error, KafkaConnectionError | ConnectionError):
+            happened = f"no broker answered at {servers}"
+        elif isinstance(error, TimeoutError | KafkaTimeoutError | RequestTimedOutError):
+            happened = f"Kafka at {servers} did not acknowledge within {self.timeout:g} s"
+        elif isinstance(error, OSError):
+            happened = f"Kafka at {servers} cannot be reached ({error.strerror or 'network error'})"
+        else:
+            happened = f"Kafka at {servers} refused: {type(error).__name__}"
+        return PublishFailed(f"{happened}; resend with the same event ids")

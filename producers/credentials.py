@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from producers.errors import UnknownCredential
 from producers.events import check_source
+from rps.private import private_sqlite
 from rps.settings import Settings
 
 KEY_PREFIX = "rps_"
@@ -177,7 +178,9 @@ class CachedAuthenticator:
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[CredentialStore]:
     """A credential store on the hub database, its table created, the engine disposed on exit."""
-    engine = create_async_engine(settings.database_url.get_secret_value())
+    url = settings.database_url.get_secret_value()
+    private_sqlite(url)  # also creates its folder (the state directory, by default)
+    engine = create_async_engine(url)
     try:
         store = CredentialStore(engine)
         await store.create_schema()

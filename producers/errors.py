@@ -18,7 +18,7 @@ to print, log and return to an HTTP caller.
 
 from __future__ import annotations
 
-from schemas import FieldError
+from schemas import FieldError, describe
 
 
 class ProducerError(Exception):
@@ -31,7 +31,7 @@ class EventRejected(ProducerError):
     def __init__(self, errors: tuple[FieldError, ...], event_id: str | None = None) -> None:
         self.errors = errors
         self.event_id = event_id
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        super().__init__(describe(errors))
 
 
 class InvalidInput(EventRejected):

@@ -58,15 +58,16 @@ def build(
     data: Mapping[str, Any],
     now: dt.datetime,
     event_id: str | None = None,
+    time: Any = None,
 ) -> Event:
-    """A validated event of ``event_type``; ``time`` is ``now``."""
+    """A validated event of ``event_type``; ``time`` is ``now`` unless given."""
     document = {
         "specversion": "1.0",
         "id": new_event_id() if event_id is None else event_id,
         "source": source,
         "type": event_type,
         "subject": subject,
-        "time": now,
+        "time": now if time is None else time,
         "datacontenttype": "application/json",
         "data": dict(data),
     }

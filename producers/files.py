@@ -24,8 +24,9 @@ from producers.errors import EventRejected
 from producers.inputs import read_line
 from producers.receipts import Receipt
 from rps.logs import get_logger
+from rps.private import private_file
 from rps.settings import Settings
-from schemas import Event, FieldError
+from schemas import Event, FieldError, listed
 
 _log = get_logger("producers.files")
 
@@ -42,9 +43,14 @@ class Rejection:
     errors: tuple[FieldError, ...]
 
     def describe(self) -> str:
-        """``line 12 (id abc): data.value.postcode: postcode_format``: fields and rules only."""
+        """``line 12 (id abc): data.value.postcode: postcode_format``: fields and rules only.
+
+        At most :data:`schemas.MAX_LISTED` errors are named; the rest are counted.
+        """
         which = f"line {self.line}" + (f" (id {self.event_id})" if self.event_id else "")
-        return f"{which}: " + "; ".join(f"{e.field}: {e.rule}" for e in self.errors)
+        shown, more = listed(self.errors)
+        text = "; ".join(f"{e.field}: {e.rule}" for e in shown)
+        return f"{which}: {text}" + (f"; and {more} more" if more else "")
 
 
 @dataclass(slots=True)
@@ -94,16 +100,17 @@ class _Rejections:
     def add(self, number: int, raw: bytes, rejected: EventRejected) -> None:
         rejection = Rejection(number, rejected.event_id, rejected.errors)
         if self._file is None:
-            self._file = self._path.open("wb")
+            self._file = private_file(self._path).open("wb")  # the input may be personal
             self._summary.rejected_path = self._path
-        record = {
+        shown, more = listed(rejected.errors)
+        record: dict[str, object] = {
             "line": number,
             "id": rejected.event_id,
-            "errors": [
-                {"field": e.field, "rule": e.rule, "message": e.message} for e in rejected.errors
-            ],
-            "input": raw.decode("utf-8", "replace"),
+            "errors": [{"field": e.field, "rule": e.rule, "message": e.message} for e in shown],
         }
+        if more:
+            record["more_errors"] = more
+        record["input"] = raw.decode("utf-8", "replace")
         self._file.write(orjson.dumps(record) + b"\n")
         self._summary.rejected += 1
         if len(self._summary.first_rejections) < self._keep:

@@ -9,6 +9,11 @@
        "assurance": "low", "method": "self_asserted", "verified_at": "2025-02-01T19:45:09Z"}
 
   with an optional ``id``; we fill ``id``, ``time``, ``source`` and ``type``.
+  Without an ``id`` the event id is derived from the line's content and the
+  source (:func:`simple_event_id`), and ``time`` is ``verified_at`` (when the
+  verification happened), so the same line sent twice, from a file sent again
+  or a batch retried, is the very same event: the worker sees a duplicate, never
+  a second claim.
 
 When a publisher ``source`` is known (the gateway caller's, or ``--source``), a
 CloudEvent naming another source is refused before anything else is looked at,
@@ -18,7 +23,9 @@ and so is any type a publisher may not send.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -27,10 +34,21 @@ import orjson
 from producers import events as build
 from producers.errors import InvalidInput, NotPublishable, SourceMismatch
 from producers.routing import PUBLISHABLE_TYPES
-from schemas import ATTRIBUTE_VERIFIED, MAX_BYTES, ROOT, Event, FieldError, InvalidEvent, parse
+from schemas import (
+    ATTRIBUTE_VERIFIED,
+    MAX_BYTES,
+    ROOT,
+    Event,
+    FieldError,
+    InvalidEvent,
+    parse,
+    shown_name,
+)
 from schemas.ids import EVENT_ID_PATTERN
 
 SIMPLE_FIELDS: Final = ("resident", "attribute", "value", "assurance", "method", "verified_at")
+SIMPLE_FORM_IDS: Final = uuid.UUID("5b0c7f2e-4d61-5a8e-9c3b-2f7e1d6a0b94")
+"""The UUID namespace of event ids derived from simple-form lines (fixed: ids must not change)."""
 """The fields of the simple form; ``id`` may be given too."""
 
 _SIMPLE_OPTIONAL: Final = ("id",)
@@ -74,11 +92,7 @@ def _cloudevent(document: Mapping[str, Any], *, source: str | None, now: dt.date
 
 
 def _simple(document: Mapping[str, Any], *, source: str | None, now: dt.datetime) -> Event:
-    errors = [
-        FieldError(str(name), "extra_field", "is not a field of the simple form")
-        for name in document
-        if name not in SIMPLE_FIELDS and name not in _SIMPLE_OPTIONAL
-    ]
+    errors = _unknown(document, (*SIMPLE_FIELDS, *_SIMPLE_OPTIONAL), "the simple form")
     errors += [
         FieldError(name, "required", "is required")
         for name in SIMPLE_FIELDS
@@ -108,11 +122,27 @@ def _simple(document: Mapping[str, Any], *, source: str | None, now: dt.datetime
                 "verified_at": document["verified_at"],
             },
             now=now,
-            event_id=event_id,
+            event_id=simple_event_id(document, source) if event_id is None else event_id,
+            time=document["verified_at"],
         )
     except InvalidInput as error:
-        named = tuple(_simple_field(e) for e in error.errors)
+        # ``time`` is ``verified_at``: its errors are verified_at's, already named
+        named = tuple(_simple_field(e) for e in error.errors if e.field != "time")
         raise InvalidInput(named, _safe_id(event_id)) from None  # only an id the caller gave
+
+
+def simple_event_id(document: Mapping[str, Any], source: str) -> str:
+    """The event id of a simple-form line without ``id``: a UUID (version 5) of its content.
+
+    The content is the canonical JSON (keys sorted, no spaces) of the line's
+    fields and the publisher's source, so neither key order nor spacing
+    changes it, while any change of fact or of publisher does.
+    """
+    content = {name: document.get(name) for name in SIMPLE_FIELDS} | {"source": source}
+    canonical = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return str(uuid.uuid5(SIMPLE_FORM_IDS, canonical))
 
 
 def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:
@@ -122,11 +152,7 @@ def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:
     """
     if not isinstance(document, Mapping):
         raise InvalidInput((FieldError(ROOT, "wrong_type", "must be a JSON object"),))
-    errors = [
-        FieldError(str(name), "extra_field", "is not a field of a retraction")
-        for name in document
-        if name not in RETRACTION_FIELDS and name != "id"
-    ]
+    errors = _unknown(document, (*RETRACTION_FIELDS, "id"), "a retraction")
     errors += [
         FieldError(name, "required", "is required")
         for name in RETRACTION_FIELDS
@@ -148,6 +174,19 @@ def read_retraction(document: Any, *, source: str, now: dt.datetime) -> Event:
     except InvalidInput as error:
         named = tuple(_simple_field(e) for e in error.errors)
         raise InvalidInput(named, _safe_id(event_id)) from None  # only an id the caller gave
+
+
+def _unknown(document: Mapping[str, Any], known: tuple[str, ...], form: str) -> list[FieldError]:
+    """One error per unknown field, named only when the contracts define that name.
+
+    A made-up key may be personal data (an email address used as a key), so it
+    is shown as ``*``, and any number of such keys make one error.
+    """
+    names = (shown_name(str(name)) for name in document if name not in known)
+    return [
+        FieldError(name, "extra_field", f"is not a field of {form}")
+        for name in dict.fromkeys(names)
+    ]
 
 
 def _simple_field(error: FieldError) -> FieldError:

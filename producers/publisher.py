@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
 
 from producers._connection import Connection
 from producers.errors import EventRejected, InvalidInput, SourceMismatch
@@ -30,10 +31,13 @@ from producers.keys import key_for
 from producers.receipts import Outgoing, Receipt
 from producers.routing import topic_for
 from producers.signing import signing_key
+from rps import tracing
 from rps.settings import Settings
-from schemas import Event, InvalidEvent, decode, encode
+from schemas import Event, InvalidEvent, decode, encode, structured_headers
 from schemas.signing import SigningKey, sign_value
 from schemas.topics import Topics
+
+_TRACER = tracing.tracer("rps.publisher")
 
 YIELD_EVERY = 200
 """publish_many gives the event loop a turn this often, so batches leave while it reads on."""
@@ -112,6 +116,11 @@ class Publisher(TypedForms):
         topic = topic_for(event, self._topics)
         if self._source is not None and event.source != self._source:
             raise SourceMismatch(event.id)
+        if event.traceparent is None:  # the publish span's context travels with the event
+            traceparent, tracestate = tracing.current()
+            if traceparent is not None:
+                update = {"traceparent": traceparent, "tracestate": tracestate}
+                event = event.model_copy(update=update)
         value = encode(event)
         if self._signing is not None:
             value = sign_value(value, self._signing)
@@ -124,12 +133,21 @@ class Publisher(TypedForms):
 
     async def publish(self, event: Event, *, revalidate: bool = True) -> Receipt:
         """Send one event and return once Kafka has acknowledged it."""
+        with _TRACER.start_as_current_span("publish", kind=trace.SpanKind.PRODUCER):
+            return await self._publish(event, revalidate)
+
+    async def _publish(self, event: Event, revalidate: bool) -> Receipt:
         outgoing = self.prepare(event, revalidate=revalidate)
         with self._kafka.under_way():
             producer = await self._kafka.producer()
             try:
                 async with asyncio.timeout(self._timeout):
-                    ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                    ack = await producer.send(
+                        outgoing.topic,
+                        outgoing.value,
+                        key=outgoing.key,
+                        headers=structured_headers(),
+                    )
                     metadata = await asyncio.shield(ack)
             except (KafkaError, TimeoutError) as error:
                 raise self._kafka.failed(error, outgoing.topic) from None
@@ -149,7 +167,10 @@ class Publisher(TypedForms):
         Kafka makes no progress for ``producer_send_timeout_seconds``,
         :class:`PublishFailed` is raised.
         """
-        with self._kafka.under_way():
+        with (
+            _TRACER.start_as_current_span("publish", kind=trace.SpanKind.PRODUCER),
+            self._kafka.under_way(),
+        ):
             return await self._publish_many(events, on_receipt, revalidate)
 
     async def _publish_many(
@@ -186,7 +207,9 @@ class Publisher(TypedForms):
                 if failures:
                     raise failures[0]
                 # aiokafka bounds send(): metadata and buffer waits end at request_timeout_ms.
-                ack = await producer.send(outgoing.topic, outgoing.value, key=outgoing.key)
+                ack = await producer.send(
+                    outgoing.topic, outgoing.value, key=outgoing.key, headers=structured_headers()
+                )
                 ack.add_done_callback(lambda done, eid=outgoing.event_id: settled(done, eid))
                 acks.append((outgoing.event_id, ack))
                 if len(acks) % YIELD_EVERY == 0:

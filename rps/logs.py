@@ -26,6 +26,8 @@ ALLOWED_FIELDS = frozenset(
         "logger",
         "exc_info",
         "stack_info",
+        "_record",  # structlog's own, for records from the stdlib loggers
+        "_from_structlog",
         # identifiers and routing
         "event_id",
         "decision_id",
@@ -112,13 +114,16 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def _renderer(fmt: str) -> Any:
+    if fmt == "json":
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(colors=False)  # no escape codes, terminal or file
+
+
 def configure(fmt: str = "console", level: str = "info", stream: Any = None) -> None:
-    """Configure structlog (and the stdlib root logger it renders through) for this process."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    """Configure structlog, and route the stdlib loggers (Faust's, aiokafka's, uvicorn's)
+    through the same processors, allow-list and renderer, for this process."""
+    renderer = _renderer(fmt)
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -127,14 +132,86 @@ def configure(fmt: str = "console", level: str = "info", stream: Any = None) -> 
         structlog.processors.format_exc_info,
         renderer,
     ]
+    out = stream or cast(TextIO, _CurrentStderr())
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or cast(TextIO, _CurrentStderr())),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER]:
+        root.removeHandler(handler)
+    root.addHandler(library_handler(fmt, out))
+    root.setLevel(library_level(level))
+
+
+_HANDLER = "rps"
+
+
+def library_level(level: str) -> int:
+    """The stdlib loggers' level: warnings and above, whatever ``level`` we log at. A library's
+    own message is free text the allow-list cannot see into, and aiokafka's debug lines hold
+    whole records: personal data."""
+    return max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()])
+
+
+def library_handler(fmt: str = "console", stream: Any = None) -> logging.Handler:
+    """A stdlib handler that renders library records as our own lines: same format,
+    timestamps, level names and allow-list (the message is the ``event``)."""
+    handler = logging.StreamHandler(stream or cast(TextIO, _CurrentStderr()))
+    handler.set_name(_HANDLER)
+    handler.addFilter(_Repeats())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                allow_list,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _renderer(fmt),
+            ],
+        )
+    )
+    return handler
+
+
+class _Repeats(logging.Filter):
+    """Lets a library's line through once a minute at most: a client retrying a missing topic
+    or an absent broker says so once, not a hundred times."""
+
+    def __init__(self, quiet_seconds: float = 60.0, remembered: int = 1000) -> None:
+        super().__init__()
+        self._quiet = quiet_seconds
+        self._remembered = remembered
+        self._seen: dict[tuple[str, int, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, str(record.msg))
+        last = self._seen.get(key)
+        if last is not None and record.created - last < self._quiet:
+            return False
+        if len(self._seen) >= self._remembered:
+            self._seen.clear()
+        self._seen[key] = record.created
+        return True
+
+
+def logging_config(fmt: str, level: str) -> dict[str, Any]:
+    """The stdlib logging configuration (``logging.config.dictConfig``) for a framework that
+    sets logging up itself (the Faust worker): the root logger through :func:`library_handler`."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {_HANDLER: {"()": library_handler, "fmt": fmt}},
+        "root": {"level": library_level(level), "handlers": [_HANDLER]},
+    }
 
 
 def get_logger(name: str) -> Any:

@@ -7,7 +7,7 @@ directly with keyword arguments instead of patching the environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self, TypedDict
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +24,16 @@ def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "rps"
 
 
+class HttpServerOptions(TypedDict):
+    """The ``uvicorn.Config`` arguments that :meth:`Settings.http_server_options` sets."""
+
+    http: Literal["h11"]
+    server_header: bool
+    timeout_keep_alive: int
+    h11_max_incomplete_event_size: int
+    limit_concurrency: int
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know about where it runs."""
 
@@ -38,6 +48,9 @@ class Settings(BaseSettings):
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
+    allow_plaintext_kafka: bool = False
+    """Production only: allow an unencrypted connection to a Kafka off loopback (a trusted
+    network). Refused otherwise; see rps/production.py."""
 
     # Topics
     topic_prefix: str = "rps"
@@ -49,7 +62,6 @@ class Settings(BaseSettings):
     # Worker
     app_id: str = "rps-worker"
     store: str = "memory://"
-    worker_web_port: int = Field(default=6066, ge=0, le=65535)
     expiry_tick_seconds: float = Field(default=1.0, gt=0)
     worker_name: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """Names this worker's local state directory (RocksDB): give each worker on a host its own."""
@@ -93,7 +105,8 @@ class Settings(BaseSettings):
     permitted to its role (docs/trust.md); ``off`` only for development (refused in production)."""
 
     # SQL (SQLite by default so the demo needs no server)
-    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///rps-hub.db")
+    database_url: SecretStr = SecretStr("")
+    """The hub's database; default ``sqlite+aiosqlite:///<state_dir>/rps-hub.db`` (absolute)."""
 
     # Publishing: the SDK, `rps publish` and the HTTP gateway
     publisher_source: str | None = (
@@ -109,6 +122,16 @@ class Settings(BaseSettings):
     gateway_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     gateway_credential_cache_seconds: float = Field(default=5.0, ge=0)
 
+    # The HTTP servers (the gateway and the portal): limits that keep slow clients in check
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    """How long an idle connection stays open waiting for its next request."""
+    http_max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    """The most of a request line and headers held while they arrive; past it, 400."""
+    http_max_connections: int = Field(default=1000, ge=1, le=100_000)
+    """Connections and requests under way at once; past this, new ones get 503."""
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """The gateway's longest wait for a whole request body; a slower one gets 408."""
+
     # Subscribers (`rps subscribe`) and the hub read model (`rps readmodel`)
     subscriber_retention_days: int = Field(default=0, ge=0, le=3650)  # 0: delete on consent end
     subscriber_crash_after_commit: int | None = Field(default=None, ge=1)  # tests only: os._exit
@@ -118,7 +141,24 @@ class Settings(BaseSettings):
     doubling from ``consumer_db_backoff_seconds`` up to 30 s, 12 tries wait about three
     minutes in all: long enough for a database restart or failover."""
     consumer_db_backoff_seconds: float = Field(default=0.5, gt=0, le=60)
-    readmodel_group_id: str = "rps-readmodel"
+    consumer_poison_attempts: int = Field(default=3, ge=1, le=100)
+    """Tries of one record, written alone, before it is dead-lettered as one that cannot be
+    applied (a transient database error is retried as above and does not count)."""
+    subscriber_group_id: str | None = None
+    """The subscriber's consumer group; default ``<topic_prefix>-subscriber-<authority>``."""
+    readmodel_group_id: str | None = None
+    """The read model's consumer group; default ``<topic_prefix>-readmodel``."""
+
+    # Webhooks (`rps webhooks run`): deliveries POSTed to an authority's HTTPS endpoint
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_backoff_initial_seconds: float = Field(default=0.5, gt=0, le=60)
+    webhook_backoff_max_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """The longest wait between two tries of one delivery; tries go on until a final answer."""
+    webhook_max_retry_after_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    """A ``Retry-After`` longer than this is cut to it."""
+    webhook_concurrency: int = Field(default=32, ge=1, le=1000)
+    """Residents whose deliveries are in flight at once (each resident's stay in order); raise
+    it for a distant endpoint, whose round trips dominate."""
 
     # The resident portal (`rps portal`)
     portal_host: str = "127.0.0.1"
@@ -158,10 +198,26 @@ class Settings(BaseSettings):
     manage_postgres: bool = True  # `rps infra up` starts a local PostgreSQL
     service_start_timeout: float = Field(default=180.0, gt=0)
 
+    # Metrics and health (rps/metrics.py): every long-running process, on loopback
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Port of this process's /metrics, /livez and /readyz (0: none). Give each process its own."""
+    metrics_host: str = "127.0.0.1"
+
     # Logging
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     environment: Literal["development", "production"] = "development"
+    """``production`` refuses to start a process on unsafe settings (see rps/production.py)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hub_database_under_state_dir(cls, data: Any) -> Any:
+        """Default the hub database to an absolute path, whatever folder a command runs in."""
+        if isinstance(data, dict) and not data.get("database_url"):
+            state_dir = Path(data.get("state_dir") or _default_state_dir()).expanduser()
+            url = f"sqlite+aiosqlite:///{state_dir.absolute() / 'rps-hub.db'}"
+            data = {**data, "database_url": url}
+        return data
 
     @field_validator("store")
     @classmethod
@@ -182,8 +238,6 @@ class Settings(BaseSettings):
     def _no_development_sign_in_in_production(self) -> Self:
         if self.environment == "production" and self.portal_development_sign_in:
             raise ValueError("portal_development_sign_in cannot be enabled in production")
-        if self.environment == "production" and self.trust == "off":
-            raise ValueError("trust cannot be off in production: events would go unproven")
         return self
 
     @property
@@ -214,6 +268,21 @@ class Settings(BaseSettings):
                 keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
             )
         return options
+
+    def http_server_options(self) -> HttpServerOptions:
+        """uvicorn options shared by the gateway and the portal: no banner, bounded clients.
+
+        h11 is named rather than left to uvicorn's choice because the header
+        limit is h11's. uvicorn has no timeout for a request's headers: in
+        production a reverse proxy in front sets one (see docs/infra.md).
+        """
+        return {
+            "http": "h11",
+            "server_header": False,
+            "timeout_keep_alive": self.http_keep_alive_seconds,
+            "h11_max_incomplete_event_size": self.http_max_header_bytes,
+            "limit_concurrency": self.http_max_connections,
+        }
 
     def database_url_for_logs(self) -> str:
         """The database URL with any password masked."""

@@ -32,7 +32,7 @@ def retention_ms(settings: Settings, spec: TopicSpec) -> int | None:
     if spec.cleanup == "compact":
         return None
     topics = Topics(settings.topic_prefix)
-    records = {topics.attributes, topics.consents, topics.audit}
+    records = {topics.attributes, topics.consents, topics.audit, topics.operations}
     if spec.name in records:
         return settings.attributes_retention_ms
     return settings.default_retention_ms

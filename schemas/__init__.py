@@ -10,7 +10,7 @@ Importing ``schemas`` never imports hypothesis; ``schemas.strategies`` does.
 """
 
 from schemas._envelope import LOCAL_REFERENCE_PATTERN as LOCAL_REFERENCE_PATTERN
-from schemas._errors import ROOT, FieldError
+from schemas._errors import HIDDEN, MAX_LISTED, ROOT, FieldError, describe, listed, shown_name
 from schemas.attributes import (
     VALUE_ADAPTERS,
     Address,
@@ -29,6 +29,7 @@ from schemas.attributes import (
     normalise_postcode,
 )
 from schemas.audit import AuditChain, AuditDecision, AuditRecorded, AuditRecordedData
+from schemas.binding import CONTENT_TYPE_HEADER, structured_headers
 from schemas.events import EVENT_ADAPTER, INBOUND_ADAPTER, MODELS, Event, InboundEvent
 from schemas.ids import (
     HUB_SOURCE,
@@ -103,13 +104,16 @@ __all__ = [
     "CONSENT_ENDED",
     "CONSENT_GRANTED",
     "CONSENT_WITHDRAWN",
+    "CONTENT_TYPE_HEADER",
     "DELIVERY_APPLIED",
     "EVENT_ADAPTER",
     "EVENT_TYPES",
+    "HIDDEN",
     "HUB_SOURCE",
     "INBOUND_ADAPTER",
     "MAX_BYTES",
     "MAX_DEPTH",
+    "MAX_LISTED",
     "MODELS",
     "PROFILE_UPDATED",
     "ROOT",
@@ -172,10 +176,14 @@ __all__ = [
     "authority_of_source",
     "check",
     "decode",
+    "describe",
     "encode",
+    "listed",
     "normalise_postcode",
     "parse",
     "short_name",
+    "shown_name",
     "source_of_authority",
+    "structured_headers",
     "to_binary",
 ]

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from schemas._rules import fail, matcher
 from schemas.attributes import AttributeName, PastTimestamp, ValueModel
+from schemas.binding import (
+    DATA_CONTENT_TYPE_PATTERN,
+    DATASCHEMA_PATTERN,
+    EXTENSION_NAME_PATTERN,
+    is_dataschema,
+    is_extension_value,
+    is_json_content_type,
+    split_extensions,
+)
 from schemas.ids import AUTHORITY_PATTERN, SOURCE_PATTERN, UUID_PATTERN, EventId, Source
 
 LOCAL_REFERENCE_PATTERN: Final = r"^[A-Za-z0-9/_.-]{1,64}$"
@@ -53,13 +69,96 @@ AttributeList = Annotated[
 ]
 """A non-empty list of distinct attribute names."""
 
-Version = Annotated[int, Field(strict=True, ge=1)]
+MAX_VERSION: Final = 2**63 - 1
+"""The largest signed 64-bit integer: what SQLite, PostgreSQL's ``bigint`` and a Java ``long``
+hold."""
+
+Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
 """A delivery version: it grows with every decision the hub takes about the resident, so it
-only ever increases per (authority, resident, attribute); a subscriber keeps the highest."""
+only ever increases per (authority, resident, attribute); a subscriber keeps the highest.
+At most 2^63-1, so every consumer's database can store it."""
+
+
+def _json_media_type(value: Any) -> Any:
+    """``application/json`` for any way of saying JSON in UTF-8; anything else as it came."""
+    return "application/json" if is_json_content_type(value) else value
+
+
+DataContentType = Annotated[
+    Literal["application/json"],
+    BeforeValidator(_json_media_type),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": DATA_CONTENT_TYPE_PATTERN,
+            "default": "application/json",
+            "description": "JSON; a charset parameter, when given, must be UTF-8.",
+        }
+    ),
+]
+"""The data's media type: always JSON; ``; charset=utf-8`` is accepted and dropped."""
+
+_EXTENSIONS_SCHEMA: Final = {
+    "properties": {
+        "dataschema": {
+            "type": "string",
+            "pattern": DATASCHEMA_PATTERN,
+            "description": "Optional CloudEvents attribute, accepted and ignored: an absolute URI.",
+        }
+    },
+    "patternProperties": {
+        # Every extension name but "data", which has a schema of its own.
+        "^(?!data$)" + EXTENSION_NAME_PATTERN.removeprefix("^"): {
+            "type": ["string", "integer", "boolean"],
+            "description": "A CloudEvents extension (traceparent, partitionkey...): accepted "
+            "and ignored.",
+        }
+    },
+}
+
+
+def _extensions_schema(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {}).update(_EXTENSIONS_SCHEMA["properties"])
+    schema["patternProperties"] = _EXTENSIONS_SCHEMA["patternProperties"]
+
+
+TRACEPARENT_PATTERN: Final = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+TraceParent = Annotated[
+    str,
+    AfterValidator(
+        matcher(TRACEPARENT_PATTERN, "pattern", "must be a W3C traceparent (version 00)")
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TRACEPARENT_PATTERN,
+            "description": "CloudEvents distributed tracing: the W3C traceparent.",
+        }
+    ),
+]
+TraceState = Annotated[
+    str,
+    Field(max_length=512),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 512,
+            "description": "CloudEvents distributed tracing: the W3C tracestate.",
+        }
+    ),
+]
 
 
 class Envelope(ValueModel):
-    """CloudEvents 1.0 attributes shared by every event (structured JSON mode)."""
+    """CloudEvents 1.0 attributes shared by every event (structured JSON mode).
+
+    Optional attributes the hub does not use (``dataschema``) and extensions
+    (``traceparent``, ``partitionkey``, any name of 1-20 lower-case letters and
+    digits) are accepted, checked for their type, and not kept: re-encoding the
+    event leaves them out. Any other unknown field is refused.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_extensions_schema)
 
     specversion: Literal["1.0"]
     id: EventId
@@ -67,7 +166,24 @@ class Envelope(ValueModel):
     type: str
     subject: str
     time: PastTimestamp
-    datacontenttype: Literal["application/json"] = "application/json"
+    datacontenttype: DataContentType = "application/json"
+    # The CloudEvents distributed-tracing extension (W3C trace context); left out when absent.
+    traceparent: TraceParent | None = Field(default=None, exclude_if=lambda value: value is None)
+    tracestate: TraceState | None = Field(default=None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_extensions(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kept, extensions = split_extensions(data, cls.model_fields)
+        for name, value in extensions.items():
+            if name == "dataschema":
+                if not is_dataschema(value):
+                    raise fail("uri_format", "must be an absolute URI", name)
+            elif not is_extension_value(value):
+                raise fail("extension_type", "must be a string, integer or boolean", name)
+        return kept
 
 
 # Proof of origin (see schemas/signing.py) -----------------------------------------------------

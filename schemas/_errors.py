@@ -4,19 +4,26 @@ pydantic's own messages may quote what was submitted (a union tag, a parse
 error); here every message comes from a fixed table or from one of our own
 checks, and only schema facts (a pattern, a length, the allowed values) are
 filled in. The input is looked at only to tell a wrong JSON type from a wrong
-string; it is never copied into a :class:`FieldError`.
+string; it is never copied into a :class:`FieldError`. A field's path names
+only what the contracts define (:func:`shown_name`): a key a sender made up,
+which may itself be personal data (an email address used as a key), is ``*``.
+
+Wherever errors are shown (a problem document, ``rps publish``, ``rps
+validate``) at most :data:`MAX_LISTED` are listed and the rest counted
+(:func:`listed`), so a large input cannot turn into a larger answer.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.attributes import AttributeName
+from schemas.attributes import AttributeName, ValueModel
 from schemas.types import EVENT_TYPES
 
 
@@ -92,11 +99,56 @@ _MESSAGES: Final = {
     "unknown_type": "is not a known event type and major version",
 }
 
-_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|[0-9]{1,6}")
-"""A path part shown as is; any other (an unknown key a sender made up) is shown as ``*``."""
+HIDDEN: Final = "*"
+"""How a path part that is not a name of the contracts (a key a sender made up) is shown."""
+
+MAX_LISTED: Final = 20
+"""The most errors listed in one answer or message; the rest are counted, never listed."""
+
+_T = TypeVar("_T")
 
 _ATTRIBUTES: Final = frozenset(name.value for name in AttributeName)
 _EVENT_TYPES: Final = frozenset(EVENT_TYPES)
+
+
+def listed(errors: Sequence[_T], limit: int = MAX_LISTED) -> tuple[tuple[_T, ...], int]:
+    """The first ``limit`` of ``errors``, and how many more there are."""
+    return tuple(errors[:limit]), max(0, len(errors) - limit)
+
+
+def describe(errors: Sequence[FieldError], limit: int = MAX_LISTED) -> str:
+    """``field: rule: message; ...`` for the first ``limit`` errors, then ``and N more``."""
+    shown, more = listed(errors, limit)
+    text = "; ".join(str(error) for error in shown)
+    return f"{text}; and {more} more" if more else text
+
+
+def shown_name(part: str | int) -> str:
+    """``part`` when it is a list index or a name the contracts define, else :data:`HIDDEN`.
+
+    A key made of digits is hidden too: an account or phone number is personal data.
+    """
+    if isinstance(part, int):
+        return str(part)
+    return part if part in _schema_names() else HIDDEN
+
+
+@cache
+def _schema_names() -> frozenset[str]:
+    """Every field name (and alias) of every model, attribute name and event type."""
+    names: set[str] = set(_ATTRIBUTES) | set(_EVENT_TYPES)
+    for model in _models(ValueModel):
+        for name, info in model.model_fields.items():
+            names.add(name)
+            if info.alias:
+                names.add(info.alias)
+    return frozenset(names)
+
+
+def _models(root: type[ValueModel]) -> Iterator[type[ValueModel]]:
+    yield root
+    for child in root.__subclasses__():
+        yield from _models(child)
 
 
 def field_errors(error: ValidationError) -> tuple[FieldError, ...]:
@@ -110,7 +162,7 @@ def _convert(detail: ErrorDetails) -> FieldError:
     parts = _path(detail["loc"])
     if context.get("rps_rule"):
         if context.get("field"):
-            parts.extend(str(context["field"]).split("."))
+            parts.extend(shown_name(part) for part in str(context["field"]).split("."))
         return FieldError(".".join(parts) or ROOT, detail["type"], detail["msg"])
     kind = detail["type"]
     rule = _RULES.get(kind, kind)
@@ -140,7 +192,7 @@ def _path(loc: tuple[int | str, ...]) -> list[str]:
             continue  # the claim union's tag
         if text in ("list", "all") and parts and parts[-1] == "attributes":
             continue  # the withdrawn-attributes union's tags
-        parts.append(text if _NAME.fullmatch(text) else "*")
+        parts.append(shown_name(part))
     return parts
 
 

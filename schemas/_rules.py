@@ -24,6 +24,16 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 DATE_SKEW = dt.timedelta(hours=14)
 """A calendar date is "not in the future" if it is today somewhere on Earth (UTC+14)."""
 
+EARLIEST_INSTANT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST_INSTANT = dt.datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+"""Every instant the domain speaks of (a verification, an issue, an expiry) lies in this window."""
+
+MAX_OFFSET = dt.timedelta(hours=14)
+"""The widest time-zone offset in use on Earth: any instant within it converts to UTC safely."""
+
+EARLIEST_DATE = dt.date(1900, 1, 1)
+"""No living resident was born, and no death the hub hears of happened, before this date."""
+
 
 def fail(rule: str, message: str, field: str | None = None) -> PydanticCustomError:
     """An error for ``rule``; ``message`` must be a fixed sentence, never a submitted value."""
@@ -71,6 +81,23 @@ def not_in_future_date(value: dt.date, info: ValidationInfo) -> dt.date:
     """Reject a calendar date that has not yet begun anywhere on Earth."""
     if value > (now_of(info) + DATE_SKEW).date():
         raise fail("not_in_future", "must not be in the future")
+    return value
+
+
+def bounded_instant(value: dt.datetime) -> dt.datetime:
+    """Refuse an offset beyond +-14:00 or an instant outside 1900-2200, before any UTC maths."""
+    offset = value.utcoffset()
+    if offset is None or abs(offset) > MAX_OFFSET:
+        raise fail("offset_range", "must have a time-zone offset between -14:00 and +14:00")
+    if not EARLIEST_INSTANT <= value <= LATEST_INSTANT:
+        raise fail("datetime_range", "must lie between 1900-01-01 and 2200-12-31 (UTC)")
+    return value
+
+
+def bounded_date(value: dt.date) -> dt.date:
+    """Refuse a calendar date before 1900-01-01."""
+    if value < EARLIEST_DATE:
+        raise fail("date_range", "must not be before 1900-01-01")
     return value
 
 

@@ -29,6 +29,8 @@ from pydantic import (
 )
 
 from schemas._rules import (
+    bounded_date,
+    bounded_instant,
     fail,
     iso_date_input,
     matcher,
@@ -108,9 +110,17 @@ Line = Annotated[
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(rfc3339_input),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    AfterValidator(bounded_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 with an offset within +-14:00, from 1900 to 2200 (UTC).",
+        }
+    ),
 ]
-"""An instant with a time-zone offset, given as an RFC 3339 string on the wire."""
+"""An instant with a time-zone offset (at most 14 hours either way) between 1900-01-01 and
+2200-12-31 in UTC, given as an RFC 3339 string on the wire."""
 
 PastTimestamp = Annotated[Timestamp, AfterValidator(not_in_future_datetime)]
 """An instant that is not in the future (five minutes of clock skew allowed)."""
@@ -118,10 +128,13 @@ PastTimestamp = Annotated[Timestamp, AfterValidator(not_in_future_datetime)]
 PastDate = Annotated[
     dt.date,
     BeforeValidator(iso_date_input),
+    AfterValidator(bounded_date),
     AfterValidator(not_in_future_date),
-    WithJsonSchema({"type": "string", "format": "date"}),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "description": "From 1900-01-01, not in the future."}
+    ),
 ]
-"""A calendar date (``YYYY-MM-DD``) that is not in the future."""
+"""A calendar date (``YYYY-MM-DD``) from 1900-01-01 that is not in the future."""
 
 # Attribute values -----------------------------------------------------------------------------
 

@@ -33,8 +33,6 @@ class AuditDecision(StrEnum):
     WITHHELD = "withheld"
     CONSENT_RECORDED = "consent_recorded"
     CONSENT_ENDED = "consent_ended"
-    SUBSCRIPTION_RECORDED = "subscription_recorded"
-    ACKNOWLEDGED = "acknowledged"
 
 
 class AuditChain(ValueModel):

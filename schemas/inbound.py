@@ -3,7 +3,7 @@
 ``attribute.verified`` and ``attribute.retracted`` go to the attributes topic,
 ``consent.granted`` and ``consent.withdrawn`` to the consents topic (both keyed
 by the resident's hub id), ``subscription.changed`` to the compacted
-subscriptions topic (keyed by the authority).
+subscriptions topic (keyed by ``"<authority>|<attribute>"``, see ``producers.keys``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from schemas._errors import listed
 from schemas.validation import InvalidEvent, check
 
 
@@ -21,10 +22,11 @@ class BadLine:
 
     def __str__(self) -> str:
         event = self.error.event_id or "-"
-        reasons = "; ".join(
-            f"{error.field} {error.rule} ({error.message})" for error in self.error.errors
+        shown, more = listed(self.error.errors)
+        reasons = "; ".join(f"{error.field} {error.rule} ({error.message})" for error in shown)
+        return f"{self.source}:{self.line}: event {event}: {reasons}" + (
+            f"; and {more} more" if more else ""
         )
-        return f"{self.source}:{self.line}: event {event}: {reasons}"
 
 
 @dataclass(slots=True)

@@ -72,6 +72,11 @@ class Topics:
     def acknowledgements(self) -> str:
         return f"{self.prefix}.acknowledgements.v1"
 
+    @property
+    def operations(self) -> str:
+        """Operators' actions on dead letters (values viewed, records redriven), kept like audit."""
+        return f"{self.prefix}.operations.v1"
+
     def deliveries(self, authority: str) -> str:
         """The outbound topic of one authority, e.g. ``rps.deliveries.org.dwp.v1``."""
         return f"{self.prefix}.deliveries.{authority_slug(authority)}.v1"
@@ -98,6 +103,10 @@ class Topics:
                 self.acknowledgements, "delete", False, "subscribers' delivery.applied events"
             ),
         )
+
+    def operations_spec(self) -> TopicSpec:
+        """Created by the first operator action on a dead letter, not with the fixed topics."""
+        return TopicSpec(self.operations, "delete", False, "operators' actions on dead letters")
 
     def delivery_spec(self, authority: str) -> TopicSpec:
         return TopicSpec(self.deliveries(authority), "delete", False, f"deliveries to {authority}")

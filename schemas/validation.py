@@ -2,7 +2,9 @@
 
 ``decode`` accepts CloudEvents in structured JSON mode (the whole event is the
 message value) and in Kafka binary mode (``ce_*`` headers carry the envelope,
-the value is the data). It refuses a value over :data:`MAX_BYTES` or nested
+the value is the data), telling them apart as the Kafka binding says
+(``schemas.binding``). Optional attributes and extensions are accepted and
+ignored in both modes. It refuses a value over :data:`MAX_BYTES` or nested
 deeper than :data:`MAX_DEPTH` before any model sees it, parses the JSON once,
 then validates with the event type's model. Every failure is an
 :class:`InvalidEvent` listing :class:`FieldError` values that name the field
@@ -19,7 +21,7 @@ from typing import Any, Final
 import orjson
 from pydantic import ValidationError
 
-from schemas._errors import ROOT, FieldError, field_errors
+from schemas._errors import ROOT, FieldError, describe, field_errors
 from schemas.events import MODELS, Event
 
 MAX_BYTES: Final = 64 * 1024
@@ -28,7 +30,17 @@ MAX_BYTES: Final = 64 * 1024
 MAX_DEPTH: Final = 16
 """The deepest JSON nesting accepted; a real event nests four levels at most."""
 
-_ENVELOPE: Final = ("specversion", "id", "source", "type", "subject", "time", "datacontenttype")
+_ENVELOPE: Final = (
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "subject",
+    "time",
+    "datacontenttype",
+    "traceparent",
+    "tracestate",
+)
 _EXTENSIONS: Final = ("rpssig", "rpskeyid", "rpsvoucher")  # schemas/signing.py
 _CONTAINERS: Final = (dict, list)
 _ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -48,7 +60,7 @@ class InvalidEvent(SchemaError):
 
     def _describe(self) -> str:
         which = f"event {self.event_id}" if self.event_id else "event (id unknown)"
-        return f"invalid {which}: " + "; ".join(str(error) for error in self.errors)
+        return f"invalid {which}: {describe(self.errors)}"
 
     def __str__(self) -> str:
         return self._describe()
@@ -129,7 +141,14 @@ def to_binary(event: Event) -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 def _binary_envelope(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | None:
-    """The envelope carried by ``ce_*`` headers, or ``None`` when the message is structured."""
+    """The envelope carried by ``ce_*`` headers, or ``None`` when the message is structured.
+
+    As the Kafka binding says: a ``content-type`` of ``application/cloudevents...`` means
+    structured mode whatever other headers there are; otherwise ``ce_specversion`` means
+    binary mode; a record with neither is read as structured.
+    """
+    if any(_is_structured_content_type(name, raw) for name, raw in headers):
+        return None
     if not any(name == "ce_specversion" for name, _ in headers):
         return None
     envelope: dict[str, Any] = {}
@@ -144,10 +163,14 @@ def _binary_envelope(headers: Sequence[tuple[str, bytes]]) -> dict[str, Any] | N
             text = bytes(raw or b"").decode("utf-8")
         except UnicodeDecodeError:
             raise _invalid(None, attribute, "not_utf8", "header must be UTF-8") from None
-        if attribute == "datacontenttype":
-            text = text.split(";", 1)[0].strip()
         envelope[attribute] = text
     return envelope
+
+
+def _is_structured_content_type(name: str, raw: bytes | None) -> bool:
+    return name.lower() == "content-type" and bytes(raw or b"").lower().startswith(
+        b"application/cloudevents"
+    )
 
 
 def _json_failure(reason: str) -> tuple[str, str]:

@@ -93,9 +93,14 @@ async def run_read_model(
     store = ReadModelStore(create_engine(url))
     projection = _ReadModelProjection(settings, store, rebuild=rebuild)
     runner: Runner[Fact] = Runner(
-        settings, projection, group_id=settings.readmodel_group_id, client_id="rps-readmodel"
+        settings, projection, group_id=group_id(settings), client_id="rps-readmodel"
     )
     return await runner.run(stop_at_end=stop_at_end)
+
+
+def group_id(settings: Settings) -> str:
+    """``RPS_READMODEL_GROUP_ID``, or ``<topic_prefix>-readmodel``."""
+    return settings.readmodel_group_id or f"{settings.topic_prefix}-readmodel"
 
 
 async def open_read_model(db_url: str) -> ReadModel:

@@ -80,10 +80,12 @@ class ReadModelStore:
 
 async def _record(connection: AsyncConnection, fact: Fact) -> None:
     match fact:
-        case ClaimSeen():
-            await _insert_once(connection, claims, {"claim_id": fact.claim_id}, asdict(fact))
+        case ClaimSeen():  # keyed per resident, as the worker keys them
+            key = {"resident": fact.resident, "claim_id": fact.claim_id}
+            await _insert_once(connection, claims, key, asdict(fact))
         case RetractionSeen():
-            await _insert_once(connection, retractions, {"event_id": fact.event_id}, asdict(fact))
+            key = {"resident": fact.resident, "event_id": fact.event_id}
+            await _insert_once(connection, retractions, key, asdict(fact))
         case AuditSeen():
             await _insert_once(connection, audit, {"event_id": fact.event_id}, asdict(fact))
         case AckSeen():

@@ -2,14 +2,25 @@
 
 Raw facts (``claims``, ``retractions``, ``consent_grants``,
 ``consent_withdrawals``, ``audit``, ``acknowledgements``) are kept as the
-topics said them, each once; ``profile`` is derived from claims and retractions
+topics said them, each once (claims and retractions once per resident and id,
+as the worker keys them); ``profile`` is derived from claims and retractions
 per (resident, attribute) whenever either changes. ``positions`` is the
 consumed position, written in the same transaction as the rows.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
 from consumers._database import UtcDateTime
 
@@ -18,27 +29,29 @@ metadata = MetaData()
 claims = Table(
     "claims",
     metadata,
-    Column("claim_id", String(128), primary_key=True),
     Column("resident", String(64), nullable=False),
+    Column("claim_id", String(128), nullable=False),
     Column("attribute", String(64), nullable=False),
     Column("source", String(256), nullable=False),
     Column("assurance", String(16), nullable=False),
     Column("method", String(64), nullable=False),
     Column("verified_at", UtcDateTime(), nullable=False),
     Column("value_json", Text(), nullable=False),
+    PrimaryKeyConstraint("resident", "claim_id", name="pk_claims_per_resident"),
     Index("ix_claims_resident_attribute", "resident", "attribute"),
 )
 
 retractions = Table(
     "retractions",
     metadata,
-    Column("event_id", String(128), primary_key=True),
     Column("resident", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
     Column("claim_id", String(128), nullable=False),
     Column("attribute", String(64), nullable=False),
     Column("source", String(256), nullable=False),
     Column("reason", String(64), nullable=False),
     Column("issued_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("resident", "event_id", name="pk_retractions_per_resident"),
     Index("ix_retractions_resident_attribute", "resident", "attribute"),
 )
 

@@ -26,12 +26,16 @@ from starlette.exceptions import HTTPException
 
 from producers.credentials import PublisherCredential
 from producers.errors import EventRejected, NotPublishable, PublishFailed, SourceMismatch
+from producers.gateway._metrics import EVENTS, REFUSALS
 from producers.gateway.contract import component_schemas, problem_responses, request_body
 from producers.gateway.dependencies import Authenticator, Body, Caller, Wired, Wiring, utcnow
+from producers.gateway.feed_routes import FeedWiring
+from producers.gateway.feed_routes import router as feed_router
 from producers.gateway.problems import Located, Problem, ProblemResponse
 from producers.gateway.trust import Roles, not_registered
 from producers.inputs import read_document, read_retraction
 from producers.publisher import Publisher
+from rps.http_metrics import RequestMetrics
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import ROOT, Event, FieldError
@@ -65,6 +69,7 @@ def create_app(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     roles: Roles | None = None,
+    feed: FeedWiring | None = None,
 ) -> FastAPI:
     """The gateway application; the caller owns (starts and closes) the publisher and store.
 
@@ -77,7 +82,9 @@ def create_app(
         description=(
             "Publish verified-attribute events to the hub over HTTP. Each publisher has its "
             "own API key, bound to one CloudEvents `source`. A 202 means Kafka has "
-            "acknowledged the event. Errors are RFC 9457 problem documents "
+            "acknowledged the event. Authorities without Kafka read their deliveries from the "
+            "pull feed (`/v1/deliveries`) with their own feed key. Errors are RFC 9457 problem "
+            "documents "
             "(`application/problem+json`) that never repeat a value you sent."
         ),
         docs_url=None,
@@ -85,6 +92,9 @@ def create_app(
     )
     app.state.wiring = Wiring(settings, publisher, authenticator, clock, roles)
     app.include_router(router)
+    app.state.feed = feed  # the pull feed (feed_routes): None when the caller serves no feed
+    app.include_router(feed_router)
+    app.add_middleware(RequestMetrics, service="gateway")
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
@@ -246,10 +256,12 @@ async def _send(wiring: Wiring, events: list[Event], credential: PublisherCreden
         else:
             await wiring.publisher.publish_many(events, revalidate=False)
     except PublishFailed:
+        EVENTS.labels("unavailable").inc(len(events))
         _log.warning("kafka unavailable", source=credential.source, count=len(events))
         raise _unavailable(
             wiring, "not acknowledged: retry after the given seconds with the same event ids"
         ) from None
+    EVENTS.labels("accepted").inc(len(events))
     _log.debug("accepted", source=credential.source, count=len(events))
 
 
@@ -308,6 +320,7 @@ def _unavailable(wiring: Wiring, detail: str) -> Problem:
 
 async def _problem(_request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, Problem)
+    REFUSALS.labels(error.slug).inc()
     return error.response()
 
 

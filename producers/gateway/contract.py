@@ -20,6 +20,7 @@ _STATUS_TEXT: Final = {
     400: "The body is not JSON.",
     401: "Unknown or revoked API key.",
     403: "An event's source is not yours, or its type is not one a publisher may send.",
+    408: "The body did not arrive within the time allowed (`RPS_HTTP_BODY_TIMEOUT_SECONDS`).",
     413: "The body is larger than the gateway accepts.",
     415: "The body is not JSON.",
     422: "An event breaks the contract; `errors` lists each field and rule.",

@@ -1,12 +1,14 @@
 """What every gateway route depends on: the wiring, the caller's credential, the JSON body.
 
 The credential comes from ``Authorization: Bearer <key>`` (401 otherwise); the
-body is read no further than ``gateway_max_body_bytes`` (413) and must be JSON
-(415 for another media type, 400 when it does not parse).
+body is read no further than ``gateway_max_body_bytes`` (413), must arrive
+within ``http_body_timeout_seconds`` (408) and must be JSON (415 for another
+media type, 400 when it does not parse).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,11 +106,22 @@ async def body(request: Request, wiring: Wired) -> Any:
     if declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
+    seconds = wiring.settings.http_body_timeout_seconds
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Problem(
+            408,
+            "body-timeout",
+            "Request body too slow",
+            f"the whole body must arrive within {seconds:g} seconds",
+            headers={"Connection": "close"},
+        ) from None
     try:
         return orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError:

@@ -3,8 +3,10 @@
 Each problem names its ``type`` (a URI reference, listed in
 ``docs/publishing.md``), a ``title``, the HTTP ``status`` and a ``detail``; an
 invalid event adds ``errors``, one entry per field and rule broken (with the
-event's ``index`` in a batch). Nothing in a problem repeats a value the caller
-sent, so a problem can never leak personal data.
+event's ``index`` in a batch), at most :data:`schemas.MAX_LISTED` of them, and
+``more_errors``, how many more there were. Nothing in a problem repeats a
+value the caller sent, nor a field name the contracts do not define, so a
+problem can never leak personal data, and it stays small whatever was sent.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Final
 
 from fastapi.responses import JSONResponse
 
-from schemas import FieldError
+from schemas import MAX_LISTED, FieldError, listed
 
 MEDIA_TYPE: Final = "application/problem+json"
 BASE: Final = "/problems/"
@@ -64,7 +66,10 @@ class Problem(Exception):
             "detail": self.detail,
         }
         if self.errors:
-            body["errors"] = [_error(index, error) for index, error in self.errors]
+            shown, more = listed(self.errors)
+            body["errors"] = [_error(index, error) for index, error in shown]
+            if more:
+                body["more_errors"] = more
         return ProblemResponse(body, status_code=self.status, headers=self.headers)
 
 
@@ -86,6 +91,8 @@ PROBLEM_SCHEMA: Final[dict[str, object]] = {
         "detail": {"type": "string"},
         "errors": {
             "type": "array",
+            "maxItems": MAX_LISTED,
+            "description": f"the first {MAX_LISTED} errors; `more_errors` counts the rest",
             "items": {
                 "type": "object",
                 "required": ["field", "rule", "detail"],
@@ -99,6 +106,11 @@ PROBLEM_SCHEMA: Final[dict[str, object]] = {
                     },
                 },
             },
+        },
+        "more_errors": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "how many errors there were beyond those listed in `errors`",
         },
     },
 }

@@ -13,9 +13,13 @@ from fastapi import FastAPI
 
 from producers.credentials import CachedAuthenticator, open_store
 from producers.errors import InvalidSigningKey, PublishFailed
+from producers.feed_keys import open_feed_keys
 from producers.gateway.app import create_app
+from producers.gateway.feed import Feed
+from producers.gateway.feed_routes import FeedWiring
 from producers.gateway.trust import Permit, Roles, gateway_key
 from producers.publisher import Publisher
+from rps import metrics, tracing
 from rps.logs import get_logger
 from rps.settings import Settings
 
@@ -38,17 +42,21 @@ async def running(settings: Settings, *, permit: Permit | None = None) -> AsyncI
         raise InvalidSigningKey("a production gateway needs RPS_GATEWAY_SIGNING_KEY_FILE and _ID")
     if key is None:
         _log.warning("gateway neither checks roles nor vouches: no signing key configured")
-    async with open_store(settings) as store:
+    async with open_store(settings) as store, open_feed_keys(settings) as keys:
         authenticator = CachedAuthenticator(store, settings.gateway_credential_cache_seconds)
         publisher = Publisher(settings, signing=key)
+        feed = Feed(settings)
         try:
             await publisher.start()
         except PublishFailed:
             _log.warning("kafka unavailable at start", bootstrap_servers=settings.bootstrap_servers)
         try:
             roles = None if key is None or permit is None else Roles(settings, permit)
-            yield create_app(settings, publisher, authenticator, roles=roles)
+            yield create_app(
+                settings, publisher, authenticator, roles=roles, feed=FeedWiring(feed, keys)
+            )
         finally:
+            await feed.close()
             await publisher.close()
 
 
@@ -66,6 +74,7 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
     """Serve the gateway on ``gateway_host:gateway_port`` until SIGINT or SIGTERM, then close."""
+    tracing.configure("gateway")
     async with running(settings, permit=permit) as app:
         config = uvicorn.Config(
             app,
@@ -74,9 +83,13 @@ async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
             lifespan="off",
             access_log=False,
             log_config=None,
-            server_header=False,
+            **settings.http_server_options(),
         )
         server = _Server(config)
+        health = metrics.Health()
+        health.require("producing")
+        watching = asyncio.create_task(_watch(app.state.wiring.publisher, health))
+        exposed = metrics.serve(settings, health, "gateway")
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(stop, server.handle_exit, stop, None)
@@ -89,6 +102,17 @@ async def serve(settings: Settings, *, permit: Permit | None = None) -> None:
         try:
             await server.serve()
         finally:
+            watching.cancel()
+            if exposed is not None:
+                exposed.stop()
             for stop in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(stop)
     _log.info("gateway stopped")
+
+
+async def _watch(publisher: Publisher, health: metrics.Health, every: float = 5.0) -> None:
+    """Keep the gateway's readiness (Kafka answers) and liveness (the loop beats) current."""
+    while True:
+        health.beat()
+        health.met("producing", await publisher.reachable())
+        await asyncio.sleep(every)

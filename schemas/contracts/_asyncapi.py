@@ -1,10 +1,13 @@
-"""The AsyncAPI 3.0 document: the hub's topics, their keys, their messages and who sends them.
+"""The AsyncAPI 3.0 document: the hub's topics, their keys, headers and settings, their
+messages, who sends them, and the servers and security a client connects with.
 
 The document describes the hub as the application: it *receives* on the
 inbound topics (publishers, residents and authorities send there) and *sends*
-on each authority's delivery topic and on the audit and dead-letter topics.
-Payload schemas are the models' JSON Schemas, gathered under
-``components/schemas`` with references rewritten to point there.
+on each authority's delivery topic and on the audit, control and dead-letter
+topics. Payload schemas are the models' JSON Schemas, gathered under
+``components/schemas`` with references rewritten to point there; the Kafka
+facts (keys, headers, topic settings, servers, security) come from
+:mod:`schemas.contracts._kafka`.
 """
 
 from __future__ import annotations
@@ -14,11 +17,20 @@ from typing import Any, Final
 import orjson
 from pydantic.json_schema import models_json_schema
 
+from schemas.binding import STRUCTURED_CONTENT_TYPE
+from schemas.contracts._kafka import (
+    HEADERS,
+    KAFKA_BINDING,
+    KEYS,
+    SECURITY_SCHEMES,
+    servers,
+    topic_binding,
+)
 from schemas.events import MODELS
-from schemas.ids import AUTHORITY_PATTERN, UUID_PATTERN
+from schemas.ids import HUB_SOURCE, UUID_PATTERN
 from schemas.registry import KeyRecorded, PublisherRegistered
 from schemas.samples import example_lines
-from schemas.topics import Topics
+from schemas.topics import Topics, TopicSpec
 from schemas.types import (
     ATTRIBUTE_RETRACTED,
     ATTRIBUTE_VERIFIED,
@@ -33,29 +45,8 @@ from schemas.types import (
 
 _DEFS: Final = "#/$defs/"
 _COMPONENTS: Final = "#/components/schemas/"
-_KAFKA_BINDING: Final = "0.5.0"
-
-_KEYS: Final = {
-    "resident": {
-        "type": "string",
-        "pattern": UUID_PATTERN,
-        "description": "The resident's opaque hub id (UTF-8), the same as the event's subject.",
-    },
-    "authority": {
-        "type": "string",
-        "pattern": AUTHORITY_PATTERN,
-        "description": "The authority id (UTF-8), the same as the event's subject.",
-    },
-    "pseudonym": {
-        "type": "string",
-        "pattern": UUID_PATTERN,
-        "description": "The authority's pairwise pseudonym for the resident (UTF-8): the subject.",
-    },
-    "audit": {
-        "type": "string",
-        "description": "The resident's hub id, or the authority id for subscription decisions.",
-    },
-}
+_CONTROL_TYPE: Final = "uk.gov.rps.control.reevaluate.v1"
+_CE_JSON: Final = "application/cloudevents+json"
 
 # channel id -> (address, key kind, message types, action of the hub, description)
 _Channel = tuple[str, str, tuple[str, ...], str, str]
@@ -82,11 +73,12 @@ def _channels(topics: Topics) -> dict[str, _Channel]:
         ),
         "subscriptions": (
             topics.subscriptions,
-            "authority",
+            "subscription",
             (SUBSCRIPTION_CHANGED,),
             "receive",
-            "Which attributes each authority wants and at what minimum assurance. Compacted; "
-            "authorities send, every hub worker reads it whole.",
+            "Which attributes each authority wants and at what minimum assurance. Compacted, "
+            "keyed '<authority>|<attribute>' so compaction keeps every (authority, attribute) "
+            "pair's latest change; authorities send, every hub worker reads it whole.",
         ),
         "deliveries": (
             deliveries,
@@ -118,7 +110,7 @@ def _channels(topics: Topics) -> dict[str, _Channel]:
 def asyncapi_document(topics: Topics | None = None) -> dict[str, Any]:
     """The AsyncAPI 3.0 document for the topics of ``topics`` (prefix ``rps`` by default)."""
     topics = topics or Topics("rps")
-    schemas = _component_schemas()
+    specs = {spec.name: spec for spec in topics.fixed()}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -126,14 +118,10 @@ def asyncapi_document(topics: Topics | None = None) -> dict[str, Any]:
         refs = {}
         for event_type in types:
             name = _message_name(event_type)
-            messages[name] = _message(event_type, key)
+            messages[name] = _message(event_type, key, "hub" if action == "send" else "inbound")
             refs[name] = {"$ref": f"#/components/messages/{name}"}
-        channels[channel_id] = {
-            "address": address,
-            "description": description,
-            "messages": refs,
-            "bindings": {"kafka": {"topic": address, "bindingVersion": _KAFKA_BINDING}},
-        }
+        spec = specs.get(address) or TopicSpec(address, "delete", False, description)
+        channels[channel_id] = _channel(topics, spec, description, refs)
         if "{authority}" in address:
             channels[channel_id]["parameters"] = {
                 "authority": {
@@ -142,77 +130,162 @@ def asyncapi_document(topics: Topics | None = None) -> dict[str, Any]:
                     "examples": ["E08000012", "E08000015", "org.dwp"],
                 }
             }
-        operations[f"{action}{channel_id.title()}"] = {
-            "action": action,
-            "channel": {"$ref": f"#/channels/{channel_id}"},
-            "summary": f"The hub {action}s on {address}.",
-            "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"} for name in refs],
-        }
-    channels["deadletter"] = {
-        "address": topics.deadletter,
-        "description": "Anything the hub could not process: the original key, value and headers, "
-        "with the source topic, partition, offset and the reason in headers. The hub sends.",
-        "bindings": {"kafka": {"topic": topics.deadletter, "bindingVersion": _KAFKA_BINDING}},
-    }
-    channels["publishers"], messages_of_registry = _registry_channel(topics)
-    messages |= messages_of_registry
-    operations["receivePublishers"] = {
-        "action": "receive",
-        "channel": {"$ref": "#/channels/publishers"},
-        "summary": f"Every hub worker and the gateway read {topics.publishers} whole.",
-        "messages": [{"$ref": f"#/channels/publishers/messages/{n}"} for n in messages_of_registry],
-    }
+        operations[f"{action}{channel_id.title()}"] = _operation(channel_id, action, address, refs)
+    for channel_id, spec, sent, description in _hub_only(topics, specs):
+        refs = {}
+        for message in sent if isinstance(sent, list) else [sent]:
+            name = str(message["name"])
+            messages[name] = message
+            refs[name] = {"$ref": f"#/components/messages/{name}"}
+        channels[channel_id] = _channel(topics, spec, description, refs)
+        both = channel_id in ("control", "publishers")
+        for action in ("send", "receive") if both else ("send",):
+            operations[f"{action}{channel_id.title()}"] = _operation(
+                channel_id, action, spec.name, refs
+            )
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "Resident Profile Sync",
             "version": "1.0.0",
             "description": "Tell us once for UK local government. Every message is a CloudEvents "
-            "1.0 event in structured JSON mode (the Kafka binary mode with ce_* headers is "
-            "accepted on input too). Topic names use the default prefix 'rps'.",
+            "1.0 event. The hub writes every record in the Kafka binding's structured mode, "
+            "with the header 'content-type: application/cloudevents+json; charset=utf-8'; on "
+            "input it accepts structured and binary mode (ce_* headers), and accepts and "
+            "ignores the optional attributes and extensions it does not use. Topic names use "
+            "the default prefix 'rps'; topic settings are the defaults 'rps topics create' "
+            "applies (RPS_PARTITIONS, RPS_REPLICATION_FACTOR, RPS_*_RETENTION_MS). The "
+            "worker's own table changelogs are not part of the contract.",
         },
-        "defaultContentType": "application/cloudevents+json",
+        "defaultContentType": _CE_JSON,
+        "servers": servers(),
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": schemas},
+        "components": {
+            "messages": messages,
+            "schemas": _component_schemas(),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 
-_REGISTRY_KEY: Final = {
-    "type": "string",
-    "description": "The source (urn:gss:E08000012) for a registration, or '<source>|<key id>' "
-    "for a key (UTF-8).",
-}
-
-
-def _registry_channel(topics: Topics) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The publisher registry topic (docs/trust.md): plain JSON records, not CloudEvents."""
-    messages = {
-        "publisherRegistered": _registry_message(PublisherRegistered, "A source and its role."),
-        "keyRecorded": _registry_message(
-            KeyRecorded, "One public key, valid from added_at until revoked_at."
-        ),
-    }
-    channel = {
-        "address": topics.publishers,
-        "description": "The publisher registry: each source's role and its Ed25519 public keys, "
-        "with validity by the broker's record time. Compacted, never tombstoned; only operators "
-        "write it (rps publishers); workers, replay and the gateway read it whole.",
-        "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
-        "bindings": {"kafka": {"topic": topics.publishers, "bindingVersion": _KAFKA_BINDING}},
-    }
-    return channel, messages
-
-
-def _registry_message(model: type[Any], summary: str) -> dict[str, Any]:
+def _channel(
+    topics: Topics, spec: TopicSpec, description: str, refs: dict[str, Any]
+) -> dict[str, Any]:
     return {
-        "name": model.__name__,
-        "title": model.__name__,
-        "summary": summary,
-        "contentType": "application/json",
-        "payload": {"$ref": f"{_COMPONENTS}{model.__name__}"},
-        "bindings": {"kafka": {"key": _REGISTRY_KEY, "bindingVersion": _KAFKA_BINDING}},
+        "address": spec.name,
+        "description": description,
+        "messages": refs,
+        "bindings": {"kafka": topic_binding(topics, spec)},
     }
+
+
+def _operation(channel_id: str, action: str, address: str, refs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{channel_id}"},
+        "summary": f"The hub {action}s on {address}.",
+        "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"} for name in refs],
+    }
+
+
+_HubChannel = tuple[str, TopicSpec, dict[str, Any] | list[dict[str, Any]], str]
+"""A hub-only channel: its id, topic, the message (or messages) sent on it, its description."""
+
+
+def _hub_only(topics: Topics, specs: dict[str, TopicSpec]) -> list[_HubChannel]:
+    """The channels only the hub writes that carry no product event: the publisher registry,
+    control and dead letters."""
+    return [
+        _publishers_channel(specs[topics.publishers]),
+        _control_channel(specs[topics.control]),
+        _dead_letter_channel(specs[topics.deadletter]),
+    ]
+
+
+def _publishers_channel(spec: TopicSpec) -> _HubChannel:
+    """The publisher registry: plain JSON records of roles and signing keys."""
+    registry = [
+        {
+            "name": name,
+            "title": model.__name__,
+            "summary": summary,
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "description": "None: a registry record is plain JSON, not a CloudEvent.",
+            },
+            "payload": model.model_json_schema(),
+            "bindings": {"kafka": {"key": KEYS["registry"], "bindingVersion": KAFKA_BINDING}},
+        }
+        for name, model, summary in (
+            ("publisherRegistered", PublisherRegistered, "A source's role, set once."),
+            ("keyRecorded", KeyRecorded, "A signing key: valid from added_at until revoked_at."),
+        )
+    ]
+    return (
+        "publishers",
+        spec,
+        registry,
+        "The publisher registry: each source's role and public signing keys (plain JSON, "
+        "not CloudEvents). Operators send with 'rps publishers'; every worker, the gateway "
+        "and replay read it whole. See docs/trust.md.",
+    )
+
+
+def _control_channel(spec: TopicSpec) -> _HubChannel:
+    """The workers' re-evaluation requests, keyed by resident."""
+    control = {
+        "name": "controlReevaluate",
+        "title": _CONTROL_TYPE,
+        "summary": "A worker asks the resident's partition to decide again (consent expiry, a "
+        "new subscription's backfill).",
+        "contentType": _CE_JSON,
+        "headers": HEADERS["hub"],
+        "payload": {
+            "type": "object",
+            "required": ["specversion", "id", "source", "type", "subject", "reason"],
+            "properties": {
+                "specversion": {"const": "1.0"},
+                "id": {"type": "string"},
+                "source": {"const": HUB_SOURCE},
+                "type": {"const": _CONTROL_TYPE},
+                "subject": {"type": "string", "pattern": UUID_PATTERN},
+                "reason": {
+                    "type": "string",
+                    "description": "Why (a CloudEvents extension): expiry, backfill...",
+                },
+            },
+        },
+        "bindings": {"kafka": {"key": KEYS["resident"], "bindingVersion": KAFKA_BINDING}},
+    }
+    return (
+        "control",
+        spec,
+        control,
+        "The workers' own instructions, keyed by resident and co-partitioned with the "
+        "attributes and consents. Internal: the hub sends and receives.",
+    )
+
+
+def _dead_letter_channel(spec: TopicSpec) -> _HubChannel:
+    """Records the hub could not process, kept byte for byte."""
+    dead_letter = {
+        "name": "deadLetter",
+        "title": "Dead letter",
+        "summary": "A record the hub could not process, kept as it came, with why and where.",
+        "contentType": "application/octet-stream",
+        "headers": HEADERS["deadletter"],
+        "payload": {"description": "The original record's value, byte for byte (or none)."},
+        "bindings": {"kafka": {"key": KEYS["original"], "bindingVersion": KAFKA_BINDING}},
+    }
+    return (
+        "deadletter",
+        spec,
+        dead_letter,
+        "Anything the hub could not process: the original key, value and headers, with "
+        "the source topic, partition, offset and the reason in headers. The hub sends.",
+    )
 
 
 def _message_name(event_type: str) -> str:
@@ -220,28 +293,33 @@ def _message_name(event_type: str) -> str:
     return head + verb.title()
 
 
-def _message(event_type: str, key: str) -> dict[str, Any]:
+def _message(event_type: str, key: str, headers: str) -> dict[str, Any]:
     model = MODELS[event_type]
     examples = [
         {"name": f"example{index}", "payload": orjson.loads(line)}
         for index, line in enumerate(example_lines(event_type)[:2], start=1)
     ]
+    if headers == "hub":
+        examples = [
+            {**example, "headers": {"content-type": STRUCTURED_CONTENT_TYPE}}
+            for example in examples
+        ]
     return {
         "name": event_type,
         "title": event_type,
         "summary": (model.__doc__ or event_type).strip().splitlines()[0],
-        "contentType": "application/cloudevents+json",
+        "contentType": _CE_JSON,
+        "headers": HEADERS[headers],
         "payload": {"$ref": f"{_COMPONENTS}{model.__name__}"},
-        "bindings": {"kafka": {"key": _KEYS[key], "bindingVersion": _KAFKA_BINDING}},
+        "bindings": {"kafka": {"key": KEYS[key], "bindingVersion": KAFKA_BINDING}},
         "examples": examples,
     }
 
 
 def _component_schemas() -> dict[str, Any]:
     """Every model's JSON Schema in AsyncAPI's dialect, references into ``components/schemas``."""
-    models = [*MODELS.values(), PublisherRegistered, KeyRecorded]
     _, top = models_json_schema(
-        [(model, "validation") for model in models], ref_template=_COMPONENTS + "{model}"
+        [(model, "validation") for model in MODELS.values()], ref_template=_COMPONENTS + "{model}"
     )
     return {name: _asyncapi_dialect(schema) for name, schema in top.get("$defs", {}).items()}
 

@@ -34,8 +34,6 @@ class AuditDecision(StrEnum):
     WITHHELD = "withheld"
     CONSENT_RECORDED = "consent_recorded"
     CONSENT_ENDED = "consent_ended"
-    SUBSCRIPTION_RECORDED = "subscription_recorded"
-    ACKNOWLEDGED = "acknowledged"
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,8 @@ class Decision:
     acknowledged_status: str | None = None  # "conflict": kept aside, reference not matched
     signed_with: str | None = None  # the key that proved the input's origin
     vouched_by: str | None = None  # the gateway that vouched for its publisher
+    refused: str | None = None
+    """Why the authority's endpoint refused the delivery (``webhook_refused:http_410``)."""
 
     @property
     def conflict(self) -> bool:
@@ -118,6 +120,7 @@ async def history(settings: Settings, resident: str) -> list[Decision]:
             continue
         if isinstance(event, schemas.DeliveryApplied) and event.data.decision_id in wanted:
             acks.setdefault((event.data.decision_id, event.data.authority), event)
+    refusals = await _refusals(settings, topics, wanted)
     lines = []
     for event in audit:
         d = event.data
@@ -140,7 +143,29 @@ async def history(settings: Settings, resident: str) -> list[Decision]:
                 acknowledged_status=ack.data.status if ack else None,
                 signed_with=d.signed_with,
                 vouched_by=d.vouched_by,
+                refused=refusals.get((d.decision_id or "", d.authority or "")),
             )
         )
     lines.sort(key=lambda line: line.time)  # stable: records of one decision keep their order
     return lines
+
+
+async def _refusals(
+    settings: Settings, topics: Topics, wanted: set[str]
+) -> dict[tuple[str, str], str]:
+    """Deliveries an authority's endpoint refused (dead-lettered by ``rps webhooks``), by
+    (decision id, authority): the reason, which names the HTTP status."""
+    found: dict[tuple[str, str], str] = {}
+    for record in await read_to_end(settings, topics.deadletter):
+        reason = dict(record.headers).get("rps.dlq.reason", b"").decode("utf-8", "replace")
+        if not reason.startswith("webhook_refused:"):
+            continue
+        try:
+            event = schemas.decode(record.value or b"")
+        except schemas.InvalidEvent:
+            continue
+        if not isinstance(event, schemas.ProfileUpdated | schemas.ConsentEnded):
+            continue
+        if event.data.decision_id in wanted:
+            found.setdefault((event.data.decision_id, event.data.authority), reason)
+    return found

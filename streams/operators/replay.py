@@ -68,6 +68,7 @@ async def rebuild(
 ) -> Rebuilt:
     """Fold every valid inbound record (from ``since``) into a fresh state per resident."""
     facts: dict[str, list[Fact]] = defaultdict(list)
+    sizes: dict[str, list[int]] = defaultdict(lambda: [0])  # bytes read so far, a bound on state
     where: dict[str, int] = {}
     events = rejected = 0
     view = await read_registry(settings) if settings.trust == "enforce" else None
@@ -94,16 +95,24 @@ async def rebuild(
                 rejected += 1
                 continue
             facts[fact.resident].append(fact)  # type: ignore[arg-type]
+            read = len(record.value) + sum(len(k) + len(v) for k, v in record.headers or ())
+            sizes[fact.resident].append(sizes[fact.resident][-1] + read + 512)
             where.setdefault(fact.resident, record.partition)
         if progress is not None:
             progress(len(batch))
     states: dict[str, ResidentState] = {}
     for resident, items in facts.items():
         state = EMPTY
-        for fact in items:
+        for n, fact in enumerate(items):
             if fact.id in state.seen and state.seen[fact.id] != fact.digest:
                 continue  # an id reused for other content was refused live too
-            state = fold(state, fact)
+            folded = fold(state, fact)
+            if sizes[resident][n + 1] > stored.MAX_STATE_BYTES // 2 and stored.state_too_large(
+                resident, folded
+            ):
+                rejected += 1  # refused live too (state_too_large)
+                continue
+            state = folded
         states[resident] = state
     return Rebuilt(states, events, rejected, where)
 

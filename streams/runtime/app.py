@@ -9,6 +9,7 @@ aiokafka has a module of its own here (listed in this folder's README).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
@@ -19,14 +20,16 @@ from typing import Any, cast
 import faust
 from faust.types import TP
 
-from rps import following, reading, topic_admin
+from rps import following, logs, metrics, reading, topic_admin, tracing
 from rps.logs import get_logger
+from rps.private import private_directory
 from rps.registry import RegistryFollower
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import SubscriptionChange
 from streams.runtime.faults import CrashPoints, FetchedButDropped
 from streams.runtime.intake import Intake
+from streams.runtime.metrics import PrometheusObserver, Readiness
 from streams.runtime.names import faust_id
 from streams.runtime.producer import FaustOutlet, FaustSend, use_tracking_producer
 from streams.runtime.rewind import rewind_uncommitted_inputs
@@ -39,6 +42,8 @@ from streams.worker.processor import Processor
 from streams.worker.stages import Stages
 
 log = get_logger("worker")
+
+_METRICS_EVERY_SECONDS = 5.0  # lag and restore progress
 
 
 @dataclass(slots=True)
@@ -53,6 +58,7 @@ class Worker:
     intake: Intake
     sweep: expiry.Sweep
     profiles: TableStore
+    readiness: Readiness
     registry: RegistryFollower | None
     """The publisher registry the worker follows; None when trust is off (``RPS_TRUST``)."""
 
@@ -74,7 +80,7 @@ def _credentials(settings: Settings) -> Any:
 def faust_app(settings: Settings) -> faust.App:
     """The worker's Faust app with its settings (the benchmarks' Faust floor uses it too)."""
     datadir = settings.state_dir / "faust" / faust_id(settings) / settings.worker_name
-    datadir.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(datadir.parent)
     app = faust.App(
         faust_id(settings),
         broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
@@ -123,6 +129,8 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
     )
     registry = RegistryFollower(settings) if settings.trust == "enforce" else None
     directory = SubscriptionDirectory(settings, following.follow, registry)
+    readiness = Readiness(app, faust_id(settings), inputs, metrics.Health())
+    observer = PrometheusObserver(settings.topic_prefix)
 
     async def crash(error: BaseException) -> None:
         log.error("worker stopping after an unrecoverable output failure")
@@ -134,7 +142,14 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
     outlet = FaustOutlet(app)
     checkpoints = CrashPoints(settings)
     stages = Stages(
-        settings, outlet, profiles.changelog, profiles.persisted, crash, last_audit, checkpoints
+        settings,
+        outlet,
+        profiles.changelog,
+        profiles.persisted,
+        crash,
+        last_audit,
+        checkpoints,
+        observer,
     )
     processor = Processor(
         settings,
@@ -144,19 +159,24 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         functools.partial(topic_admin.ensure_delivery_topic, settings),
         stages.known_sent,
         FaustSend(app),
-        registry,
+        observer,
+        stages.drain,
+        registry=registry,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
     intake = Intake(processor, stages, guard, dropper)
     sweep = expiry.Sweep(schedule, processor.request_reevaluation)
-    return Worker(app, processor, stages, directory, guard, intake, sweep, profiles, registry)
+    return Worker(
+        app, processor, stages, directory, guard, intake, sweep, profiles, readiness, registry
+    )
 
 
 def _attach(settings: Settings, worker: Worker) -> None:
     """Connect the parts to Faust: the rewind, the revocation signal, the directory's hooks,
     the agent, the tasks and the timers."""
     app, directory, guard, stages = worker.app, worker.directory, worker.guard, worker.stages
+    readiness = worker.readiness
     topics = Topics(settings.topic_prefix)
     inputs = {topics.attributes, topics.consents, topics.control}
 
@@ -194,6 +214,22 @@ def _attach(settings: Settings, worker: Worker) -> None:
             await worker.registry.start()
         await directory.run()
 
+    @app.task
+    async def beat() -> None:  # a task runs once the producer has started
+        readiness.health.met("producing")
+        while True:
+            readiness.beat()
+            await asyncio.sleep(1.0)
+
+    @app.task
+    async def ready_when_subscriptions_read() -> None:
+        await directory.ready.wait()
+        readiness.health.met("subscriptions")
+
+    @app.timer(_METRICS_EVERY_SECONDS)
+    async def refresh_metrics() -> None:
+        await readiness.refresh()
+
     @app.agent(inbound)
     async def process(stream: Any) -> AsyncIterator[None]:
         await directory.ready.wait()
@@ -214,6 +250,7 @@ def _attach(settings: Settings, worker: Worker) -> None:
 
 def run(settings: Settings) -> None:
     """Run one worker until it is stopped (SIGTERM, SIGINT)."""
+    tracing.configure("worker")
     worker = build(settings)
     log.info(
         "worker starting",
@@ -222,7 +259,16 @@ def run(settings: Settings) -> None:
         partitions=settings.partitions,
         bootstrap_servers=settings.bootstrap_servers,
     )
-    faust.Worker(worker.app, loglevel="warning", quiet=True).execute_from_commandline()
+    metrics.serve(settings, worker.readiness.health, "worker")
+    runner = faust.Worker(
+        worker.app,
+        loglevel="warning",
+        quiet=True,
+        redirect_stdouts=False,  # our lines are ours: not re-logged by Faust as warnings
+        logging_config=logs.logging_config(settings.log_format, settings.log_level),
+    )
+    runner.spinner = None  # a terminal spinner writes escape codes even into a log file
+    runner.execute_from_commandline()
 
 
 def quiet_libraries() -> None:

@@ -63,7 +63,10 @@ def digest(raw: bytes) -> str:
 
 def to_fact(event: schemas.Event) -> Input | SubscriptionChange:
     """The core value for a validated inbound event."""
-    fingerprint = digest(schemas.encode(event))
+    untraced = event  # the trace context is not content: a resend with another is the same event
+    if event.traceparent is not None or event.tracestate is not None:
+        untraced = event.model_copy(update={"traceparent": None, "tracestate": None})
+    fingerprint = digest(schemas.encode(untraced))
     source = schemas.authority_of_source(event.source)
     match event:
         case schemas.AttributeVerified():
@@ -145,7 +148,14 @@ def decode_inbound(value: bytes | None, headers: Headers = ()) -> Input | Subscr
 
 def encode_control(item: Reevaluate) -> bytes:
     return orjson.dumps(
-        {"type": CONTROL_TYPE, "id": item.id, "subject": item.resident, "reason": item.reason}
+        {
+            "specversion": "1.0",
+            "id": item.id,
+            "source": schemas.HUB_SOURCE,
+            "type": CONTROL_TYPE,
+            "subject": item.resident,
+            "reason": item.reason,
+        }
     )
 
 
@@ -179,7 +189,13 @@ def pseudonym(key: bytes, authority: str, resident: str) -> str:
     return str(uuid.UUID(bytes=mac[:16], version=4))
 
 
-def encode_delivery(delivery: Delivery, key: bytes, now: datetime | str) -> tuple[bytes, bytes]:
+Trace = tuple[str | None, str | None]
+"""A W3C ``(traceparent, tracestate)`` for an output (the CloudEvents tracing extension)."""
+
+
+def encode_delivery(
+    delivery: Delivery, key: bytes, now: datetime | str, trace: Trace = (None, None)
+) -> tuple[bytes, bytes]:
     """The (key, value) of a ``profile.updated`` record for the authority's topic.
 
     Written with orjson, not through the model: everything in it but the value is an id, a
@@ -192,13 +208,17 @@ def encode_delivery(delivery: Delivery, key: bytes, now: datetime | str) -> tupl
         _check_value(delivery.attribute, delivery.claim.value)
     subject = pseudonym(key, delivery.authority, delivery.resident)
     stamp = now if isinstance(now, str) else instant(now)
-    return subject.encode(), orjson.dumps(_delivery_document(delivery, subject, stamp, instant))
+    document = _delivery_document(delivery, subject, stamp, instant, trace)
+    return subject.encode(), orjson.dumps(document)
 
 
-def delivery_event(delivery: Delivery, key: bytes, now: datetime) -> schemas.ProfileUpdated:
+def delivery_event(
+    delivery: Delivery, key: bytes, now: datetime, trace: Trace = (None, None)
+) -> schemas.ProfileUpdated:
     """The ``profile.updated`` event for a delivery, through the model (the contract itself)."""
     subject = pseudonym(key, delivery.authority, delivery.resident)
-    return _validated(schemas.ProfileUpdated, _delivery_document(delivery, subject, now, None))
+    document = _delivery_document(delivery, subject, now, None, trace)
+    return _validated(schemas.ProfileUpdated, document)
 
 
 def _delivery_document(
@@ -206,6 +226,7 @@ def _delivery_document(
     subject: str,
     now: datetime | str,
     times: Callable[[datetime], str] | None,
+    trace: Trace = (None, None),
 ) -> dict[str, Any]:
     """A delivery as a document in ``schemas.ProfileUpdated``'s field order; ``times``
     formats its instants (``None`` leaves them datetimes, for the model)."""
@@ -219,7 +240,7 @@ def _delivery_document(
             "method": claim.method,
             "verified_at": times(claim.verified_at) if times else claim.verified_at,
         }
-    return {
+    document: dict[str, Any] = {
         "specversion": "1.0",
         "id": delivery.decision_id,
         "source": schemas.HUB_SOURCE,
@@ -227,16 +248,22 @@ def _delivery_document(
         "subject": subject,
         "time": now,
         "datacontenttype": "application/json",
-        "data": {
-            "authority": delivery.authority,
-            "local_reference": delivery.local_reference,
-            "attribute": delivery.attribute,
-            "value": claim.value if claim else None,
-            "provenance": provenance,
-            "decision_id": delivery.decision_id,
-            "version": delivery.version,
-        },
     }
+    traceparent, tracestate = trace
+    if traceparent:
+        document["traceparent"] = traceparent
+        if tracestate:
+            document["tracestate"] = tracestate
+    document["data"] = {
+        "authority": delivery.authority,
+        "local_reference": delivery.local_reference,
+        "attribute": delivery.attribute,
+        "value": claim.value if claim else None,
+        "provenance": provenance,
+        "decision_id": delivery.decision_id,
+        "version": delivery.version,
+    }
+    return document
 
 
 def _check_value(attribute: str, value: Any) -> None:

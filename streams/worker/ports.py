@@ -9,6 +9,8 @@
 - :class:`Send`: one record sent on its own (the worker's control requests).
 - :class:`Checkpoints`: told how far the stages got (fault injection stops the process there).
 
+What the worker did is told to an :class:`streams.worker.observer.Observer` (the metrics).
+
 The expiry schedule is a plain ``MutableMapping[bytes, bytes]`` written through
 (its changelog is the runtime's business).
 """

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import schemas
+from rps import tracing
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.registry import Signer
@@ -37,6 +38,7 @@ from streams.core import (
 from streams.worker import audit_chain, codec, expiry, stored, trust
 from streams.worker.directory import SubscriptionDirectory
 from streams.worker.errors import PoisonMessage, Untrusted
+from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Decision, Record, Write, again, kept
 from streams.worker.ports import InputRecord, ProfileStore, Registry, Send
 
@@ -57,6 +59,8 @@ class Processor:
         ensure_topic: Callable[[str], Awaitable[str]],
         known_sent: Callable[[str], bool],
         send: Send,
+        observer: Observer | None = None,
+        drain: Callable[[], Awaitable[None]] | None = None,
         registry: Registry | None = None,
     ) -> None:
         """``registry`` given, every inbound event must be admitted (``streams.worker.trust``)
@@ -71,6 +75,9 @@ class Processor:
         self._registry = registry
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
+        self._observer = observer or NoObserver()
+        self._drain = drain or _nothing_in_flight
+        self._tracer = tracing.tracer("rps.worker")
         self._log = log.bind()  # bound once: a lazy logger binds again on every call
 
     # -- the agent's entry point --------------------------------------------------------
@@ -98,8 +105,20 @@ class Processor:
         if head_entry in head.outbox:  # kept in the head: it changed no profile
             kept_there = again(head.outbox[head_entry])
             return Decision(head_entry, partition, [self._store_head(partition, head)], kept_there)
-        outcome = decide(profile, item, self._directory.directory, now)
-        records = await self._records(outcome, now, _signed(item.id, signer))
+        parent = tracing.context_of(*tracing.of_record(record.value, record.headers))
+        with self._tracer.start_as_current_span(
+            "decide", context=parent, attributes={"rps.event_id": item.id}
+        ):
+            outcome = decide(profile, item, self._directory.directory, now)
+            # The trace id travels on; an inbound tracestate (free text a publisher chose) does not.
+            # One input adds at most a record's 64 KiB, so only a large stored profile can pass.
+            if len(raw or b"") > stored.MAX_STATE_BYTES // 2 and stored.state_too_large(
+                item.resident, outcome.profile.state
+            ):
+                return self._reject(record, PoisonMessage("state_too_large"), now)
+            records = await self._records(
+                outcome, now, (tracing.current()[0], None), _signed(item.id, signer)
+            )
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
@@ -107,6 +126,12 @@ class Processor:
             if records:
                 entries[item.id] = kept(records)
             encoded = stored.encode_profile(outcome.profile, entries)
+            if len(encoded) > stored.MAX_RECORD_BYTES and len(entries) > 1:
+                # Outputs of earlier inputs still in flight crowd the outbox: wait for them to
+                # be sent (their outbox entries can then go) rather than pass the record limit.
+                await self._drain()
+                entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
+                encoded = stored.encode_profile(outcome.profile, entries)
             self._profiles.put(key, encoded)  # visible to the next event at once
             writes.append((key, encoded))
             due = next_expiry(outcome.profile)
@@ -117,6 +142,8 @@ class Processor:
             writes.append(self._store_head(partition, head))
         if outcome.rejected:
             records.append(self._dead_letter_record(record, outcome.rejected))
+            self._observer.rejected(outcome.rejected)
+        self._observer.decided(type(item).__name__, outcome)
         self._note(outcome)
         return Decision(item.id if changed else head_entry, partition, writes, records)
 
@@ -140,6 +167,7 @@ class Processor:
             offset=record.offset,
         )
         dead = self._dead_letter_record(record, poison.reason)
+        self._observer.rejected(poison.reason)
         writes = [self._store_head(partition, head)] if records else []
         return Decision(entry, partition, writes, [dead, *records])
 
@@ -191,10 +219,14 @@ class Processor:
     # -- outputs -------------------------------------------------------------------------
 
     async def _records(
-        self, outcome: Outcome, now: datetime, signed: Callable[[AuditEntry], AuditEntry]
+        self,
+        outcome: Outcome,
+        now: datetime,
+        trace: codec.Trace = (None, None),
+        signed: Callable[[AuditEntry], AuditEntry] | None = None,
     ) -> list[Record]:
         """The encoded outputs of a decision: endings first, then deliveries, then audit
-        (the input's own entries naming its signer)."""
+        (the input's own entries naming its signer, when ``signed`` says so)."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
             topic = await self._delivery_topic(ending.authority)
@@ -202,9 +234,10 @@ class Processor:
         stamp = codec.instant(now)  # one time for every output of the decision
         for delivery in outcome.deliveries:
             topic = await self._delivery_topic(delivery.authority)
-            records.append((topic, *codec.encode_delivery(delivery, self._key, stamp), None))
+            encoded = codec.encode_delivery(delivery, self._key, stamp, trace)
+            records.append((topic, *encoded, None))
         for entry in outcome.audit:
-            records.append(self._audit_record(signed(entry), stamp))
+            records.append(self._audit_record(signed(entry) if signed else entry, stamp))
         return records
 
     # -- the audit chain -----------------------------------------------------------------
@@ -284,8 +317,16 @@ class Processor:
         digest = hashlib.sha256(f"{reason}|{cause}|{resident}".encode()).hexdigest()[:32]
         item = Reevaluate(f"{reason}:{digest}", resident, reason)
         await self._send(
-            self.topics.control, resident.encode(), codec.encode_control(item), None, partition
+            self.topics.control,
+            resident.encode(),
+            codec.encode_control(item),
+            schemas.structured_headers(),
+            partition,
         )
+
+
+async def _nothing_in_flight() -> None:
+    """No stages to wait for (a processor used alone, as in the unit tests)."""
 
 
 def _signed(input_id: str, signer: Signer | None) -> Callable[[AuditEntry], AuditEntry]:

@@ -37,9 +37,11 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from rps.logs import get_logger
 from rps.settings import Settings
+from schemas.binding import structured_headers as structured
 from schemas.topics import Topics
 from streams.worker import audit_chain
 from streams.worker.batches import Batches
+from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Pending
 from streams.worker.ports import Checkpoints, Delivered, NoCheckpoints, Outlet
 
@@ -63,6 +65,7 @@ class Stages:
         crash: Callable[[BaseException], Awaitable[None]],
         last_audit: Callable[[int], Awaitable[bytes | None]],
         checkpoints: Checkpoints | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._audit = Topics(settings.topic_prefix).audit
         self._outlet = outlet
@@ -84,6 +87,7 @@ class Stages:
         self._tasks: list[asyncio.Task[None]] = []
         self._sent: OrderedDict[str, None] = OrderedDict()
         self._checkpoints = checkpoints or NoCheckpoints()
+        self._observer = observer or NoObserver()
         self._settled = self._recorded = 0
 
     async def put(self, pending: Pending) -> None:
@@ -116,6 +120,7 @@ class Stages:
             batch = [await self._decided.get()]
             while len(batch) < BATCH and not self._decided.empty():
                 batch.append(self._decided.get_nowait())
+            self._observer.batch(len(batch))
             try:
                 await self._record(batch)
                 outputs = Batches(self._outlet)
@@ -124,9 +129,9 @@ class Stages:
                     for topic, key, value, headers in pending.decision.records:
                         if topic == self._audit and value is not None:
                             linked = await self._linked(outputs, partition, value)
-                            await outputs.add(topic, key, linked, None, partition)
+                            await outputs.add(topic, key, linked, structured(), partition)
                         else:
-                            await outputs.add(topic, key, value, headers)
+                            await outputs.add(topic, key, value, headers or structured())
                 acks = []
                 for sent in await outputs.submit_all():
                     if sent.topic == self._audit:
@@ -205,6 +210,7 @@ class Stages:
             try:
                 for ack in acks:
                     await ack
+                self._observer.settled(batch)
                 for pending in batch:
                     self._settled += 1
                     self._checkpoints.settled(self._settled)
@@ -220,5 +226,6 @@ class Stages:
                 self._sent_queue.task_done()
 
     async def _fail(self, error: BaseException) -> None:
+        self._observer.failed(error)
         log.error("output not acknowledged; stopping", error_type=type(error).__name__)
         await self._crash(error)

@@ -88,6 +88,20 @@ def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
     )
 
 
+MAX_RECORD_BYTES = 900 * 1024
+"""A stored profile larger than this waits for the outputs in flight (its outbox) to be sent."""
+
+MAX_STATE_BYTES = 512 * 1024
+"""The most a resident's lattice state may take, encoded: the stored record (state, holdings
+and outbox) must stay under Kafka's 1 MiB record limit, or the worker could not store it."""
+
+
+def state_too_large(resident: str, state: ResidentState) -> bool:
+    """Whether ``state``, encoded alone, passes ``MAX_STATE_BYTES`` (the input that would make
+    it so is refused as ``state_too_large``, live and in replay alike)."""
+    return len(encode_profile(Profile(resident, state))) > MAX_STATE_BYTES
+
+
 def decode_stored(raw: bytes) -> tuple[Profile, Outbox]:
     """A stored profile and its outbox."""
     d = orjson.loads(raw)

@@ -13,7 +13,8 @@ from rps.settings import Settings
 def test_demo_runs_the_whole_story_and_every_authority_holds_what_it_may(
     local_services: Settings, tmp_path: Path
 ) -> None:
-    """`rps demo` publishes the story, runs a worker and four subscribers, and exits 0."""
+    """`rps demo` publishes the story, runs a worker, four subscribers and a webhook authority
+    (Sefton, signed deliveries to a loopback receiver), and exits 0."""
     env = {**os.environ, "RPS_STATE_DIR": str(tmp_path), "RPS_TOPIC_PREFIX": "e2e"}
     done = subprocess.run(
         [sys.executable, "-m", "cli", "demo"],
@@ -27,6 +28,8 @@ def test_demo_runs_the_whole_story_and_every_authority_holds_what_it_may(
     assert "every authority holds exactly what it may" in done.stdout
     for name in ("Liverpool (E08000012) holds", "Wirral (E08000015) holds", "DWP", "DVLA"):
         assert name in done.stdout
+    assert "Sefton (E08000014) received by webhook (signed, verified)" in done.stdout
+    assert "signatures refused: 0" in done.stdout
     assert "below_minimum_assurance" in done.stdout
     assert "consent_ended" in done.stdout
     # Every event is signed; one forged consent (a council's own) is refused, with its reason.

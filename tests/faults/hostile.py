@@ -245,7 +245,9 @@ class Scenario:
                 if place == "data":
                     document["data"]["national_insurance_number"] = NINO
                 elif place == "envelope":
-                    document["nino"] = NINO
+                    # Not a CloudEvents extension name, so refused; an extension-shaped name
+                    # ("nino") is accepted and dropped (tests/integration/clients/).
+                    document["national_insurance"] = NINO
                 elif place == "subject":
                     document["subject"] = NINO
                     key = NINO.encode()

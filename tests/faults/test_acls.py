@@ -38,7 +38,7 @@ HUB = ScramUser("hub", secrets.token_hex(16))
 WIRRAL_USER = ScramUser("wirral", secrets.token_hex(16))
 DWP_USER = ScramUser("dwp", secrets.token_hex(16))
 PUBLISHER = ScramUser("liverpool-publisher", secrets.token_hex(16))
-GROUP = f"rps-subscriber-{WIRRAL}"
+GROUP = f"acl-subscriber-{WIRRAL}"  # the subscriber's default group under the prefix "acl"
 REFUSED = (TopicAuthorizationFailedError, GroupAuthorizationFailedError)
 
 
@@ -112,7 +112,7 @@ async def test_an_authority_reads_only_its_own_delivery_topic(
         hub,
         [
             *secured.authority_acls(topics, WIRRAL, WIRRAL_USER, GROUP),
-            *secured.authority_acls(topics, DWP, DWP_USER, f"rps-subscriber-{DWP}"),
+            *secured.authority_acls(topics, DWP, DWP_USER, "acl-subscriber-org.dwp"),
             *secured.publisher_acls(topics, PUBLISHER),
         ],
     )

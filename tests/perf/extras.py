@@ -6,6 +6,9 @@
 - replay: ``streams.operators.replay.rebuild`` over the inbound topics;
 - subscribers: the reference subscriber applies the busiest council's
   deliveries into a fresh SQLite and a fresh PostgreSQL database;
+- webhooks: the same deliveries POSTed, signed, to a loopback receiver by the
+  webhook process, then its latency at 50 deliveries a second
+  (``tests/perf/bench_webhooks.py``);
 - publishing: ``rps publish`` and the gateway (``tests/perf/bench_publish.py``).
 """
 
@@ -236,7 +239,24 @@ async def headline(
     print(f"   replay: {figures['replay']['events_per_second']:,.0f} events/s", flush=True)
     figures["subscribers"] = await subscribers(running)
     print(f"   subscribers: {figures['subscribers']}", flush=True)
+    figures["webhooks"] = await webhooks(running, options.latency_seconds)
+    print(f"   webhooks: {figures['webhooks']}", flush=True)
     return figures
+
+
+async def webhooks(running: Running, seconds: float) -> dict[str, Any]:
+    """The webhook path for the busiest council, beside the subscriber: its deliveries POSTed,
+    signed, to a loopback receiver (throughput), then latency at 50 deliveries a second."""
+    from tests.perf import bench_webhooks  # it imports this module's percentiles
+
+    settings = running.settings
+    topics = Topics(settings.topic_prefix)
+    sizes = {c: await broker.total(settings, [topics.deliveries(c)]) for c in running.councils}
+    council = max(sizes, key=lambda c: sizes[c])
+    figures = await bench_webhooks.for_authority(
+        settings, council, 50.0, seconds, settings.state_dir
+    )
+    return {"authority": council, **figures}
 
 
 async def publishing(base: Settings, options: argparse.Namespace, scratch: Path) -> dict[str, Any]:

@@ -117,6 +117,17 @@ def table(results: dict[str, Any]) -> str:
             f"subscriber apply into {kind:<10} ({subs[kind]['records']:,} deliveries): "
             f"{_rate(subs[kind]['records_per_second'], ceiling)}"
         )
+    hooks = head["webhooks"]
+    late = hooks["latency"]
+    lines.append(
+        f"webhooks, signed POST to loopback ({hooks['throughput']['deliveries']:,} deliveries): "
+        f"{_rate(hooks['throughput']['deliveries_per_second'], ceiling)}"
+    )
+    lines.append(
+        f"webhook latency at {late['rate']:,.0f}/s ({late['count']} deliveries): "
+        f"p50 {late.get('p50_ms')} ms, p95 {late.get('p95_ms')} ms, "
+        f"p99 {late.get('p99_ms')} ms, max {late.get('max_ms')} ms"
+    )
     pub = results["publishing"]
     lines.append(
         f"rps publish ({pub['events']:,} events): "

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rps.settings import Settings
-from tests.perf import bench_hotpath, floor, rounds
+from tests.perf import bench_hotpath, bench_webhooks, floor, rounds
 
 
 def test_the_hot_path_benchmark_times_every_step() -> None:
@@ -43,3 +43,13 @@ async def test_rounds_time_one_worker_round_after_round(local_services: Settings
     assert [f["events"] for f in figures] == [100, 100]
     assert all(f["outputs"] > f["events"] for f in figures)
     assert all(f["worker_cpu_us_per_event"] > 0 for f in figures)
+
+
+async def test_the_webhook_benchmark_drains_and_times_deliveries(
+    local_services: Settings, tmp_path: Path
+) -> None:
+    """Every waiting delivery is POSTed, verified and acknowledged; live ones are timed."""
+    figures = await bench_webhooks.measure(local_services, 60, 12, 10.0, 1.0, tmp_path)
+    assert figures["throughput"]["applied"] == figures["throughput"]["deliveries"] == 60
+    assert figures["throughput"]["signatures_refused"] == 0
+    assert figures["latency"]["count"] == 10

@@ -30,7 +30,7 @@ def _missing(value: Any, where: str = "") -> list[str]:
 
 
 async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) -> None:
-    """Every scenario, latency point, profile, replay, subscriber and publishing figure is
+    """Every scenario, latency point, profile, replay, subscriber, webhook and publishing figure is
     measured and written to results.json and table.txt (nothing about time is asserted)."""
     options = suite.parse([*TINY, "--out", str(tmp_path)])
     results = await suite.run(options)
@@ -38,12 +38,15 @@ async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) ->
     assert _missing(results) == []
     assert len(results["scenarios"]) == 5
     head = results["scenarios"][0]
-    assert {"latency", "profile", "replay", "subscribers"} <= set(head)
+    assert {"latency", "profile", "replay", "subscribers", "webhooks"} <= set(head)
     assert [p["share_of_peak"] for p in head["latency"]] == [0.2, 0.8]
     assert all(p["count"] > 0 for p in head["latency"])
     assert head["profile"]["samples"] > 0
     assert head["subscribers"]["sqlite"]["records"] == head["subscribers"]["deliveries"]
     assert head["subscribers"]["postgresql"]["records"] == head["subscribers"]["deliveries"]
+    hooks = head["webhooks"]
+    assert hooks["throughput"]["applied"] == head["subscribers"]["deliveries"]
+    assert hooks["latency"]["count"] > 0
     for run in results["scenarios"]:
         assert run["live"]["events"] == run["events"] == 200
         assert run["live"]["outputs"] > run["live"]["events"]

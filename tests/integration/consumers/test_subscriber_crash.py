@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from consumers._database import create_engine
 from consumers._runner import CRASH_EXIT_CODE
 from consumers._tables import positions
-from consumers.subscriber import history, holdings, subscribe
+from consumers.subscriber import group_id, history, holdings, subscribe
 from rps.settings import Settings
 from schemas import DeliveryApplied, decode
 from tests.integration.consumers.conftest import KafkaIO
@@ -21,7 +21,6 @@ from tests.unit.consumers.events import AUTHORITY, SUBJECT, address, profile_upd
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-GROUP = f"rps-subscriber-{AUTHORITY}"
 DELIVERIES = [
     profile_updated(1, address("Flat 1")),
     profile_updated(2, "resident@example.org", attribute="email"),
@@ -59,7 +58,7 @@ async def test_a_crash_after_the_database_commit_leaves_no_duplicate(
     applied_before = await history(backend_url)
     assert applied_before, "the database transaction committed before the crash"
     assert all(entry.acknowledged_at is None for entry in applied_before)
-    assert set((await kafka_io.committed(topic, GROUP)).values()) == {None}
+    assert set((await kafka_io.committed(topic, group_id(settings, AUTHORITY))).values()) == {None}
 
     assert await _rps_subscribe(settings, backend_url) == 0
     entries = await history(backend_url)
@@ -70,7 +69,7 @@ async def test_a_crash_after_the_database_commit_leaves_no_duplicate(
     acks = [decode(r.value) for r in await kafka_io.read_all(kafka_io.topics.acknowledgements)]
     acked = sorted(a.data.decision_id for a in acks if isinstance(a, DeliveryApplied))
     assert acked == sorted(e.decision_id for e in entries)
-    committed = await kafka_io.committed(topic, GROUP)
+    committed = await kafka_io.committed(topic, group_id(settings, AUTHORITY))
     assert sum(offset or 0 for offset in committed.values()) == len(DELIVERIES)
 
 

@@ -95,10 +95,32 @@ async def test_a_dry_run_sends_nothing(
 async def test_kafka_unreachable_exits_3_naming_the_cause(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """When Kafka cannot be reached the command says so and exits 3."""
+    """When no broker answers the command says so, naming where it looked, and exits 3."""
     events = tmp_path / "events.jsonl"
     events.write_bytes(line(simple()) + b"\n")
     nowhere = settings.model_copy(update={"bootstrap_servers": "127.0.0.1:9"})
     result = run(nowhere, str(events))
     assert result.returncode == 3
-    assert "Kafka did not acknowledge" in result.stderr
+    assert "error: no broker answered at 127.0.0.1:9" in result.stderr
+    assert "within" not in result.stderr  # it did not wait: it was refused at once
+
+
+async def test_the_same_simple_form_file_sent_twice_carries_the_same_event_ids(
+    settings: Settings, read_topic: ReadTopic, tmp_path: Path
+) -> None:
+    """Sending a file again publishes the very same events (ids and bytes), not new claims."""
+    events = tmp_path / "events.jsonl"
+    lines = [simple(), simple(value="+447700900124"), simple(attribute="email", value=PLANTED)]
+    events.write_bytes(b"\n".join(line(document) for document in lines) + b"\n")
+    for _ in range(2):
+        result = run(settings, str(events))
+        assert result.returncode == 0, result.stderr
+        assert "sent 3, rejected 0" in result.stdout
+    records = await read_topic(Topics(settings.topic_prefix).attributes, at_least=6)
+    ids = [decode(record.value).id for record in records]
+    assert len(ids) == 6
+    assert len(set(ids)) == 3
+    by_id: dict[str, set[bytes]] = {}
+    for record in records:
+        by_id.setdefault(decode(record.value).id, set()).add(record.value)
+    assert all(len(versions) == 1 for versions in by_id.values())

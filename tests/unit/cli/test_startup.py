@@ -17,6 +17,8 @@ HEAVY = ("faust", "aiokafka", "sqlalchemy", "fastapi", "uvicorn", "alembic")
 """Libraries that cost seconds to import and that no light command needs."""
 
 EXAMPLE = Path(__file__).parents[3] / "schemas" / "examples" / "attribute.verified.v1.jsonl"
+CSV_EXPORT = Path(__file__).parents[3] / "docs" / "examples" / "council-tax-change-of-address.csv"
+CSV_MAPPING = CSV_EXPORT.with_suffix(".toml")
 
 _LOADED_AFTER = """
 import json, sys
@@ -61,8 +63,21 @@ def test_importing_the_command_line_loads_no_heavy_library() -> None:
         ("audit", "--help"),
         ("validate", str(EXAMPLE)),
         ("publish", "--dry-run", str(EXAMPLE)),
+        ("publish", "--dry-run", "--mapping", str(CSV_MAPPING), str(CSV_EXPORT)),
+        ("validate", "--mapping", str(CSV_MAPPING), str(CSV_EXPORT)),
+        ("webhooks", "--help"),
+        ("feed", "--help"),
     ],
-    ids=["help", "audit-help", "validate", "publish-dry-run"],
+    ids=[
+        "help",
+        "audit-help",
+        "validate",
+        "publish-dry-run",
+        "publish-csv-dry-run",
+        "validate-csv",
+        "webhooks-help",
+        "feed-help",
+    ],
 )
 def test_light_commands_load_no_heavy_library(args: tuple[str, ...]) -> None:
     """`rps --help`, `rps validate` and `rps publish --dry-run` run without Faust, Kafka or SQL."""

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from producers import InvalidInput, NotPublishable, SourceMismatch
-from producers.inputs import read_document, read_line, read_retraction
+from producers.inputs import read_document, read_line, read_retraction, simple_event_id
 from schemas import MAX_BYTES, PROFILE_UPDATED, AttributeRetracted, AttributeVerified
 from schemas.samples import example_lines
 from tests.unit.producers.support import (
@@ -36,11 +36,12 @@ def test_a_cloudevent_line_is_read_as_it_is() -> None:
 
 
 def test_the_simple_form_gets_the_envelope_filled_in() -> None:
-    """The simple form becomes attribute.verified with the given source, a new id and now."""
+    """The simple form becomes attribute.verified with the given source, an id derived from
+    the line, and ``time`` the moment of verification."""
     event = read_document(simple(), source=SOURCE, now=NOW)
     assert isinstance(event, AttributeVerified)
-    assert (event.source, event.subject, event.time) == (SOURCE, RESIDENT, NOW)
-    assert event.id
+    assert (event.source, event.subject, event.time) == (SOURCE, RESIDENT, event.data.verified_at)
+    assert event.id == simple_event_id(simple(), SOURCE)
 
 
 def test_simple_form_errors_use_the_simple_form_names() -> None:
@@ -61,12 +62,12 @@ def test_the_simple_form_needs_a_source() -> None:
 
 
 def test_simple_form_missing_and_unknown_fields_are_each_named() -> None:
-    """A missing field and an unknown one are both reported, by name."""
+    """A missing field is reported by name, an unknown one as ``*`` (its name is not ours)."""
     document = simple(colour="blue")
     del document["assurance"]
     with pytest.raises(InvalidInput) as refused:
         read_document(document, source=SOURCE, now=NOW)
-    assert rules(refused.value) == {("assurance", "required"), ("colour", "extra_field")}
+    assert rules(refused.value) == {("assurance", "required"), ("*", "extra_field")}
 
 
 def test_a_cloudevent_from_another_source_is_refused_before_validation() -> None:

@@ -15,18 +15,23 @@ def test_the_checked_in_openapi_document_is_current() -> None:
 
 
 def test_the_document_describes_every_route_and_the_bearer_key() -> None:
-    """Publish, batch, retract and health are described; publishing needs the bearer key."""
+    """Publish, batch, retract, health and the pull feed are described; publishing needs the
+    publisher's bearer key, the feed the authority's feed key."""
     document = openapi_document()
     assert set(document["paths"]) == {
         "/v1/events",
         "/v1/events/batch",
         "/v1/retractions",
         "/health",
+        "/v1/deliveries",
+        "/v1/acknowledgements",
     }
     publish = document["paths"]["/v1/events"]["post"]
     assert publish["security"] == [{"HTTPBearer": []}]
     assert {"202", "401", "403", "413", "422", "503"} <= set(publish["responses"])
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    for path, method in (("/v1/deliveries", "get"), ("/v1/acknowledgements", "post")):
+        assert document["paths"][path][method]["security"] == [{"FeedKey": []}]
 
 
 def test_the_document_is_stable_json() -> None:

@@ -81,10 +81,17 @@ def test_asyncapi_describes_every_topic_key_message_and_direction() -> None:
     assert channels["attributes"]["address"] == "rps.attributes.v1"
     assert channels["deliveries"]["address"] == "rps.deliveries.{authority}.v1"
     assert "authority" in channels["deliveries"]["parameters"]
-    assert {"consents", "subscriptions", "acknowledgements", "audit", "deadletter"} <= set(channels)
+    assert {
+        "consents",
+        "subscriptions",
+        "acknowledgements",
+        "audit",
+        "deadletter",
+        "publishers",
+    } <= set(channels)
     names = {message["name"] for message in document["components"]["messages"].values()}
-    assert names == set(EVENT_TYPES) | {"PublisherRegistered", "KeyRecorded"}  # the registry's
-    assert channels["publishers"]["address"] == "rps.publishers.v1"
+    registry = {"publisherRegistered", "keyRecorded"}
+    assert names == set(EVENT_TYPES) | {"controlReevaluate", "deadLetter"} | registry
     for message in document["components"]["messages"].values():
         assert message["bindings"]["kafka"]["key"]["type"] == "string"
     actions = {

@@ -128,14 +128,14 @@ def test_an_event_time_in_the_future_is_refused(event: Event, minutes: int) -> N
     document = document_of(event)
     document["time"] = (NOW + dt.timedelta(minutes=minutes)).isoformat()
     if document["data"].get("expires_at") is not None:
-        document["data"]["expires_at"] = "9999-01-01T00:00:00Z"
+        document["data"]["expires_at"] = "2200-01-01T00:00:00Z"  # the latest year allowed
     assert refusal(document) == [("time", "not_in_future")]
 
 
 @SETTINGS
-@given(events_st.attribute_verified(), st.integers(1, 10**5))
+@given(events_st.attribute_verified(), st.integers(1, 60_000))
 def test_a_claim_verified_in_the_future_is_refused(event: AttributeVerified, days: int) -> None:
-    """A ``verified_at`` in the future yields ``not_in_future`` at ``data.verified_at``."""
+    """A ``verified_at`` in the future (up to 2189; 2200 is the bound) yields ``not_in_future``."""
     document = document_of(event)
     document["data"]["verified_at"] = (NOW + dt.timedelta(days=days)).isoformat()
     assert refusal(document) == [("data.verified_at", "not_in_future")]
@@ -203,10 +203,11 @@ def test_an_unknown_type_version_is_refused(event: Event, version: int) -> None:
 @SETTINGS
 @given(events_st.events(), st.from_regex(r"x_[a-z0-9_]{1,20}", fullmatch=True), st.booleans())
 def test_an_unknown_field_is_refused(event: Event, name: str, in_data: bool) -> None:
-    """A field the type does not define, in the envelope or the data, yields ``extra_field``."""
+    """A field the type does not define, in the envelope or the data, yields ``extra_field``;
+    its made-up name is never repeated (it may be personal data), only shown as ``*``."""
     document = document_of(event)
     (document["data"] if in_data else document)[name] = "surprise"
-    field = f"data.{name}" if in_data else name
+    field = "data.*" if in_data else "*"
     assert refusal(document) == [(field, "extra_field")]
     assert schema_rejects(event.type, document)
 

@@ -115,7 +115,14 @@ def processor(store: Store, registry: Registry | None = None) -> Processor:
         ]
     )
     return Processor(
-        SETTINGS, store, {}, directory, ensure_topic, lambda entry: False, never_sent, registry
+        SETTINGS,
+        store,
+        {},
+        directory,
+        ensure_topic,
+        lambda entry: False,
+        never_sent,
+        registry=registry,
     )
 
 

@@ -1,0 +1,68 @@
+"""The Kafka side of the webhook process: end offsets on assignment, commits, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from rps.logs import get_logger
+
+log = get_logger("consumers.webhooks")
+
+
+@dataclass
+class Ends(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Remembers the end offsets of the partitions assigned, to know when caught up."""
+
+    consumer: AIOKafkaConsumer
+    targets: dict[TopicPartition, int] = field(default_factory=dict)
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        for tp in revoked:
+            self.targets.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        if assigned:
+            self.targets.update(await self.consumer.end_offsets(list(assigned)))
+
+
+async def commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
+    try:
+        await consumer.commit(dict(offsets))
+    except (CommitFailedError, IllegalStateError) as error:
+        # A rebalance took the partitions away: their new owner sends them again.
+        log.warning("offset commit skipped", error_type=type(error).__name__)
+
+
+async def caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:
+    if not targets:
+        return False
+    for tp, end in targets.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True
+
+
+def on_signals(stop: asyncio.Event) -> list[signal.Signals]:
+    """SIGTERM and SIGINT stop the process (handlers removed by ``release``)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            break
+        installed.append(signum)
+    return installed
+
+
+def release(installed: list[signal.Signals]) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in installed:
+        loop.remove_signal_handler(signum)
