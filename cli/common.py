@@ -36,7 +36,11 @@ PROCESSES: Final[dict[str, str]] = {
     "readmodel": "kafka_client",
     "replay": "kafka_client",
     "topics": "kafka_client",
-    "publishers": "offline",
+    "webhooks": "kafka_client",
+    "status": "kafka_client",
+    "deadletter": "kafka_client",
+    "publishers": "kafka_client",  # writes the publisher registry topic
+    "feed": "offline",
     "holdings": "offline",
     "validate": "offline",
     "contracts": "offline",

@@ -34,6 +34,7 @@ _FIELDS = (
     "metrics_port",
     "trust",
     "registry_grace_seconds",
+    "seal_profiles",
 )
 
 

@@ -108,6 +108,20 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("")
     """The hub's database; default ``sqlite+aiosqlite:///<state_dir>/rps-hub.db`` (absolute)."""
 
+    # Residents' data keys (rps/keystore.py), kept in the database above
+    master_key_id: str = Field(default="local-1", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    """Names the master key that wraps new data keys (kept beside each wrapped key)."""
+    master_key: SecretStr = SecretStr("local-development-master-key")
+    """The master key's secret: a long random string in production (or a KMS, see docs)."""
+    master_keys: SecretStr = SecretStr("")
+    """Retired master keys still unwrapped until `rps keys rotate-master`: "id:secret,..."."""
+    keystore_attempts: int = Field(default=8, ge=1, le=100)
+    """Tries of one key store operation (backoff between them) before it is reported down."""
+    keystore_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    seal_profiles: bool = False
+    """Seal the claim values in the worker's stored profiles (its changelog) under each
+    resident's data key, so erasing the key shreds them (docs/data-lifecycle.md)."""
+
     # Publishing: the SDK, `rps publish` and the HTTP gateway
     publisher_source: str | None = (
         None  # the `source` `rps publish` fills in, e.g. urn:gss:E08000012

@@ -38,7 +38,7 @@ from schemas.outbound import (
     Provenance,
 )
 
-_ENDINGS: tuple[Literal["withdrawn", "expired"], ...] = ("withdrawn", "expired")
+_ENDINGS: tuple[Literal["withdrawn", "expired", "erased"], ...] = ("withdrawn", "expired", "erased")
 
 
 def provenances() -> st.SearchStrategy[Provenance]:

@@ -33,6 +33,7 @@ class AuditDecision(StrEnum):
     WITHHELD = "withheld"
     CONSENT_RECORDED = "consent_recorded"
     CONSENT_ENDED = "consent_ended"
+    ERASED = "erased"
 
 
 class AuditChain(ValueModel):

@@ -122,13 +122,14 @@ class ConsentEndedData(ValueModel):
     authority: AuthorityId
     local_reference: LocalReference
     attributes: AttributeList
-    reason: Literal["withdrawn", "expired"]
+    reason: Literal["withdrawn", "expired", "erased"]
     decision_id: EventId
     version: Version
 
 
 class ConsentEnded(Envelope):
-    """Consent was withdrawn or expired: stop using these attributes, delete per your policy."""
+    """Consent was withdrawn or expired, or the resident was erased: stop using these
+    attributes and delete them (per your retention policy; at once when ``erased``)."""
 
     type: Literal["uk.gov.rps.consent.ended.v1"]
     source: Literal["urn:org:rps-hub"]

@@ -5,7 +5,7 @@ audit and acknowledgements topics into the hub's database (``RPS_DATABASE_URL``)
 each fact once, in the tables of ``consumers.readmodel._tables``. It is
 rebuildable: ``rebuild=True`` empties the tables and reads every topic again
 from the beginning. ``open_read_model`` gives the queries the resident pages
-and operators use.
+and operators use; ``export`` a resident's own copy of all of it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 
 from consumers._database import create_engine
 from consumers._runner import Positions, Runner, RunStats
+from consumers.readmodel._export import export
 from consumers.readmodel._facts import Fact
 from consumers.readmodel._merge import ConsentNow
 from consumers.readmodel._store import ReadModelStore
@@ -34,6 +35,7 @@ __all__ = [
     "ReadModel",
     "ResidentView",
     "RunStats",
+    "export",
     "open_read_model",
     "run_read_model",
 ]

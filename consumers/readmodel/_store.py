@@ -16,6 +16,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consumers._database import migrate
+from consumers.readmodel._erasure import erased_before, erasures_of, forget, is_erasure
 from consumers.readmodel._facts import (
     AckSeen,
     AuditSeen,
@@ -63,7 +64,14 @@ class ReadModelStore:
         """Record the facts and the positions they bring us to, in one transaction."""
         async with self.engine.begin() as connection:
             touched: set[tuple[str, str]] = set()
+            erased = await erasures_of(connection, facts)
             for fact in facts:
+                if is_erasure(fact):
+                    assert isinstance(fact, AuditSeen)
+                    erased[fact.subject] = await forget(connection, fact)
+                    touched.update(await _attributes_of(connection, fact.subject))
+                elif erased_before(erased, fact):
+                    continue  # from before the resident's erasure: not kept
                 await _record(connection, fact)
                 if isinstance(fact, ClaimSeen | RetractionSeen):
                     touched.add((fact.resident, fact.attribute))
@@ -104,6 +112,14 @@ async def _record(connection: AsyncConnection, fact: Fact) -> None:
                 }
                 row = {"event_id": fact.event_id, "issued_at": fact.issued_at}
                 await _last_writer_wins(connection, consent_withdrawals, key, row)
+
+
+async def _attributes_of(connection: AsyncConnection, resident: str) -> set[tuple[str, str]]:
+    """The (resident, attribute) pairs the resident still has claims for."""
+    rows = await connection.execute(
+        select(claims.c.attribute).where(claims.c.resident == resident).distinct()
+    )
+    return {(resident, row.attribute) for row in rows}
 
 
 async def _refresh_profile(connection: AsyncConnection, resident: str, attribute: str) -> None:

@@ -126,6 +126,14 @@ acknowledgements = Table(
     Column("status", String(16), nullable=False, server_default="applied"),
 )
 
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("resident", String(64), primary_key=True),
+    Column("event_id", String(128), nullable=False),
+    Column("erased_at", UtcDateTime(), nullable=False),
+)
+
 positions = Table(
     "positions",
     metadata,
@@ -142,6 +150,7 @@ ALL = (
     consent_withdrawals,
     audit,
     acknowledgements,
+    erasures,
     positions,
 )
 """Every table, in an order safe for emptying (no foreign keys between them)."""

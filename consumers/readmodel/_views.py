@@ -38,6 +38,21 @@ class ProfileEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimHeld:
+    """One claim the hub holds, standing or not; retracted ones say why and when."""
+
+    attribute: str
+    value: Any
+    claim_id: str
+    source: str
+    assurance: str
+    method: str
+    verified_at: datetime
+    retracted_reason: str | None
+    retracted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """One audited decision about the resident, with the authority's acknowledgement if any."""
 
@@ -98,6 +113,41 @@ class ReadModel:
             )
             for row in rows
         ]
+
+    async def claims(self, resident: str) -> list[ClaimHeld]:
+        """Every claim held about the resident, oldest verification first."""
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(claims)
+                    .where(claims.c.resident == resident)
+                    .order_by(claims.c.verified_at, claims.c.claim_id)
+                )
+            ).all()
+            retraction_rows = (
+                await connection.execute(
+                    select(retractions).where(retractions.c.resident == resident)
+                )
+            ).all()
+        # A retraction counts only from the claim's own publisher (the merge rule).
+        retracted = {(r.claim_id, r.source): r for r in retraction_rows}
+        out = []
+        for row in rows:
+            retraction = retracted.get((row.claim_id, row.source))
+            out.append(
+                ClaimHeld(
+                    attribute=row.attribute,
+                    value=orjson.loads(row.value_json),
+                    claim_id=row.claim_id,
+                    source=row.source,
+                    assurance=row.assurance,
+                    method=row.method,
+                    verified_at=row.verified_at,
+                    retracted_reason=retraction.reason if retraction else None,
+                    retracted_at=retraction.issued_at if retraction else None,
+                )
+            )
+        return out
 
     async def consents(self, resident: str, now: datetime) -> list[ConsentNow]:
         async with self._engine.connect() as connection:

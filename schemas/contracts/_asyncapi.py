@@ -46,6 +46,7 @@ from schemas.types import (
 _DEFS: Final = "#/$defs/"
 _COMPONENTS: Final = "#/components/schemas/"
 _CONTROL_TYPE: Final = "uk.gov.rps.control.reevaluate.v1"
+_ERASE_TYPE: Final = "uk.gov.rps.control.erase.v1"
 _CE_JSON: Final = "application/cloudevents+json"
 
 # channel id -> (address, key kind, message types, action of the hub, description)
@@ -239,7 +240,8 @@ def _control_channel(spec: TopicSpec) -> _HubChannel:
         "name": "controlReevaluate",
         "title": _CONTROL_TYPE,
         "summary": "A worker asks the resident's partition to decide again (consent expiry, a "
-        "new subscription's backfill).",
+        "new subscription's backfill); or an operator's 'rps erase' asks it to erase the "
+        "resident (type uk.gov.rps.control.erase.v1, reason the erasure's reason code).",
         "contentType": _CE_JSON,
         "headers": HEADERS["hub"],
         "payload": {
@@ -249,11 +251,12 @@ def _control_channel(spec: TopicSpec) -> _HubChannel:
                 "specversion": {"const": "1.0"},
                 "id": {"type": "string"},
                 "source": {"const": HUB_SOURCE},
-                "type": {"const": _CONTROL_TYPE},
+                "type": {"enum": [_CONTROL_TYPE, _ERASE_TYPE]},
                 "subject": {"type": "string", "pattern": UUID_PATTERN},
                 "reason": {
                     "type": "string",
-                    "description": "Why (a CloudEvents extension): expiry, backfill...",
+                    "description": "Why (a CloudEvents extension): expiry, backfill..., or "
+                    "the erasure's reason code.",
                 },
             },
         },

@@ -8,10 +8,12 @@ the replay tool and the tests all call the same functions.
 from streams.core.catalogue import ALL_ATTRIBUTES, ATTRIBUTES, LEVELS
 from streams.core.consent import Verdict, Withheld, active_grant, consented, gate
 from streams.core.decide import decide, decide_all
+from streams.core.erasure import ERASED, erase
 from streams.core.facts import (
     Claim,
     ConsentGrant,
     ConsentWithdrawal,
+    Erase,
     Fact,
     Input,
     Reevaluate,
@@ -39,6 +41,7 @@ __all__ = [
     "ATTRIBUTES",
     "CATALOGUE",
     "EMPTY",
+    "ERASED",
     "LEVELS",
     "AuditDecision",
     "AuditEntry",
@@ -48,6 +51,7 @@ __all__ = [
     "Delivery",
     "Directory",
     "Ending",
+    "Erase",
     "Fact",
     "Holding",
     "Input",
@@ -72,6 +76,7 @@ __all__ = [
     "consented",
     "decide",
     "decide_all",
+    "erase",
     "fold",
     "fold_all",
     "gate",

@@ -18,10 +18,12 @@ from datetime import datetime
 
 from streams.core.catalogue import ATTRIBUTES
 from streams.core.consent import ALLOWED, Withheld, gate
+from streams.core.erasure import erase, erased_again
 from streams.core.facts import (
     Claim,
     ConsentGrant,
     ConsentWithdrawal,
+    Erase,
     Input,
     Reevaluate,
     Retraction,
@@ -50,6 +52,10 @@ def source_of(item: Input) -> str:
 def decide(profile: Profile, item: Input, directory: Directory, now: datetime) -> Outcome:
     """Fold ``item`` into ``profile`` and decide the deliveries, endings and audit it causes."""
     state = profile.state
+    if item.id in profile.erased:
+        return erased_again(profile, item.id, kind_of(item), source_of(item))
+    if isinstance(item, Erase):
+        return erase(profile, item)
     if isinstance(item, Reevaluate):
         pairs = _pairs_for_everyone(profile, directory)
         return _reconcile(profile, state, directory, now, pairs, item, [])
@@ -125,8 +131,8 @@ def _audit_input(
                 authority=item.authority,
                 **base,  # type: ignore[arg-type]
             )
-        case Reevaluate():  # pragma: no cover - handled before folding
-            raise AssertionError("re-evaluations are not folded")
+        case Reevaluate() | Erase():  # pragma: no cover - handled before folding
+            raise AssertionError("re-evaluations and erasures are not folded")
 
 
 Pairs = dict[str, frozenset[str]]
@@ -186,7 +192,9 @@ def _reconcile(
     changed = (
         bool(deliveries or endings) or state is not profile.state or holdings != profile.holdings
     )
-    new_profile = Profile(resident, state, holdings, version if changed else profile.sequence)
+    new_profile = Profile(
+        resident, state, holdings, version if changed else profile.sequence, profile.erased
+    )
     return Outcome(new_profile, tuple(audit), tuple(deliveries), tuple(endings))
 
 

@@ -107,6 +107,18 @@ class Reevaluate:
 
 
 @dataclass(frozen=True, slots=True)
+class Erase:
+    """An operator's instruction: forget this resident (UK GDPR article 17).
+
+    ``reason`` is a code (``resident_request``, ``retention_schedule``...), never free text.
+    """
+
+    id: str
+    resident: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionChange:
     """An authority starting, changing or stopping its subscription to one attribute."""
 
@@ -125,5 +137,5 @@ class SubscriptionChange:
 Fact = Claim | Retraction | ConsentGrant | ConsentWithdrawal
 """What a resident's lattice state is made of."""
 
-Input = Fact | Reevaluate
+Input = Fact | Reevaluate | Erase
 """What the per-resident fold accepts."""

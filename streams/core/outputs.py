@@ -34,6 +34,7 @@ class AuditDecision(StrEnum):
     WITHHELD = "withheld"
     CONSENT_RECORDED = "consent_recorded"
     CONSENT_ENDED = "consent_ended"
+    ERASED = "erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class Ending:
     authority: str
     local_reference: str
     attributes: tuple[str, ...]
-    reason: str  # "withdrawn" | "expired"
+    reason: str  # "withdrawn" | "expired" | "erased"
     version: int
 
 

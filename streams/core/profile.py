@@ -37,6 +37,9 @@ class Profile:
     state: ResidentState = EMPTY
     holdings: Mapping[str, Holding] = field(default_factory=dict)
     sequence: int = 0
+    erased: frozenset[str] = frozenset()
+    """Ids of the inputs an erasure dropped (and of the erasures): seen again, they change
+    nothing, so a redelivery cannot bring an erased value back. Ids only, no values."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -64,9 +64,14 @@ class Rebuilt:
 
 
 async def rebuild(
-    settings: Settings, since: datetime | None = None, progress: Progress | None = None
+    settings: Settings,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+    erased: Mapping[str, frozenset[str]] | None = None,
 ) -> Rebuilt:
-    """Fold every valid inbound record (from ``since``) into a fresh state per resident."""
+    """Fold every valid inbound record (from ``since``) into a fresh state per resident,
+    leaving out the inputs an erasure dropped (``erased``: their ids, by resident)."""
+    erased = erased or {}
     facts: dict[str, list[Fact]] = defaultdict(list)
     sizes: dict[str, list[int]] = defaultdict(lambda: [0])  # bytes read so far, a bound on state
     where: dict[str, int] = {}
@@ -103,7 +108,10 @@ async def rebuild(
     states: dict[str, ResidentState] = {}
     for resident, items in facts.items():
         state = EMPTY
+        dropped = erased.get(resident, frozenset())
         for n, fact in enumerate(items):
+            if fact.id in dropped:
+                continue  # erased: rebuilt as nothing
             if fact.id in state.seen and state.seen[fact.id] != fact.digest:
                 continue  # an id reused for other content was refused live too
             folded = fold(state, fact)
@@ -186,9 +194,10 @@ async def compare(
     settings: Settings, since: datetime | None = None, progress: Progress | None = None
 ) -> Comparison:
     """Replay the inbound topics (from ``since``) and compare with the live changelog."""
-    rebuilt = await rebuild(settings, since, progress)
     latest = await _latest(settings)
     current = {r: stored.decode_profile(raw) for r, (raw, _) in latest.items()}
+    erased = {r: p.erased for r, p in current.items() if p.erased}
+    rebuilt = await rebuild(settings, since, progress, erased)
     if since is not None:
         found = missing(rebuilt.states, current)
         where = {r: rebuilt.partitions[r] for r in found}
@@ -266,7 +275,9 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
             partition = rebuilt.partitions[resident]
             if resident in latest:
                 old, outbox = stored.decode_stored(latest[resident][0])
-                profile = Profile(resident, rebuilt.states[resident], old.holdings, old.sequence)
+                profile = Profile(
+                    resident, rebuilt.states[resident], old.holdings, old.sequence, old.erased
+                )
             else:
                 profile, outbox = Profile(resident, rebuilt.states[resident]), {}
             if resident in latest and stored.state_digest(old.state) == stored.state_digest(

@@ -38,6 +38,7 @@ from streams.runtime.store import TableStore
 from streams.worker import expiry
 from streams.worker.backfill import backfill
 from streams.worker.directory import SubscriptionDirectory
+from streams.worker.keys import CachedKeys
 from streams.worker.processor import Processor
 from streams.worker.stages import Stages
 
@@ -161,6 +162,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         FaustSend(app),
         observer,
         stages.drain,
+        keys=CachedKeys(settings) if settings.seal_profiles else None,
         registry=registry,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)

@@ -1,7 +1,7 @@
 """The one place wire bytes become core values and core values become wire bytes.
 
 Inbound: CloudEvents (validated by ``schemas``) become core facts; worker
-control messages become ``Reevaluate``. Outbound: deliveries, consent endings
+control messages become ``Reevaluate`` or ``Erase``. Outbound: deliveries, consent endings
 and audit entries become CloudEvents. Profiles (the Faust table's values)
 are stored as compact JSON.
 
@@ -32,6 +32,7 @@ from streams.core import (
     ConsentWithdrawal,
     Delivery,
     Ending,
+    Erase,
     Input,
     Reevaluate,
     Retraction,
@@ -48,8 +49,10 @@ KIND_TYPES = {
     "ConsentGrant": schemas.CONSENT_GRANTED,
     "ConsentWithdrawal": schemas.CONSENT_WITHDRAWN,
     "Reevaluate": "uk.gov.rps.control.reevaluate.v1",
+    "Erase": "uk.gov.rps.control.erase.v1",
 }
 CONTROL_TYPE = KIND_TYPES["Reevaluate"]
+ERASE_TYPE = KIND_TYPES["Erase"]
 
 
 class ControlError(ValueError):
@@ -146,26 +149,30 @@ def decode_inbound(value: bytes | None, headers: Headers = ()) -> Input | Subscr
     return to_fact(schemas.decode(value or b"", headers))
 
 
-def encode_control(item: Reevaluate) -> bytes:
+def encode_control(item: Reevaluate | Erase) -> bytes:
+    kind = ERASE_TYPE if isinstance(item, Erase) else CONTROL_TYPE
     return orjson.dumps(
         {
             "specversion": "1.0",
             "id": item.id,
             "source": schemas.HUB_SOURCE,
-            "type": CONTROL_TYPE,
+            "type": kind,
             "subject": item.resident,
             "reason": item.reason,
         }
     )
 
 
-def decode_control(value: bytes | None) -> Reevaluate:
+def decode_control(value: bytes | None) -> Reevaluate | Erase:
     try:
         document = orjson.loads(value or b"")
-        if document["type"] != CONTROL_TYPE:
-            raise ControlError("not a control message")
-        return Reevaluate(str(document["id"]), str(document["subject"]), str(document["reason"]))
-    except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+        fields = (str(document["id"]), str(document["subject"]), str(document["reason"]))
+        if document["type"] == CONTROL_TYPE:
+            return Reevaluate(*fields)
+        if document["type"] == ERASE_TYPE:
+            return Erase(*fields)
+        raise ControlError("not a control message")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
         raise ControlError("not a control message") from error
 
 

@@ -8,6 +8,7 @@
 - :class:`Outlet`, :class:`ProducerBatch`, :class:`Delivered`: the producer's batch interface.
 - :class:`Send`: one record sent on its own (the worker's control requests).
 - :class:`Checkpoints`: told how far the stages got (fault injection stops the process there).
+- :class:`DataKeys`: the residents' data keys, to seal the values the profiles keep.
 
 What the worker did is told to an :class:`streams.worker.observer.Observer` (the metrics).
 
@@ -21,6 +22,7 @@ import datetime as dt
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Protocol
 
+from rps.sealing import DataKey
 from schemas.registry import RegistryView
 
 Headers = Sequence[tuple[str, bytes]]
@@ -71,6 +73,18 @@ class ProfileStore(Protocol):
 
     def items(self) -> Iterable[tuple[bytes, bytes | None]]:
         """Every stored (key, value), a snapshot (the backfill scans it)."""
+
+
+class DataKeys(Protocol):
+    """The residents' data keys, as the worker uses them to seal stored values."""
+
+    async def key_for(self, resident: str, *, create: bool) -> DataKey | None:
+        """The resident's data key (made now when ``create``), or None if it has none."""
+        ...
+
+    async def forget(self, resident: str) -> None:
+        """Delete the resident's data key for good (an erasure)."""
+        ...
 
 
 class Delivered(Protocol):

@@ -19,12 +19,14 @@ from datetime import datetime
 import schemas
 from rps import tracing
 from rps.logs import get_logger
+from rps.sealing import DataKey
 from rps.settings import Settings
 from schemas.registry import Signer
 from schemas.topics import Topics
 from streams.core import (
     AuditEntry,
     Claim,
+    Erase,
     Input,
     Outcome,
     Profile,
@@ -40,7 +42,7 @@ from streams.worker.directory import SubscriptionDirectory
 from streams.worker.errors import PoisonMessage, Untrusted
 from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Decision, Record, Write, again, kept
-from streams.worker.ports import InputRecord, ProfileStore, Registry, Send
+from streams.worker.ports import DataKeys, InputRecord, ProfileStore, Registry, Send
 
 log = get_logger("worker")
 
@@ -61,6 +63,7 @@ class Processor:
         send: Send,
         observer: Observer | None = None,
         drain: Callable[[], Awaitable[None]] | None = None,
+        keys: DataKeys | None = None,
         registry: Registry | None = None,
     ) -> None:
         """``registry`` given, every inbound event must be admitted (``streams.worker.trust``)
@@ -72,6 +75,7 @@ class Processor:
         self._ensure_topic = ensure_topic
         self._known_sent = known_sent
         self._send = send
+        self._keys = keys
         self._registry = registry
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
@@ -93,13 +97,18 @@ class Processor:
             return self._reject(record, poison, now)
         key = item.resident.encode()
         raw = self._profiles.get(key)
+        data_key = await self._data_key(item)
         profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         digest = getattr(item, "digest", "")  # control messages carry none
-        if raw and item.id in entries and profile.state.seen.get(item.id) == digest:
+        seen_before = profile.state.seen.get(item.id) == digest or (
+            isinstance(item, Erase) and item.id in profile.erased
+        )
+        if raw and item.id in entries and seen_before:
             # Kept in the profile: record it again (a local store may be ahead of the
             # changelog) and send the same outputs again, byte for byte.
             head_write = self._store_head(partition, self._head(partition))
-            return Decision(item.id, partition, [(key, raw), head_write], again(entries[item.id]))
+            entry = stored.opened_entry(data_key, item.resident, item.id, entries[item.id])
+            return Decision(item.id, partition, [(key, raw), head_write], again(entry))
         head_entry = f"{item.resident}|{item.id}|{digest}"  # a head holds many residents' ids
         head = self._head(partition)
         if head_entry in head.outbox:  # kept in the head: it changed no profile
@@ -117,7 +126,7 @@ class Processor:
             ):
                 return self._reject(record, PoisonMessage("state_too_large"), now)
             records = await self._records(
-                outcome, now, (tracing.current()[0], None), _signed(item.id, signer)
+                outcome, now, (tracing.current()[0], None), data_key, _signed(item.id, signer)
             )
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
@@ -125,13 +134,14 @@ class Processor:
             entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
             if records:
                 entries[item.id] = kept(records)
-            encoded = stored.encode_profile(outcome.profile, entries)
+            plain = frozenset({item.id}) if isinstance(item, Erase) else frozenset()
+            encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
             if len(encoded) > stored.MAX_RECORD_BYTES and len(entries) > 1:
                 # Outputs of earlier inputs still in flight crowd the outbox: wait for them to
                 # be sent (their outbox entries can then go) rather than pass the record limit.
                 await self._drain()
                 entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
-                encoded = stored.encode_profile(outcome.profile, entries)
+                encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
             self._profiles.put(key, encoded)  # visible to the next event at once
             writes.append((key, encoded))
             due = next_expiry(outcome.profile)
@@ -144,6 +154,8 @@ class Processor:
             records.append(self._dead_letter_record(record, outcome.rejected))
             self._observer.rejected(outcome.rejected)
         self._observer.decided(type(item).__name__, outcome)
+        if isinstance(item, Erase) and self._keys is not None:
+            await self._keys.forget(item.resident)  # what stayed sealed is shredded
         self._note(outcome)
         return Decision(item.id if changed else head_entry, partition, writes, records)
 
@@ -170,6 +182,12 @@ class Processor:
         self._observer.rejected(poison.reason)
         writes = [self._store_head(partition, head)] if records else []
         return Decision(entry, partition, writes, [dead, *records])
+
+    async def _data_key(self, item: Input) -> DataKey | None:
+        """The resident's data key when values are sealed (none is made for an erasure)."""
+        if self._keys is None:
+            return None
+        return await self._keys.key_for(item.resident, create=not isinstance(item, Erase))
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -223,16 +241,22 @@ class Processor:
         outcome: Outcome,
         now: datetime,
         trace: codec.Trace = (None, None),
+        data_key: DataKey | None = None,
         signed: Callable[[AuditEntry], AuditEntry] | None = None,
     ) -> list[Record]:
-        """The encoded outputs of a decision: endings first, then deliveries, then audit
-        (the input's own entries naming its signer, when ``signed`` says so)."""
+        """The encoded outputs of a decision: endings first, then deliveries (their values
+        opened with the resident's ``data_key`` when stored sealed), then audit (the input's
+        own entries naming its signer, when ``signed`` says so)."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
             topic = await self._delivery_topic(ending.authority)
             records.append((topic, *codec.encode_ending(ending, self._key, now), None))
         stamp = codec.instant(now)  # one time for every output of the decision
         for delivery in outcome.deliveries:
+            if data_key is not None and delivery.claim is not None:
+                claim = delivery.claim
+                value = stored.opened_value(data_key, claim.value, claim.resident, claim.id)
+                delivery = replace(delivery, claim=replace(claim, value=value))
             topic = await self._delivery_topic(delivery.authority)
             encoded = codec.encode_delivery(delivery, self._key, stamp, trace)
             records.append((topic, *encoded, None))

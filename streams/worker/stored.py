@@ -1,17 +1,27 @@
 """A resident's profile as the worker stores it (the table's values), and its outbox.
 
-Compact JSON: the lattice state, the holdings, the decision count, and the
-outbox of outputs not yet known sent. ``state_digest`` is what replay compares.
+Compact JSON: the lattice state, the holdings, the decision count, the ids an
+erasure dropped, and the outbox of outputs not yet known sent. ``state_digest``
+is what replay compares.
+
+Given the resident's data key, each claim's value is stored sealed
+(``{"$sealed": envelope}``, the claim's id bound) and each kept output's bytes
+too (the input's id bound). Reading leaves them sealed: the core never looks at
+a value, so only what is sent is opened (``opened_value``, ``opened_entry``),
+and a value sealed once is stored as it is from then on. A value whose key is
+gone (an erasure) stays sealed, opaque.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from rps.sealing import DataKey, SealingError, open_sealed, seal
 from streams.core import (
     Claim,
     ConsentGrant,
@@ -35,20 +45,82 @@ Outbox = dict[str, list[tuple[str, str, str]]]
 """Outputs decided but not yet known to be in Kafka, by input id: (topic, key, value)."""
 
 
-def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
+SEALED = "$sealed"
+
+
+def _sealed(key: DataKey | None, claim: Claim) -> Any:
+    if key is None or _is_sealed(claim.value):
+        return claim.value
+    return {SEALED: seal(key, claim.value, claim.resident, claim.id)}
+
+
+def _is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and SEALED in value
+
+
+def opened_value(key: DataKey | None, value: Any, resident: str, claim_id: str) -> Any:
+    """A claim's value, opened if it is sealed and ``key`` opens it (else as it is)."""
+    if key is None or not _is_sealed(value):
+        return value
+    try:
+        return open_sealed(key, value[SEALED], resident, claim_id)
+    except SealingError:
+        return value  # erased (or not ours): stays sealed, opaque
+
+
+def _sealed_outbox(
+    outbox: Outbox, key: DataKey | None, resident: str, plain: frozenset[str]
+) -> Outbox:
+    """Each kept output's bytes sealed (bound to resident and input), but those of ``plain``."""
+    if key is None:
+        return outbox
+    return {
+        i: entry
+        if i in plain
+        else [
+            (t, k, v if v.startswith(SEALED) else SEALED + seal(key, v, resident, f"outbox|{i}"))
+            for t, k, v in entry
+        ]
+        for i, entry in outbox.items()
+    }
+
+
+def opened_entry(
+    key: DataKey | None, resident: str, input_id: str, entry: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """One input's kept outputs, their sealed bytes opened where ``key`` opens them."""
+    if key is None:
+        return entry
+    records = []
+    for t, k, v in entry:
+        if v.startswith(SEALED):
+            with contextlib.suppress(SealingError):  # erased: stays sealed
+                v = open_sealed(key, v[len(SEALED) :], resident, f"outbox|{input_id}")
+        records.append((t, k, v))
+    return records
+
+
+def encode_profile(
+    profile: Profile,
+    outbox: Outbox | None = None,
+    key: DataKey | None = None,
+    plain: frozenset[str] = frozenset(),
+) -> bytes:
     """A profile as compact JSON: the lattice state, the holdings, the decision count, and
-    the outbox of outputs that must be sent again if their input is seen again."""
+    the outbox of outputs that must be sent again if their input is seen again; with the
+    resident's data ``key``, each claim's value and each kept output sealed (but the
+    outputs of the inputs in ``plain``: an erasure's, whose key is about to go)."""
     state = profile.state
     return orjson.dumps(
         {
-            "o": outbox or {},
+            "o": _sealed_outbox(outbox or {}, key, profile.resident, plain),
             "r": profile.resident,
             "q": profile.sequence,
             "c": [
                 [
                     c.id,
                     c.attribute,
-                    c.value,
+                    _sealed(key, c),
                     c.level,
                     c.source,
                     c.method,
@@ -84,6 +156,7 @@ def encode_profile(profile: Profile, outbox: Outbox | None = None) -> bytes:
                 a: [h.local_reference, sorted(h.consented), dict(h.values)]
                 for a, h in profile.holdings.items()
             },
+            **({"e": sorted(profile.erased)} if profile.erased else {}),
         }
     )
 
@@ -103,7 +176,7 @@ def state_too_large(resident: str, state: ResidentState) -> bool:
 
 
 def decode_stored(raw: bytes) -> tuple[Profile, Outbox]:
-    """A stored profile and its outbox."""
+    """A stored profile and its outbox (sealed values left sealed)."""
     d = orjson.loads(raw)
     outbox: Outbox = {k: [(r[0], r[1], r[2]) for r in v] for k, v in d.get("o", {}).items()}
     return _profile(d), outbox
@@ -135,7 +208,7 @@ def _profile(d: dict[str, Any]) -> Profile:
     }
     holdings = {a: Holding(h[0], frozenset(h[1]), h[2]) for a, h in d["h"].items()}
     state = ResidentState(claims, retractions, grants, withdrawals, d["s"])
-    return Profile(resident, state, holdings, d["q"])
+    return Profile(resident, state, holdings, d["q"], frozenset(d.get("e", ())))
 
 
 def state_digest(state: ResidentState) -> str:

@@ -3,7 +3,9 @@
 It runs, in one process, what ``streams.worker.processor.Processor.handle`` and its send stage do
 for every input (decode the input, read the stored profile, decide, encode the outputs,
 encode the profile with its outbox, link the audit records) over the benchmark's own
-workload (``tests.perf.workload``), and prints each step's cost per event::
+workload (``tests.perf.workload``), and prints each step's cost per event, without and
+with the stored values sealed under each resident's data key (``RPS_SEAL_PROFILES``; the
+keys come from an in-memory cache, as the worker's do once a resident is known)::
 
     .venv/bin/python -m tests.perf.bench_hotpath --events 20000 --residents 10000
 
@@ -18,7 +20,9 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
+from rps.sealing import DataKey, new_data_key
 from schemas.topics import Topics
 from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
 from streams.worker import audit_chain, codec, stored
@@ -42,8 +46,23 @@ def _outputs(outcome: Outcome, now: dt.datetime) -> list[tuple[bytes, bytes]]:
     return records
 
 
-def run(events: int, residents: int, authorities: int) -> dict[str, float]:
-    """Each step's cost in microseconds per event, over ``events`` inputs."""
+def _opened(outcome: Outcome, key: DataKey | None) -> Outcome:
+    """The decision with its deliveries' sealed values opened, as the processor sends them."""
+    if key is None:
+        return outcome
+    deliveries = tuple(
+        replace(d, claim=replace(c, value=stored.opened_value(key, c.value, c.resident, c.id)))
+        if (c := d.claim) is not None
+        else d
+        for d in outcome.deliveries
+    )
+    return replace(outcome, deliveries=deliveries)
+
+
+def run(events: int, residents: int, authorities: int, sealed: bool = False) -> dict[str, float]:
+    """Each step's cost in microseconds per event, over ``events`` inputs (``sealed``: with the
+    stored profiles' values sealed)."""
+    keys: dict[str, DataKey] = {}
     now = dt.datetime.now(dt.UTC)
     councils = workload.authorities(authorities)
     directory = _directory(councils, now)
@@ -66,16 +85,17 @@ def run(events: int, residents: int, authorities: int) -> dict[str, float]:
         assert not isinstance(item, SubscriptionChange)  # the mix sends none
         key = item.resident.encode()
         raw = store.get(key)
+        data_key = keys.setdefault(item.resident, new_data_key()) if sealed else None
         with timed("decode stored profile"):
             profile, _ = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         with timed("decide"):
             outcome = decide(profile, item, directory, now)
         with timed("encode outputs"):
-            encoded = _outputs(outcome, now)
+            encoded = _outputs(_opened(outcome, data_key), now)
         outputs += len(encoded)
         kept = {item.id: [("t", k.decode(), v.decode()) for k, v in encoded]}
         with timed("encode profile"):
-            store[key] = stored.encode_profile(outcome.profile, kept)
+            store[key] = stored.encode_profile(outcome.profile, kept, data_key)
         with timed("link audit records"):
             for _, value in encoded[len(outcome.endings) + len(outcome.deliveries) :]:
                 _, tip = audit_chain.link_bytes(value, tip, _KEYS)
@@ -91,8 +111,11 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=10_000)
     parser.add_argument("--authorities", type=int, default=5)
     args = parser.parse_args()
-    for name, figure in run(args.events, args.residents, args.authorities).items():
-        print(f"{name:<24} {figure:8.1f}")
+    plain = run(args.events, args.residents, args.authorities)
+    sealed = run(args.events, args.residents, args.authorities, sealed=True)
+    print(f"{'step (us per event)':<24} {'plain':>8} {'sealed':>8}")
+    for name, figure in plain.items():
+        print(f"{name:<24} {figure:8.1f} {sealed[name]:8.1f}")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ from rps.settings import Settings
 from tests.perf import bench_hotpath, bench_webhooks, floor, rounds
 
 
-def test_the_hot_path_benchmark_times_every_step() -> None:
-    """Each step of the worker's per-event work gets a cost, and the decisions have outputs."""
-    figures = bench_hotpath.run(events=200, residents=100, authorities=3)
+@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
+def test_the_hot_path_benchmark_times_every_step(sealed: bool) -> None:
+    """Each step of the worker's per-event work gets a cost, and the decisions have outputs,
+    with the stored values sealed or not."""
+    figures = bench_hotpath.run(events=200, residents=100, authorities=3, sealed=sealed)
     steps = [
         "decode input",
         "decode stored profile",

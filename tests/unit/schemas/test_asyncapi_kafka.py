@@ -148,3 +148,14 @@ def test_every_message_has_a_key_schema_and_headers(name: str) -> None:
     message = DOCUMENT["components"]["messages"][name]
     assert "key" in message["bindings"]["kafka"]
     assert message["headers"]["type"] == "object"
+
+
+def test_the_control_channel_names_every_type_the_worker_writes_there() -> None:
+    """The control channel's ``type`` is exactly the worker's: re-evaluation and erasure."""
+    from streams.worker import codec
+
+    (message,) = messages_of("control")
+    assert set(message["payload"]["properties"]["type"]["enum"]) == {
+        codec.CONTROL_TYPE,
+        codec.ERASE_TYPE,
+    }

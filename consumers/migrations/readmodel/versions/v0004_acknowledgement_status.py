@@ -1,8 +1,8 @@
 """An acknowledgement's status: ``applied``, or ``conflict`` when the authority kept the
 delivery aside (its local reference is bound to another resident), for the portal to say so.
 
-Revision ID: r0003
-Revises: r0002
+Revision ID: r0004
+Revises: r0003
 Create Date: 2026-12-05
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "r0003"
-down_revision: str | None = "r0002"
+revision: str = "r0004"
+down_revision: str | None = "r0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
