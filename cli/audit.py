@@ -128,6 +128,8 @@ def _print_table(resident: str, lines: list[Decision]) -> None:
             else (f"refused ({d.refused})" if d.refused else ""),
         )
     Console(width=200).print(table)
+    for key in sorted({d.signed_with for d in lines if d.signed_with}):
+        typer.echo(f"origin proven by key {key}")
 
 
 def register(app: typer.Typer) -> None:

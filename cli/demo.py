@@ -10,6 +10,10 @@ receives signed webhooks on a loopback receiver (``rps webhooks run``). The
 demo prints who received what and what was withheld and why (ids, attribute
 names and reasons, never a value), and checks every authority's holdings
 against what the pure core says it may hold.
+
+Every event is signed by its own source, registered with its role on the
+demo's topics (``cli/_demo_signing.py``); one forged consent, signed by Wirral
+for a resident who withdrew from it, is refused and shown as such.
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ from rich.table import Table
 
 import infra
 import schemas
+from cli._demo_signing import SignedPublishers
 from cli.demo_webhook import deliver_by_webhook
 from cli.spawn import start_worker, stop_worker
 from consumers.subscriber import holdings, holdings_table, subscribe
-from producers import Publisher
 from producers import events as build
 from rps.private import private_directory
 from rps.reading import read_events
@@ -292,7 +296,12 @@ async def run_demo(settings: Settings, *, keep_running: bool = False) -> bool:
     """Run the story end to end; True when every authority holds exactly what it may."""
     console = Console(width=None if Console().is_terminal else 120)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dt%H%M%S")
-    demo = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}-demo-{stamp}"})
+    demo = settings.model_copy(
+        update={
+            "topic_prefix": f"{settings.topic_prefix}-demo-{stamp}",
+            "registry_grace_seconds": 0.0,  # fresh topics: the demo's keys sign at once
+        }
+    )
     topics = Topics(demo.topic_prefix)
     workdir = demo.state_dir / "demo" / demo.topic_prefix
     private_directory(workdir)
@@ -304,7 +313,7 @@ async def run_demo(settings: Settings, *, keep_running: bool = False) -> bool:
         await infra.ensure_delivery_topic(demo, authority)
 
     started = time.monotonic()
-    async with Publisher(demo) as publisher:
+    async with SignedPublishers(demo) as publisher:
         await publisher.publish_many(s.subscriptions)
         console.print(
             f"{len(s.subscriptions)} subscriptions published (Liverpool, Wirral, DWP, DVLA, Sefton)"
@@ -318,6 +327,14 @@ async def run_demo(settings: Settings, *, keep_running: bool = False) -> bool:
                 inputs += len(events)
                 await _wait_for_decisions(demo, topics, {e.id for e in events}, worker)
                 console.print(f"  decided: {title} ({len(events)} events)")
+            if demo.trust == "enforce":
+                c = next(r for r, label in s.residents.items() if label == "resident C")
+                forged = await publisher.forge_consent(c, WIRRAL, now)
+                await _wait_for_decisions(demo, topics, {forged.id}, worker)
+                console.print(
+                    "  refused: Wirral signed a consent for resident C itself "
+                    "(only the resident app may say a resident consented)"
+                )
             ok = await _finish(console, demo, topics, s, now, workdir, worker, inputs, started)
         finally:
             if not keep_running:
@@ -418,3 +435,15 @@ def _print_decisions(console: Console, s: Story, audit: list[schemas.AuditRecord
                 str(data.assurance or ""),
             )
         console.print(table)
+    refused = Table(title="Refused: who may say what", title_justify="left")
+    for column in ("resident", "event", "source", "reason"):
+        refused.add_column(column)
+    for record in audit:
+        if record.data.decision == "rejected":
+            refused.add_row(
+                s.residents.get(record.subject, record.subject[:8]),
+                record.data.event_type.removeprefix("uk.gov.rps."),
+                record.data.event_source,
+                record.data.reason or "",
+            )
+    console.print(refused)

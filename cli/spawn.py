@@ -32,6 +32,8 @@ _FIELDS = (
     "fault_drop_count",
     "worker_stall_check_seconds",
     "metrics_port",
+    "trust",
+    "registry_grace_seconds",
     "seal_profiles",
 )
 

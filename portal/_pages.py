@@ -36,6 +36,7 @@ class HistoryRow:
     when: str
     confirmed: str | None
     reason: str
+    unmatched: bool = False  # the authority could not match the resident's reference
 
 
 @dataclass(slots=True)
@@ -110,6 +111,7 @@ def _row(decision: Decision) -> HistoryRow:
         when=words.when(decision.recorded_at),
         confirmed=words.when(decision.acknowledged_at) if decision.acknowledged_at else None,
         reason=words.reason_text(decision.reason),
+        unmatched=decision.acknowledged_status == "conflict",
     )
 
 

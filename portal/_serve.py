@@ -19,8 +19,10 @@ from portal._oidc import OneLogin, load_resident_map
 from portal._portal import Portal
 from portal._session_store import SessionStore
 from producers import Publisher
+from producers.signing import signing_key
 from rps import following, metrics
 from rps.logs import get_logger
+from rps.registry import RegistryFollower
 from rps.settings import Settings, redact_url
 from streams.worker.directory import SubscriptionDirectory
 
@@ -57,8 +59,22 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     max_age = dt.timedelta(seconds=settings.portal_session_max_age_seconds)
     sessions = await _retried(settings, "sessions", lambda: SessionStore.open(url, max_age))
     publisher = Publisher(settings, source=settings.portal_source)
-    directory = SubscriptionDirectory(settings, following.follow)
-    follow = asyncio.create_task(directory.run())
+    if signing_key(settings) is None and settings.trust == "enforce":
+        log.warning(  # a worker that enforces trust dead-letters them as unsigned
+            "portal publishes unsigned events: set RPS_SIGNING_KEY_FILE and "
+            "RPS_SIGNING_KEY_ID to a resident_app key of its source",
+            source=settings.portal_source,
+        )
+    # Enforcing trust, only subscriptions the worker admits are shown (previews match deliveries).
+    registry = RegistryFollower(settings) if settings.trust == "enforce" else None
+    directory = SubscriptionDirectory(settings, following.follow, registry)
+
+    async def follow_subscriptions() -> None:
+        if registry is not None:
+            await registry.start()
+        await directory.run()
+
+    follow = asyncio.create_task(follow_subscriptions())
     oidc = (
         OneLogin(settings)
         if settings.portal_oidc_issuer and settings.portal_oidc_client_id
@@ -104,6 +120,8 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
         follow.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follow
+        if registry is not None:
+            await registry.stop()
         await publisher.close()
         await read_model.close()
         await sessions.close()

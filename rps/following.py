@@ -15,11 +15,24 @@ from rps.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
-class Followed:
-    """Values read in one poll (a tombstone is None), and whether the reader had reached
-    the end offsets the topic had when it started, before that poll."""
+class FollowedRecord:
+    """One record read (the worker's ``InputRecord``; ``timestamp`` in seconds, as Faust's)."""
 
-    values: list[bytes | None]
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """Records read in one poll (a tombstone's value is None), and whether the reader had
+    reached the end offsets the topic had when it started, before that poll."""
+
+    records: list[FollowedRecord]
     caught_up: bool
 
 
@@ -49,7 +62,19 @@ async def follow(settings: Settings, topic: str) -> AsyncGenerator[Followed, Non
         while True:
             caught_up = caught_up or await _caught_up(consumer, ends)
             batches = await consumer.getmany(timeout_ms=200)
-            values = [record.value for records in batches.values() for record in records]
-            yield Followed(values, caught_up)
+            read = [
+                FollowedRecord(
+                    r.topic,
+                    r.partition,
+                    r.offset,
+                    r.key,
+                    r.value,
+                    list(r.headers or ()),
+                    r.timestamp / 1000,
+                )
+                for records in batches.values()
+                for r in records
+            ]
+            yield Followed(read, caught_up)
     finally:
         await consumer.stop()

@@ -12,7 +12,8 @@ to fix at once, when:
   the network itself is trusted;
 * it is the portal and would offer the development sign-in or send its session
   cookie without ``Secure``;
-* it is the demo, which publishes made-up residents.
+* it is the demo, which publishes made-up residents;
+* it talks to Kafka with ``RPS_TRUST=off`` (events would take effect unproven).
 
 Each process is checked only for what it uses, so a council running
 ``rps publish`` or ``rps subscribe`` needs no secret of the hub's. Messages name
@@ -80,6 +81,8 @@ def problems(settings: Settings, process: Process) -> list[str]:
     found = [problem for name in _SECRETS.get(process, ()) for problem in _secret(settings, name)]
     if process in _USES_KAFKA:
         found += _kafka(settings)
+        if settings.trust == "off":
+            found.append("RPS_TRUST: off lets events take effect unproven; use enforce")
     if process in (Process.PORTAL, Process.ANY):
         found += _portal(settings)
     return found

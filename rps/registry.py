@@ -8,6 +8,7 @@ is a fold, so it can take records one at a time). Every change is written with
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import getpass
 import secrets
@@ -79,6 +80,7 @@ class RegistryFollower:
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self.view = RegistryView()
+        self._reading = asyncio.Lock()  # the processor and the directory share one reader
 
     async def start(self) -> RegistryView:
         """Connect and read the whole registry."""
@@ -98,7 +100,9 @@ class RegistryFollower:
     async def view_for(self, record_timestamp: dt.datetime) -> RegistryView:
         """A view fresh enough for ``record_timestamp`` (reading on first when needed)."""
         if not fresh_enough(self.view, record_timestamp, self._grace):
-            await self.catch_up()
+            async with self._reading:
+                if not fresh_enough(self.view, record_timestamp, self._grace):
+                    await self.catch_up()
         return self.view
 
     async def catch_up(self) -> RegistryView:

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     gateway_signing_key_file: Path | None = None
     """The gateway's private key; unset, the gateway neither checks roles nor vouches."""
     gateway_signing_key_id: str | None = None
+    trust: Literal["enforce", "off"] = "enforce"
+    """Whether the worker and replay admit only events proven to come from their source and
+    permitted to its role (docs/trust.md); ``off`` only for development (refused in production)."""
 
     # SQL (SQLite by default so the demo needs no server)
     database_url: SecretStr = SecretStr("")

@@ -8,6 +8,7 @@
 - ``kafka_bootstrap`` (session): the bootstrap servers.
 - ``settings``: a ``Settings`` for the local services with a fresh topic prefix
   and app id, its fixed topics created, so tests never see each other's data.
+  Trust is off (``trust="off"``): tests of proof of origin turn it on.
 - ``postgres_url`` / ``sqlite_url``: a fresh, empty database of each kind.
 - ``topic_factory``: create an extra topic under the test's prefix.
 - ``read_topic``: every record a topic holds now (or, waiting, at least N).
@@ -77,6 +78,9 @@ async def settings(local_services: Settings, tmp_path: Path) -> AsyncIterator[Se
             "topic_prefix": f"t{tag}",
             "app_id": f"rps-test-{tag}",
             "database_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"),
+            # Suites written before proof of origin publish unsigned events; the trust
+            # tests (tests/integration/streams/test_trust_worker.py) set "enforce".
+            "trust": "off",
         }
     )
     await infra.ensure_topics(fresh)

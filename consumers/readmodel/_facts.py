@@ -94,6 +94,7 @@ class AckSeen:
     decision_id: str
     local_reference: str
     applied_at: datetime
+    status: str = "applied"  # or "conflict": kept aside, the reference is another resident's
 
 
 Fact = ClaimSeen | RetractionSeen | GrantSeen | WithdrawalSeen | AuditSeen | AckSeen

@@ -123,6 +123,7 @@ acknowledgements = Table(
     Column("event_id", String(128), nullable=False),
     Column("local_reference", String(64), nullable=False),
     Column("applied_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False, server_default="applied"),
 )
 
 erasures = Table(

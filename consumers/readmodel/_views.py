@@ -68,6 +68,8 @@ class Decision:
     decision_id: str | None
     version: int | None
     acknowledged_at: datetime | None
+    acknowledged_status: str | None = None
+    """``applied``, or ``conflict``: the authority could not match its reference to the resident."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,7 @@ class ReadModel:
         """Every audited decision about the resident, oldest first, deliveries with their acks."""
         ack = acknowledgements
         query = (
-            select(audit, ack.c.applied_at)
+            select(audit, ack.c.applied_at, ack.c.status)
             .outerjoin(
                 ack,
                 (ack.c.decision_id == audit.c.decision_id) & (ack.c.authority == audit.c.authority),
@@ -210,6 +212,7 @@ class ReadModel:
                 decision_id=row.decision_id,
                 version=row.version,
                 acknowledged_at=row.applied_at,
+                acknowledged_status=row.status,
             )
             for row in rows
         ]

@@ -151,4 +151,5 @@ def _hub_fact(event: AuditRecorded | DeliveryApplied, record: Any) -> Fact:
                 decision_id=data.decision_id,
                 local_reference=data.local_reference,
                 applied_at=data.applied_at,
+                status=data.status,
             )

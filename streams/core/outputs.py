@@ -53,6 +53,8 @@ class AuditEntry:
     level: int | None = None
     decision_id: str | None = None
     version: int | None = None
+    signed_with: str | None = None  # the key that proved the input's origin
+    vouched_by: str | None = None  # the gateway that vouched for its publisher
 
 
 @dataclass(frozen=True, slots=True)

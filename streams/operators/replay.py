@@ -11,6 +11,11 @@ differ, the residents that differ. A replay from a given time cannot rebuild
 whole states; it checks inclusion instead: every event read since then must be
 in the live state of its resident, with the same fingerprint.
 
+With trust enforced (``RPS_TRUST=enforce``), every record must be admitted
+exactly as the worker admits it (``streams.worker.trust.admit_record``), judged
+at its stored broker timestamp against the whole registry topic, read once
+(fresh for every stamp in the log); what live refused, replay refuses.
+
 ``rebuild_live`` writes the rebuilt states back as the new latest values of
 the changelog, for a recovery; it is refused while any worker of the group is
 running (``RebuildRefused``, a ``streams.worker.errors.StreamsError``).
@@ -29,12 +34,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 import schemas
 from rps.producing import TrackingProducer
 from rps.reading import read_to_end
+from rps.registry import read_registry
 from rps.settings import Settings
 from streams.core import EMPTY, Fact, Profile, ResidentState, SubscriptionChange, fold
 from streams.operators import scanning
 from streams.operators.scanning import inbound_total
 from streams.runtime.names import changelog_topic, faust_id
-from streams.worker import codec, stored
+from streams.worker import codec, stored, trust
 from streams.worker.audit_chain import is_reserved
 from streams.worker.errors import StreamsError
 
@@ -70,11 +76,20 @@ async def rebuild(
     sizes: dict[str, list[int]] = defaultdict(lambda: [0])  # bytes read so far, a bound on state
     where: dict[str, int] = {}
     events = rejected = 0
+    view = await read_registry(settings) if settings.trust == "enforce" else None
     async for batch in scanning.scan(settings, since):
         for record in batch:
             events += 1
             try:
-                fact = codec.decode_inbound(record.value, record.headers or ())
+                if view is None:
+                    fact = codec.decode_inbound(record.value, record.headers or ())
+                else:
+                    stamp = trust.record_time(record.timestamp)
+                    verdict = trust.admit_record(record.value, record.headers or (), stamp, view)
+                    if isinstance(verdict, trust.Rejected):
+                        rejected += 1
+                        continue
+                    fact = codec.to_fact(verdict[0])
             except schemas.InvalidEvent:
                 rejected += 1
                 continue

@@ -23,6 +23,7 @@ from faust.types import TP
 from rps import following, logs, metrics, reading, topic_admin, tracing
 from rps.logs import get_logger
 from rps.private import private_directory
+from rps.registry import RegistryFollower
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import SubscriptionChange
@@ -59,6 +60,8 @@ class Worker:
     sweep: expiry.Sweep
     profiles: TableStore
     readiness: Readiness
+    registry: RegistryFollower | None
+    """The publisher registry the worker follows; None when trust is off (``RPS_TRUST``)."""
 
 
 def _credentials(settings: Settings) -> Any:
@@ -125,7 +128,8 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
     schedule = app.Table(
         "expiries", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
     )
-    directory = SubscriptionDirectory(settings, following.follow)
+    registry = RegistryFollower(settings) if settings.trust == "enforce" else None
+    directory = SubscriptionDirectory(settings, following.follow, registry)
     readiness = Readiness(app, faust_id(settings), inputs, metrics.Health())
     observer = PrometheusObserver(settings.topic_prefix)
 
@@ -159,12 +163,15 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         observer,
         stages.drain,
         keys=CachedKeys(settings) if settings.seal_profiles else None,
+        registry=registry,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)
     dropper = FetchedButDropped(settings.fault_drop_after, settings.fault_drop_count)
     intake = Intake(processor, stages, guard, dropper)
     sweep = expiry.Sweep(schedule, processor.request_reevaluation)
-    return Worker(app, processor, stages, directory, guard, intake, sweep, profiles, readiness)
+    return Worker(
+        app, processor, stages, directory, guard, intake, sweep, profiles, readiness, registry
+    )
 
 
 def _attach(settings: Settings, worker: Worker) -> None:
@@ -188,6 +195,7 @@ def _attach(settings: Settings, worker: Worker) -> None:
     app.on_partitions_revoked.connect(cast(Any, on_revoked))
     directory.on_authority = on_authority
     directory.on_widened = on_widened
+    directory.on_rejected = worker.processor.dead_letter
     inbound = app.topic(
         topics.attributes,
         topics.consents,
@@ -204,6 +212,8 @@ def _attach(settings: Settings, worker: Worker) -> None:
 
     @app.task
     async def follow_subscriptions() -> None:
+        if worker.registry is not None:  # read whole before any event is judged
+            await worker.registry.start()
         await directory.run()
 
     @app.task

@@ -329,7 +329,7 @@ def audit_id(entry: AuditEntry) -> str:
 def audit_data(entry: AuditEntry) -> dict[str, Any]:
     """The data of an ``audit.recorded`` event for one entry (ids, names, levels: no values)."""
     source = entry.event_source
-    return {
+    data: dict[str, Any] = {
         "decision": str(entry.decision),
         "reason": entry.reason,
         "event_id": entry.event_id,
@@ -342,6 +342,11 @@ def audit_data(entry: AuditEntry) -> dict[str, Any]:
         "decision_id": entry.decision_id,
         "version": entry.version,
     }
+    if entry.signed_with is not None:  # left out when unset, as the contract writes it
+        data["signed_with"] = entry.signed_with
+    if entry.vouched_by is not None:
+        data["vouched_by"] = entry.vouched_by
+    return data
 
 
 def encode_audit(entry: AuditEntry, now: datetime | str) -> tuple[bytes, bytes]:

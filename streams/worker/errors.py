@@ -4,6 +4,7 @@ Hierarchy::
 
     StreamsError             root of everything this package raises
     ├── PoisonMessage        an input that can never be processed: dead-letter it, then commit
+    │   └── Untrusted        a valid event whose origin is unproven or whose role forbids it
     └── OutputRejected       an output the contracts refuse (a bug): fail the process, never skip
 
 Withholding a delivery is a decision with a reason, never an exception.
@@ -23,6 +24,17 @@ class PoisonMessage(StreamsError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+class Untrusted(PoisonMessage):
+    """A valid event that has no effect: unsigned, badly signed, an unknown or revoked key, or
+    not permitted to its source's role (``reason``, docs/trust.md); audited with its id."""
+
+    def __init__(self, reason: str, event_id: str, event_type: str, source: str) -> None:
+        super().__init__(reason, "origin not proven or not permitted")
+        self.event_id = event_id
+        self.event_type = event_type
+        self.source = source
 
 
 class OutputRejected(StreamsError):

@@ -1,6 +1,7 @@
 """The ports the worker's logic talks to, as typed Protocols; the Faust runtime plugs them in.
 
 - :class:`InputRecord`: one record of an input topic, as the consumer fetched it.
+- :class:`Registry`: the publisher registry view, fresh enough to judge a record's timestamp.
 - :class:`Acknowledgeable`: what the stages ack once an input's outputs are in Kafka.
 - :class:`ProfileStore`: the resident profiles (and each partition's audit head), read
   and written *without* recording: the stages record what the worker decided.
@@ -17,10 +18,12 @@ The expiry schedule is a plain ``MutableMapping[bytes, bytes]`` written through
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Protocol
 
 from rps.sealing import DataKey
+from schemas.registry import RegistryView
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -40,6 +43,16 @@ class InputRecord(Protocol):
     def value(self) -> bytes | None: ...
     @property
     def headers(self) -> Headers | None: ...
+    @property
+    def timestamp(self) -> float:
+        """The record's timestamp in seconds (the broker's, LogAppendTime, on inbound topics)."""
+
+
+class Registry(Protocol):
+    """The publisher registry as one process follows it (``rps.registry.RegistryFollower``)."""
+
+    async def view_for(self, record_timestamp: dt.datetime) -> RegistryView:
+        """A view that may judge an event stamped ``record_timestamp`` (reading on if need be)."""
 
 
 class Acknowledgeable(Protocol):

@@ -21,6 +21,7 @@ from rps import tracing
 from rps.logs import get_logger
 from rps.sealing import DataKey
 from rps.settings import Settings
+from schemas.registry import Signer
 from schemas.topics import Topics
 from streams.core import (
     AuditEntry,
@@ -36,12 +37,12 @@ from streams.core import (
     next_expiry,
     rejection,
 )
-from streams.worker import audit_chain, codec, expiry, stored
+from streams.worker import audit_chain, codec, expiry, stored, trust
 from streams.worker.directory import SubscriptionDirectory
-from streams.worker.errors import PoisonMessage
+from streams.worker.errors import PoisonMessage, Untrusted
 from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Decision, Record, Write, again, kept
-from streams.worker.ports import DataKeys, InputRecord, ProfileStore, Send
+from streams.worker.ports import DataKeys, InputRecord, ProfileStore, Registry, Send
 
 log = get_logger("worker")
 
@@ -63,7 +64,10 @@ class Processor:
         observer: Observer | None = None,
         drain: Callable[[], Awaitable[None]] | None = None,
         keys: DataKeys | None = None,
+        registry: Registry | None = None,
     ) -> None:
+        """``registry`` given, every inbound event must be admitted (``streams.worker.trust``)
+        before it has any effect; without it (``RPS_TRUST=off``) none is checked."""
         self.topics = Topics(settings.topic_prefix)
         self._profiles = profiles
         self._schedule = schedule
@@ -72,6 +76,7 @@ class Processor:
         self._known_sent = known_sent
         self._send = send
         self._keys = keys
+        self._registry = registry
         self._key = settings.pseudonym_key.get_secret_value().encode()
         self._known_topics: dict[str, str] = {}
         self._observer = observer or NoObserver()
@@ -87,7 +92,7 @@ class Processor:
         now = expiry.utcnow()
         partition = record.partition
         try:
-            item = self._decode(record)
+            item, signer = await self._decode(record)
         except PoisonMessage as poison:
             return self._reject(record, poison, now)
         key = item.resident.encode()
@@ -120,7 +125,9 @@ class Processor:
                 item.resident, outcome.profile.state
             ):
                 return self._reject(record, PoisonMessage("state_too_large"), now)
-            records = await self._records(outcome, now, (tracing.current()[0], None), data_key)
+            records = await self._records(
+                outcome, now, (tracing.current()[0], None), data_key, _signed(item.id, signer)
+            )
         writes: list[Write] = []
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
@@ -184,14 +191,19 @@ class Processor:
 
     # -- decoding ------------------------------------------------------------------------
 
-    def _decode(self, message: InputRecord) -> Input:
+    async def _decode(self, message: InputRecord) -> tuple[Input, Signer | None]:
+        """The input's core value and, when trust is enforced, its proven signer."""
         if message.topic == self.topics.control:
             try:
-                return codec.decode_control(message.value)
+                return codec.decode_control(message.value), None
             except codec.ControlError as error:
                 raise PoisonMessage("not_a_control_message") from error
+        signer = None
         try:
-            item = codec.decode_inbound(message.value, message.headers or ())
+            if self._registry is None:
+                item = codec.decode_inbound(message.value, message.headers or ())
+            else:
+                item, signer = await self._admitted(message, self._registry)
         except schemas.InvalidEvent as error:
             first = error.errors[0] if error.errors else None
             reason = f"{first.rule}:{first.field}" if first else "invalid"
@@ -205,7 +217,22 @@ class Processor:
             raise PoisonMessage("wrong_topic", f"this event type belongs on {expected}")
         if (message.key or b"") != item.resident.encode():
             raise PoisonMessage("key_mismatch", "the record key must be the event's subject")
-        return item
+        return item, signer
+
+    async def _admitted(
+        self, message: InputRecord, registry: Registry
+    ) -> tuple[Input | SubscriptionChange, Signer]:
+        """Decode and admit an inbound record: proven origin, then the role's permission,
+        judged with a registry view fresh enough for the record's (broker) timestamp."""
+        stamp = trust.record_time(round(message.timestamp * 1000))
+        view = await registry.view_for(stamp)
+        verdict = trust.admit_record(message.value, message.headers or (), stamp, view)
+        if isinstance(verdict, trust.Rejected):
+            event = schemas.decode(message.value or b"", message.headers or ())
+            source = schemas.authority_of_source(event.source)
+            raise Untrusted(verdict.reason, event.id, event.type, source)
+        event, signer = verdict
+        return codec.to_fact(event), signer
 
     # -- outputs -------------------------------------------------------------------------
 
@@ -215,9 +242,11 @@ class Processor:
         now: datetime,
         trace: codec.Trace = (None, None),
         data_key: DataKey | None = None,
+        signed: Callable[[AuditEntry], AuditEntry] | None = None,
     ) -> list[Record]:
         """The encoded outputs of a decision: endings first, then deliveries (their values
-        opened with the resident's ``data_key`` when stored sealed), then audit."""
+        opened with the resident's ``data_key`` when stored sealed), then audit (the input's
+        own entries naming its signer, when ``signed`` says so)."""
         records: list[Record] = []
         for ending in outcome.endings:  # a new reference ends the old one first
             topic = await self._delivery_topic(ending.authority)
@@ -232,7 +261,7 @@ class Processor:
             encoded = codec.encode_delivery(delivery, self._key, stamp, trace)
             records.append((topic, *encoded, None))
         for entry in outcome.audit:
-            records.append(self._audit_record(entry, stamp))
+            records.append(self._audit_record(signed(entry) if signed else entry, stamp))
         return records
 
     # -- the audit chain -----------------------------------------------------------------
@@ -280,12 +309,22 @@ class Processor:
         ]
         return (self.topics.deadletter, message.key, message.value, headers)
 
+    async def dead_letter(self, record: InputRecord, reason: str) -> None:
+        """Send one input to the dead-letter topic on its own (a refused subscription change)."""
+        topic, key, value, headers = self._dead_letter_record(record, reason)
+        await (await self._send(topic, key, value, headers))
+
     def _audit_rejection(
         self, message: InputRecord, poison: PoisonMessage, now: datetime
     ) -> list[Record]:
         resident = (message.key or b"").decode("utf-8", "replace")
         if not _UUID.match(resident):
             return []  # no resident to file it under; the dead letter carries it
+        if isinstance(poison, Untrusted):
+            entry = rejection(
+                resident, poison.event_id, poison.event_type, poison.source, poison.reason
+            )
+            return [self._audit_record(entry, now)]
         cause = poison.__cause__
         event_id = getattr(cause, "event_id", None) or (
             f"kafka:{message.topic}:{message.partition}:{message.offset}"
@@ -312,3 +351,16 @@ class Processor:
 
 async def _nothing_in_flight() -> None:
     """No stages to wait for (a processor used alone, as in the unit tests)."""
+
+
+def _signed(input_id: str, signer: Signer | None) -> Callable[[AuditEntry], AuditEntry]:
+    """Name the input's proven signer (and voucher) in the audit entries about the input."""
+    if signer is None:
+        return lambda entry: entry
+
+    def sign(entry: AuditEntry) -> AuditEntry:
+        if entry.event_id != input_id:
+            return entry
+        return replace(entry, signed_with=signer.key_id, vouched_by=signer.voucher)
+
+    return sign

@@ -32,5 +32,8 @@ def test_demo_runs_the_whole_story_and_every_authority_holds_what_it_may(
     assert "signatures refused: 0" in done.stdout
     assert "below_minimum_assurance" in done.stdout
     assert "consent_ended" in done.stdout
+    # Every event is signed; one forged consent (a council's own) is refused, with its reason.
+    assert "refused: Wirral signed a consent for resident C itself" in done.stdout
+    assert "not_permitted_event_type" in done.stdout
     for planted in ("1 Dale Street", "L2 2DH", "resident.a@example.org", "1941-05-17"):
         assert planted not in done.stdout + done.stderr

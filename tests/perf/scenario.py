@@ -21,14 +21,18 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import infra
+import schemas
 from cli.spawn import environment, start_worker, stop_worker
 from producers import Publisher
+from rps import registry
 from rps.settings import Settings
+from schemas.registry import Role
+from schemas.signing import SigningKey
 from schemas.topics import Topics
 from streams.runtime.names import changelog_topic, faust_id
 from tests.perf import broker, passthrough, workload
@@ -59,6 +63,8 @@ class Running:
     log: Path
     base: Settings
     restarts: int = 0
+    keys: dict[str, SigningKey] = field(default_factory=dict)
+    """Each source's signing key when the worker enforces trust (``RPS_TRUST``)."""
 
     def alive(self) -> None:
         """Raise with the log's tail when the worker has exited."""
@@ -110,18 +116,23 @@ async def start(
     for council in councils:
         await infra.ensure_delivery_topic(settings, council)
     now = dt.datetime.now(dt.UTC)
-    async with Publisher(settings) as publisher:
-        await publisher.publish_many(workload.subscriptions(councils, now))
+    # Keys valid at once (no grace): they are registered before the worker starts, so its
+    # start-up read holds them all; the worker itself runs with the configured grace.
+    at_once = settings.model_copy(update={"registry_grace_seconds": 0.0})
+    keys = await _registered(at_once, councils) if settings.trust == "enforce" else {}
+    for event in workload.subscriptions(councils, now):
+        async with Publisher(settings, signing=keys.get(event.source)) as publisher:
+            await publisher.publish(event)
     await broker.create(settings, [changelog_topic(settings)], compacted=True)
     await broker.send_pairs(
         settings, changelog_topic(settings), workload.preload(scenario.residents, councils, now)
     )
     log = scratch / f"{tag}.log"
-    await broker.send(settings, [workload.warmup(topics, councils)])
+    await broker.send(settings, signed([workload.warmup(topics, councils)], keys))
     limit = 60 + scenario.residents / 2_000  # restoring the changelog takes its time
     for attempt in range(3):
         process = start_worker(settings, log, RPS_WORKER_NAME="bench")
-        running = Running(settings, councils, process, log, shared, restarts=attempt)
+        running = Running(settings, councils, process, log, shared, attempt, keys)
         try:
             await settle(running, limit=limit)
             return running
@@ -151,6 +162,7 @@ async def measure(
 ) -> dict[str, Any]:
     """Send ``records`` and time them until the worker's last output; counts and CPU."""
     settings = running.settings
+    records = signed(records, running.keys)  # before the clock starts, as publishers sign
     written = outputs(settings, running.councils)
     before, cpu = await broker.total(settings, written), running.cpu_seconds()
     started = time.time()
@@ -242,3 +254,19 @@ async def ceiling(
 def stop(running: Running) -> None:
     """Stop the worker gracefully."""
     stop_worker(running.process)
+
+
+async def _registered(settings: Settings, councils: list[str]) -> dict[str, SigningKey]:
+    """Register the workload's sources with their roles; each one's signing key."""
+    roles = {schemas.source_of_authority(c): Role.LOCAL_AUTHORITY for c in councils}
+    roles |= {workload.REGISTRAR: Role.REGISTRAR, workload.RESIDENT_APP: Role.RESIDENT_APP}
+    keys = {}
+    for source, role in roles.items():
+        issued = await registry.register(settings, source, role)
+        keys[source] = SigningKey.from_file(issued.path, issued.key_id)
+    return keys
+
+
+def signed(records: list[workload.Record], keys: dict[str, SigningKey]) -> list[workload.Record]:
+    """``records`` signed by their sources when the scenario has keys, else as they are."""
+    return workload.signed(records, keys) if keys else records

@@ -22,13 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 
 import schemas
 from producers import events as build
 from producers.keys import key_for
 from producers.routing import topic_for
+from schemas.signing import SigningKey, sign_value
 from schemas.topics import Topics
 from streams.core import Directory, Profile, SubscriptionChange, apply_all, decide
 from streams.worker import codec, stored
@@ -49,6 +50,7 @@ class Record:
     key: bytes
     value: bytes
     event_id: str
+    source: str = ""
 
 
 def authorities(count: int) -> list[str]:
@@ -220,12 +222,25 @@ def mix(
                 (event.id, event.source, event.data.attribute.value)
             )
         out.append(
-            Record(topic_for(event, topics), key_for(event), schemas.encode(event), event.id)
+            Record(
+                topic_for(event, topics),
+                key_for(event),
+                schemas.encode(event),
+                event.id,
+                event.source,
+            )
         )
     return out
+
+
+def signed(records: list[Record], keys: Mapping[str, SigningKey]) -> list[Record]:
+    """``records`` each signed by its own source's key (as its publisher would send them)."""
+    return [replace(r, value=sign_value(r.value, keys[r.source])) for r in records]
 
 
 def warmup(topics: Topics, councils: list[str]) -> Record:
     """One consent for a resident outside the population: proves the pipeline is running."""
     event = _grant(str(uuid.uuid4()), councils[0], _now())
-    return Record(topic_for(event, topics), key_for(event), schemas.encode(event), event.id)
+    return Record(
+        topic_for(event, topics), key_for(event), schemas.encode(event), event.id, event.source
+    )

@@ -87,6 +87,7 @@ async def test_the_signer_and_a_conflict_acknowledgement_are_shown(settings: Set
     assert shown.returncode == 0, shown.stderr
     assert "CONFLICT (not applied)" in shown.stdout
     assert "urn:gss:E08000012 via urn:org:rps-gateway" in shown.stdout
+    assert "origin proven by key urn:org:rps-gateway#2026a" in shown.stdout
     as_json = rps(settings, "audit", "show", resident, "--json")
     assert '"acknowledged_status": "conflict"' in as_json.stdout
     assert '"signed_with": "urn:org:rps-gateway#2026a"' in as_json.stdout

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from consumers._database import create_engine
+from consumers.readmodel._facts import AckSeen, AuditSeen
+from consumers.readmodel._store import ReadModelStore
 from schemas import AttributeVerified, ConsentGranted, ConsentWithdrawn
 from tests.unit.portal.conftest import (
     ALICE,
@@ -278,3 +282,48 @@ def test_production_settings_refuse_to_enable_the_development_sign_in(tmp_path: 
     """Settings with environment=production and the development sign-in on do not validate."""
     with pytest.raises(ValueError, match="portal_development_sign_in"):
         portal_settings(tmp_path, environment="production", portal_development_sign_in=True)
+
+
+async def test_a_delivery_the_authority_could_not_match_says_so(seeded: str, site: Site) -> None:
+    """A delivery Wirral acknowledged as a conflict (its reference is bound to another resident)
+    tells the resident their reference with Wirral could not be matched, not that it was used."""
+    now = dt.datetime.now(dt.UTC)
+    decision = "00000000-0000-4000-8000-0000000000d1"
+    store = ReadModelStore(create_engine(seeded))
+    await store.write(
+        [
+            AuditSeen(
+                "00000000-0000-4000-8000-0000000000a1",
+                ALICE,
+                now - dt.timedelta(hours=1),
+                "delivered",
+                None,
+                "00000000-0000-4000-8000-0000000000c1",
+                "uk.gov.rps.attribute.verified.v1",
+                "urn:org:resident-app",
+                "email",
+                WIRRAL,
+                "00000000-0000-4000-8000-0000000000c1",
+                "medium",
+                decision,
+                2,
+                "audit",
+                0,
+                3,
+            ),
+            AckSeen(
+                "00000000-0000-4000-8000-0000000000e1",
+                WIRRAL,
+                decision,
+                "WIR-CT-1",
+                now,
+                "conflict",
+            ),
+        ],
+        {},
+    )
+    await store.close()
+    await site.sign_in()
+    page = await site.client.get(f"/residents/{ALICE}/who-has-your-details")
+    assert page.status_code == 200
+    assert "your reference with Wirral Council could not be matched" in page.text

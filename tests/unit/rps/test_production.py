@@ -217,3 +217,9 @@ def test_invalid_settings_name_the_variable_and_never_echo_the_value() -> None:
     assert result.exit_code == 2
     assert "RPS_PARTITIONS:" in result.output
     assert "planted-value" not in result.output
+
+
+@pytest.mark.parametrize("process", [Process.WORKER, Process.KAFKA_CLIENT, Process.PORTAL])
+def test_trust_off_is_refused_in_production(process: Process) -> None:
+    """RPS_TRUST=off (events taking effect unproven) is named for every process on Kafka."""
+    assert named(problems(production(trust="off"), process)) == {"RPS_TRUST"}

@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
 import schemas
 from producers import events as build
 from rps.settings import Settings
+from schemas.registry import KeyRecorded, PublisherRegistered, RegistryView, Role
+from schemas.signing import SigningKey, sign_value
 from schemas.topics import Topics
 from streams.core import SubscriptionChange, apply_all
 from streams.worker import stored
@@ -24,6 +26,9 @@ pytestmark = pytest.mark.asyncio
 SETTINGS = Settings()
 TOPICS = Topics(SETTINGS.topic_prefix)
 WIRRAL = "E08000015"
+APP = "urn:org:resident-app"
+APP_KEY = SigningKey.generate(f"{APP}#a")
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 ADDRESS = {
     "uprn": "38012345",
     "lines": ["1 Dale Street"],
@@ -41,6 +46,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] | None = None
+    timestamp: float = 0.0
 
 
 @dataclass
@@ -76,7 +82,30 @@ async def never_sent(
     raise AssertionError("no control message here")
 
 
-def processor(store: Store) -> Processor:
+class Registry:
+    """A registry port that knows the resident app's key, caught up for any stamp."""
+
+    def __init__(self) -> None:
+        self.view = RegistryView().with_records(
+            [
+                PublisherRegistered(
+                    source=APP, role=Role.RESIDENT_APP, registered_at=T0, registered_by="o"
+                ),
+                KeyRecorded(
+                    source=APP,
+                    key_id=APP_KEY.key_id,
+                    public_key=APP_KEY.public_key(),
+                    added_at=T0,
+                    changed_by="o",
+                ),
+            ]
+        )
+
+    async def view_for(self, record_timestamp: dt.datetime) -> RegistryView:
+        return self.view.caught_up(record_timestamp)
+
+
+def processor(store: Store, registry: Registry | None = None) -> Processor:
     directory = SubscriptionDirectory(SETTINGS, no_follow)
     directory.directory = apply_all(
         [
@@ -85,7 +114,16 @@ def processor(store: Store) -> Processor:
             )
         ]
     )
-    return Processor(SETTINGS, store, {}, directory, ensure_topic, lambda entry: False, never_sent)
+    return Processor(
+        SETTINGS,
+        store,
+        {},
+        directory,
+        ensure_topic,
+        lambda entry: False,
+        never_sent,
+        registry=registry,
+    )
 
 
 def inputs(resident: str) -> list[Record]:
@@ -166,3 +204,30 @@ async def test_a_poison_input_is_dead_lettered_and_filed_under_its_resident_once
     assert dead_headers["rps.dlq.reason"] == b"invalid_event"
     again = await processor(store).handle(poison)
     assert again.records[1][:3] == first.records[1][:3]
+
+
+async def test_enforcing_trust_an_unproven_input_is_refused_and_a_signed_one_names_its_key() -> (
+    None
+):
+    """With a registry, an unsigned consent is dead-lettered as ``unsigned`` and audited as
+    rejected under its resident with no profile written; the same consent signed by the
+    resident app is decided, its audit records naming the key (``signed_with``)."""
+    resident = str(uuid.uuid4())
+    store = Store()
+    grant, _ = inputs(resident)
+    stamped = replace(grant, timestamp=dt.datetime.now(dt.UTC).timestamp())
+    refused = await processor(store, Registry()).handle(stamped)
+    assert [t for t, *_ in refused.records] == [TOPICS.deadletter, TOPICS.audit]
+    assert dict(refused.records[0][3] or [])["rps.dlq.reason"] == b"unsigned"
+    audit = schemas.decode(refused.records[1][2] or b"")
+    assert isinstance(audit, schemas.AuditRecorded)
+    assert (audit.data.decision, audit.data.reason) == ("rejected", "unsigned")
+    assert store.get(resident.encode()) is None
+    signed = replace(stamped, value=sign_value(stamped.value or b"", APP_KEY), offset=1)
+    decided = await processor(store, Registry()).handle(signed)
+    assert store.get(resident.encode()) is not None
+    audits = [schemas.decode(v or b"") for t, _, v, _ in decided.records if t == TOPICS.audit]
+    assert audits
+    assert {a.data.signed_with for a in audits if isinstance(a, schemas.AuditRecorded)} == {
+        APP_KEY.key_id
+    }
