@@ -41,6 +41,9 @@ PROCESSES: Final[dict[str, str]] = {
     "deadletter": "kafka_client",
     "publishers": "kafka_client",  # writes the publisher registry topic
     "feed": "offline",
+    "erase": "kafka_client",  # sends the erasure to the workers
+    "residents": "offline",  # the export and legal holds read the hub's database
+    "keys": "offline",  # rewraps data keys in the hub's database
     "holdings": "offline",
     "validate": "offline",
     "contracts": "offline",
