@@ -12,15 +12,18 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from rps.logs import get_logger
+from rps.metrics import Health
 
 log = get_logger("consumers.webhooks")
 
 
 @dataclass
 class Ends(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Remembers the end offsets of the partitions assigned, to know when caught up."""
+    """Remembers the end offsets of the partitions assigned, to know when caught up; the
+    first assignment (even an empty one) meets ``health``'s ``joined``."""
 
     consumer: AIOKafkaConsumer
+    health: Health = field(default_factory=Health)
     targets: dict[TopicPartition, int] = field(default_factory=dict)
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
@@ -30,6 +33,7 @@ class Ends(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         if assigned:
             self.targets.update(await self.consumer.end_offsets(list(assigned)))
+        self.health.met("joined")
 
 
 async def commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:

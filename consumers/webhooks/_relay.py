@@ -10,7 +10,9 @@ reference subscriber builds it), the refused ones are dead-lettered with the
 status, and only then are the offsets committed. A crash before the commit
 sends the batch again with the same ``webhook-id`` s; the receiver dedupes.
 One process serves one authority (as ``rps subscribe`` does): its consumer
-group, its retries and its Kafka credential are that authority's alone.
+group, its retries and its Kafka credential are that authority's alone. With
+``RPS_METRICS_PORT`` set it serves ``/metrics``, ``/livez`` and ``/readyz``
+(``consumers.webhooks._metrics``).
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 import infra
 from consumers._apply import Delivery
+from consumers._metrics import Lag
 from consumers._poison import dead_letter
 from consumers._repository import PendingAck
 from consumers._wire import acknowledgements, to_delivery
 from consumers.errors import PoisonRecord
+from consumers.webhooks import _metrics
 from consumers.webhooks._answers import Answer, Verdict
 from consumers.webhooks._endpoints import Endpoint, EndpointStore
 from consumers.webhooks._kafka import Ends, caught_up, commit, on_signals, release
 from consumers.webhooks._sender import Outgoing, Sender, webhook_id
+from rps import metrics
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas import decode, encode
@@ -43,6 +48,7 @@ from schemas.topics import Topics, authority_slug
 
 log = get_logger("consumers.webhooks")
 
+LAG_EVERY_SECONDS = 5.0
 ENDPOINT_FRESH_SECONDS = 10.0
 """How long the process trusts the endpoint it read: a rotation takes effect within this."""
 
@@ -100,30 +106,35 @@ class Relay:
         self._sender = Sender(settings, client, self._endpoint)
         self._stop = asyncio.Event()
         self.stats = RelayStats()
+        self.health = _metrics.relay_health()
 
     def stop(self) -> None:
         """Stop now; a batch without final answers is not committed (it is sent again later)."""
         self._stop.set()
 
     async def run(self, *, stop_at_end: bool = False) -> RelayStats:
-        await self._endpoint()  # UnknownEndpoint before anything is read
         slug = authority_slug(self._authority)
+        group = f"rps-webhooks-{slug}"
         options = self._settings.kafka_client_options()
         consumer = AIOKafkaConsumer(
-            group_id=f"rps-webhooks-{slug}",
-            client_id=f"rps-webhooks-{slug}",
+            group_id=group,
+            client_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             **options,
         )
-        producer = AIOKafkaProducer(
-            client_id=f"rps-webhooks-{slug}", acks="all", enable_idempotence=True, **options
-        )
-        ends = Ends(consumer)
+        producer = AIOKafkaProducer(client_id=group, acks="all", enable_idempotence=True, **options)
+        ends = Ends(consumer, self.health)
+        lag, lag_at = Lag(group), 0.0
+        await self._endpoint()  # UnknownEndpoint before anything is read
+        self.health.met("endpoint")
+        server = metrics.serve(self._settings, self.health, group)
+        beating = asyncio.create_task(metrics.heartbeat(self.health))
         handlers = on_signals(self._stop)
         try:
             await producer.start()
+            self.health.met("producing")
             await consumer.start()
             consumer.subscribe([self._topics.deliveries(self._authority)], listener=ends)
             while not self._stop.is_set():
@@ -134,9 +145,15 @@ class Relay:
                     break
                 if batch:
                     await commit(consumer, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+                if (now := time.monotonic()) - lag_at >= LAG_EVERY_SECONDS:
+                    lag_at = now
+                    await lag.refresh(consumer, consumer.assignment())
                 if stop_at_end and await caught_up(consumer, ends.targets):
                     break
         finally:
+            beating.cancel()
+            if server is not None:
+                server.stop()
             release(handlers)
             await consumer.stop()
             await producer.stop()
@@ -194,6 +211,7 @@ class Relay:
         except PoisonRecord as poison:
             await dead_letter(producer, self._topics, record, poison.reason)
             self.stats.dead_lettered += 1
+            _metrics.DELIVERIES.labels(self._authority, "dead_lettered").inc()
             return None
         outgoing = Outgoing(
             webhook_id(delivery.decision_id, delivery.version),
@@ -219,9 +237,12 @@ class Relay:
             if item.answer is not None and item.answer.verdict is Verdict.REFUSED:
                 await dead_letter(producer, self._topics, item.record, item.answer.reason)
                 self.stats.refused += 1
+                _metrics.DELIVERIES.labels(self._authority, "refused").inc()
         for future in sent:
             await future
         self.stats.applied += len(applied)
+        _metrics.DELIVERIES.labels(self._authority, "applied").inc(len(applied))
+        _metrics.ACKNOWLEDGED.labels(self._authority).inc(len(sent))
         if applied:
             log.info("acknowledged", count=len(applied), authority=self._authority)
 

@@ -8,12 +8,14 @@ receiver dedupes by it. ``webhook-timestamp`` is the time of this try and
 rotation, also under the previous one). Transient answers (408, 429, 5xx,
 timeouts, connection errors) are retried by ``stamina`` with exponential
 backoff and jitter, without limit, or after the ``Retry-After`` the endpoint
-asked for; only a 2xx or a refusal ends the tries.
+asked for; only a 2xx or a refusal ends the tries. Every try is counted by its
+result, and every answer's latency observed (``consumers.webhooks._metrics``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -21,6 +23,7 @@ import aiohttp
 import stamina
 from standardwebhooks.webhooks import Webhook
 
+from consumers.webhooks import _metrics
 from consumers.webhooks._answers import Answer, Verdict, judge
 from consumers.webhooks._endpoints import Endpoint
 from rps.logs import get_logger
@@ -106,6 +109,7 @@ class Sender:
     async def _try(self, outgoing: Outgoing, authority: str, attempt: int) -> Answer:
         endpoint = await self._endpoint()
         now = self._clock()
+        started = time.perf_counter()
         try:
             async with self._client.post(
                 endpoint.url,
@@ -116,6 +120,8 @@ class Sender:
             ) as response:
                 status, retry_after = response.status, response.headers.get("retry-after")
         except (aiohttp.ClientError, TimeoutError) as error:  # timeouts, refusals, resets
+            result = "timeout" if isinstance(error, TimeoutError) else "connection_error"
+            _metrics.ATTEMPTS.labels(authority, result).inc()
             log.warning(
                 "webhook not answered",
                 authority=authority,
@@ -124,6 +130,8 @@ class Sender:
                 error_type=type(error).__name__,
             )
             raise _Transient(None, type(error).__name__) from None
+        _metrics.POST_SECONDS.labels(authority).observe(time.perf_counter() - started)
+        _metrics.ATTEMPTS.labels(authority, _metrics.status_result(status)).inc()
         answer = judge(status, retry_after, now)
         if answer.verdict is Verdict.RETRY:
             log.warning(
