@@ -37,7 +37,7 @@ from streams.core import (
     next_expiry,
     rejection,
 )
-from streams.worker import audit_chain, codec, expiry, stored, trust
+from streams.worker import audit_chain, audit_records, codec, expiry, stored, trust
 from streams.worker.directory import SubscriptionDirectory
 from streams.worker.errors import PoisonMessage, Untrusted
 from streams.worker.observer import NoObserver, Observer
@@ -279,7 +279,7 @@ class Processor:
 
     def _audit_record(self, entry: AuditEntry, now: datetime | str) -> Record:
         """An audit record, not yet linked: it joins its partition's chain when it is sent."""
-        key, value = codec.encode_audit(entry, now)
+        key, value = audit_records.encode_audit(entry, now)
         return (self.topics.audit, key, value, None)
 
     def _note(self, outcome: Outcome) -> None:
