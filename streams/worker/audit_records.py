@@ -1,16 +1,20 @@
 """Audit entries as ``audit.recorded`` records: their stable ids, their data, and the
 unlinked record's bytes (orjson, in the model's field order) or its event (through the
-model). The audit link is spliced in later by ``audit_chain``."""
+model), and the entries about a signed input naming its signer. The audit link is spliced
+in later by ``audit_chain``."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 import schemas
+from schemas.registry import Signer
 from streams.core import LEVELS, AuditEntry
 from streams.worker.codec import KIND_TYPES, instant, validated
 
@@ -82,3 +86,16 @@ def _audit_document(entry: AuditEntry, now: datetime | str) -> dict[str, Any]:
         "datacontenttype": "application/json",
         "data": {**audit_data(entry), "chain": None},
     }
+
+
+def signed(input_id: str, signer: Signer | None) -> Callable[[AuditEntry], AuditEntry]:
+    """Name the input's proven signer (and voucher) in the audit entries about the input."""
+    if signer is None:
+        return lambda entry: entry
+
+    def sign(entry: AuditEntry) -> AuditEntry:
+        if entry.event_id != input_id:
+            return entry
+        return replace(entry, signed_with=signer.key_id, vouched_by=signer.voucher)
+
+    return sign
