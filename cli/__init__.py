@@ -6,8 +6,9 @@
   (``publish``, ``gateway``, ``publishers``), ``consumers`` (``subscribe``, ``holdings``,
   ``readmodel``), ``replay``, ``audit`` and ``portal``; ``common`` sets up settings and
   logging for each.
-- ``cli.demo``: the whole story on a laptop (``rps demo``); ``cli.spawn``: worker processes
-  for the demo, the tests and the fault suite.
+- ``cli.demo``: the whole story on a laptop (``rps demo``), its story, checks, tables and
+  signing in ``cli._demo_*``; ``cli.spawn``: worker processes for the demo, the tests and
+  the fault suite.
 
 The command modules import only typer at module level; each command imports what
 it uses when it runs, so ``rps --help`` and the light commands start quickly.

@@ -50,6 +50,55 @@ async def _retried(settings: Settings, what: str, opener: Callable[[], Awaitable
     raise AssertionError("unreachable")
 
 
+def _publisher(settings: Settings) -> Publisher:
+    """The portal's publisher, with a warning when it would publish unsigned events that a
+    worker enforcing trust dead-letters."""
+    publisher = Publisher(settings, source=settings.portal_source)
+    if signing_key(settings) is None and settings.trust == "enforce":
+        log.warning(  # a worker that enforces trust dead-letters them as unsigned
+            "portal publishes unsigned events: set RPS_SIGNING_KEY_FILE and "
+            "RPS_SIGNING_KEY_ID to a resident_app key of its source",
+            source=settings.portal_source,
+        )
+    return publisher
+
+
+def _server_config(settings: Settings, portal: Portal) -> uvicorn.Config:
+    """The uvicorn configuration serving the portal's app on ``portal_host:portal_port``."""
+    return uvicorn.Config(
+        create_app(portal),
+        host=settings.portal_host,
+        port=settings.portal_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        **settings.http_server_options(),
+    )
+
+
+def _log_start(settings: Settings, url: str, oidc: OneLogin | None) -> None:
+    """Say where the portal listens, which database and which sign-in it uses."""
+    log.info(
+        "portal starting",
+        host=settings.portal_host,
+        port=settings.portal_port,
+        database=redact_url(url),
+        component="one_login" if oidc else "development_sign_in",
+    )
+    refusal = dev_sign_in_refusal(settings)
+    if refusal is not None and settings.portal_development_sign_in:
+        log.warning("development sign-in not offered", reason=refusal)
+
+
+async def _follow_subscriptions(
+    registry: RegistryFollower | None, directory: SubscriptionDirectory
+) -> None:
+    """Read the registry (when trust is enforced), then follow the subscriptions."""
+    if registry is not None:
+        await registry.start()
+    await directory.run()
+
+
 async def serve(settings: Settings, db_url: str | None = None) -> None:
     """Serve the portal on ``portal_host:portal_port`` until stopped (SIGINT or SIGTERM)."""
     frontend_dir()  # fail before anything starts when GOV.UK Frontend is missing
@@ -58,23 +107,11 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
     read_model = await _retried(settings, "read_model", lambda: open_read_model(url))
     max_age = dt.timedelta(seconds=settings.portal_session_max_age_seconds)
     sessions = await _retried(settings, "sessions", lambda: SessionStore.open(url, max_age))
-    publisher = Publisher(settings, source=settings.portal_source)
-    if signing_key(settings) is None and settings.trust == "enforce":
-        log.warning(  # a worker that enforces trust dead-letters them as unsigned
-            "portal publishes unsigned events: set RPS_SIGNING_KEY_FILE and "
-            "RPS_SIGNING_KEY_ID to a resident_app key of its source",
-            source=settings.portal_source,
-        )
+    publisher = _publisher(settings)
     # Enforcing trust, only subscriptions the worker admits are shown (previews match deliveries).
     registry = RegistryFollower(settings) if settings.trust == "enforce" else None
     directory = SubscriptionDirectory(settings, following.follow, registry)
-
-    async def follow_subscriptions() -> None:
-        if registry is not None:
-            await registry.start()
-        await directory.run()
-
-    follow = asyncio.create_task(follow_subscriptions())
+    follow = asyncio.create_task(_follow_subscriptions(registry, directory))
     oidc = (
         OneLogin(settings)
         if settings.portal_oidc_issuer and settings.portal_oidc_client_id
@@ -89,25 +126,8 @@ async def serve(settings: Settings, db_url: str | None = None) -> None:
         oidc=oidc,
         residents=residents,
     )
-    config = uvicorn.Config(
-        create_app(portal),
-        host=settings.portal_host,
-        port=settings.portal_port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        **settings.http_server_options(),
-    )
-    log.info(
-        "portal starting",
-        host=settings.portal_host,
-        port=settings.portal_port,
-        database=redact_url(url),
-        component="one_login" if oidc else "development_sign_in",
-    )
-    refusal = dev_sign_in_refusal(settings)
-    if refusal is not None and settings.portal_development_sign_in:
-        log.warning("development sign-in not offered", reason=refusal)
+    config = _server_config(settings, portal)
+    _log_start(settings, url, oidc)
     health = metrics.Health({"subscriptions": directory.ready.is_set})
     beating = asyncio.create_task(metrics.heartbeat(health))
     exposed = metrics.serve(settings, health, "portal")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
-from faust.types import TP
+from faust.types import TP, TopicT
 
 from rps import following, logs, metrics, reading, topic_admin, tracing
 from rps.logs import get_logger
@@ -177,10 +177,25 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
 def _attach(settings: Settings, worker: Worker) -> None:
     """Connect the parts to Faust: the rewind, the revocation signal, the directory's hooks,
     the agent, the tasks and the timers."""
-    app, directory, guard, stages = worker.app, worker.directory, worker.guard, worker.stages
-    readiness = worker.readiness
     topics = Topics(settings.topic_prefix)
     inputs = {topics.attributes, topics.consents, topics.control}
+    _attach_hooks(settings, worker, inputs)
+    inbound = worker.app.topic(
+        topics.attributes,
+        topics.consents,
+        topics.control,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+    )
+    rewind_uncommitted_inputs(worker.app, inputs, worker.guard.sought)
+    _attach_tasks(worker)
+    _attach_agent_and_timers(settings, worker, inbound, topics)
+
+
+def _attach_hooks(settings: Settings, worker: Worker, inputs: set[str]) -> None:
+    """The revocation signal and the directory's hooks."""
+    directory, guard, stages = worker.directory, worker.guard, worker.stages
 
     async def on_revoked(_sender: object, revoked: set[TP], **_: object) -> None:
         stages.forget(tp.partition for tp in revoked if tp.topic in inputs)
@@ -192,19 +207,15 @@ def _attach(settings: Settings, worker: Worker) -> None:
     async def on_widened(change: SubscriptionChange) -> None:
         await backfill(worker.profiles, change, worker.processor.request_reevaluation)
 
-    app.on_partitions_revoked.connect(cast(Any, on_revoked))
+    worker.app.on_partitions_revoked.connect(cast(Any, on_revoked))
     directory.on_authority = on_authority
     directory.on_widened = on_widened
     directory.on_rejected = worker.processor.dead_letter
-    inbound = app.topic(
-        topics.attributes,
-        topics.consents,
-        topics.control,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.partitions,
-    )
-    rewind_uncommitted_inputs(app, inputs, guard.sought)
+
+
+def _attach_tasks(worker: Worker) -> None:
+    """The tasks that run once the worker has started, and the metrics timer."""
+    app, directory, readiness = worker.app, worker.directory, worker.readiness
 
     @app.task
     async def quiet_library_logs() -> None:  # a task: it runs once the worker set logging up
@@ -231,6 +242,13 @@ def _attach(settings: Settings, worker: Worker) -> None:
     @app.timer(_METRICS_EVERY_SECONDS)
     async def refresh_metrics() -> None:
         await readiness.refresh()
+
+
+def _attach_agent_and_timers(
+    settings: Settings, worker: Worker, inbound: TopicT, topics: Topics
+) -> None:
+    """The agent that takes the inbound events, the stall check and the expiry sweep."""
+    app, directory, guard = worker.app, worker.directory, worker.guard
 
     @app.agent(inbound)
     async def process(stream: Any) -> AsyncIterator[None]:

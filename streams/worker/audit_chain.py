@@ -127,8 +127,8 @@ def chain(
 
 
 _UNLINKED_END = b',"chain":null}}'
-"""How an unlinked audit record as ``streams.worker.codec.encode_audit`` writes it ends: its data's
-``chain``, the last field of the last field of the record, is null."""
+"""How an unlinked audit record as ``streams.worker.audit_records.encode_audit`` writes it
+ends: its data's ``chain``, the last field of the last field of the record, is null."""
 
 
 def link_bytes(value: bytes, previous_hash: str, keys: Keys) -> tuple[bytes, str]:

@@ -1,9 +1,9 @@
 """The one place wire bytes become core values and core values become wire bytes.
 
 Inbound: CloudEvents (validated by ``schemas``) become core facts; worker
-control messages become ``Reevaluate`` or ``Erase``. Outbound: deliveries, consent endings
-and audit entries become CloudEvents. Profiles (the Faust table's values)
-are stored as compact JSON.
+control messages become ``Reevaluate`` or ``Erase``. Outbound: deliveries and consent endings
+become CloudEvents; audit entries become them in ``audit_records``, with this module's
+instants and contract check. Profiles (the Faust table's values) are stored as compact JSON.
 
 Deliveries carry the authority's pairwise pseudonym for the resident as key
 and subject (an HMAC of authority and hub id under a secret key), never the
@@ -26,7 +26,6 @@ import schemas
 from streams.core import (
     ALL_ATTRIBUTES,
     LEVELS,
-    AuditEntry,
     Claim,
     ConsentGrant,
     ConsentWithdrawal,
@@ -179,7 +178,7 @@ def decode_control(value: bytes | None) -> Reevaluate | Erase:
 # -- outbound ------------------------------------------------------------------------------
 
 
-def _validated(model: type[_M], document: dict[str, Any]) -> _M:
+def validated(model: type[_M], document: dict[str, Any]) -> _M:
     """Validate an outbound document; a failure names fields and rules only, never values."""
     try:
         return model.model_validate(document)
@@ -225,7 +224,7 @@ def delivery_event(
     """The ``profile.updated`` event for a delivery, through the model (the contract itself)."""
     subject = pseudonym(key, delivery.authority, delivery.resident)
     document = _delivery_document(delivery, subject, now, None, trace)
-    return _validated(schemas.ProfileUpdated, document)
+    return validated(schemas.ProfileUpdated, document)
 
 
 def _delivery_document(
@@ -291,7 +290,7 @@ def _check_value(attribute: str, value: Any) -> None:
 def encode_ending(ending: Ending, key: bytes, now: datetime) -> tuple[bytes, bytes]:
     """The (key, value) of a ``consent.ended`` record for the authority's topic."""
     subject = pseudonym(key, ending.authority, ending.resident)
-    event = _validated(
+    event = validated(
         schemas.ConsentEnded,
         {
             "specversion": "1.0",
@@ -313,76 +312,7 @@ def encode_ending(ending: Ending, key: bytes, now: datetime) -> tuple[bytes, byt
     return subject.encode(), schemas.encode(event)
 
 
-def audit_id(entry: AuditEntry) -> str:
-    """A stable id for an audit entry, so a reprocessed input yields the same record ids."""
-    parts = (
-        entry.event_id,
-        entry.decision,
-        entry.authority,
-        entry.attribute,
-        entry.claim_id,
-        entry.decision_id,
-    )
-    return "a-" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]
-
-
-def audit_data(entry: AuditEntry) -> dict[str, Any]:
-    """The data of an ``audit.recorded`` event for one entry (ids, names, levels: no values)."""
-    source = entry.event_source
-    data: dict[str, Any] = {
-        "decision": str(entry.decision),
-        "reason": entry.reason,
-        "event_id": entry.event_id,
-        "event_type": KIND_TYPES.get(entry.event_kind, entry.event_kind),
-        "event_source": schemas.source_of_authority(source) if source else schemas.HUB_SOURCE,
-        "attribute": entry.attribute,
-        "authority": entry.authority,
-        "claim_id": entry.claim_id,
-        "assurance": LEVELS[entry.level] if entry.level is not None else None,
-        "decision_id": entry.decision_id,
-        "version": entry.version,
-    }
-    if entry.signed_with is not None:  # left out when unset, as the contract writes it
-        data["signed_with"] = entry.signed_with
-    if entry.vouched_by is not None:
-        data["vouched_by"] = entry.vouched_by
-    return data
-
-
-def encode_audit(entry: AuditEntry, now: datetime | str) -> tuple[bytes, bytes]:
-    """The (key, value) of an ``audit.recorded`` record, keyed by resident, not yet linked.
-
-    Written with orjson, not through the model: an audit entry holds only ids, names, levels
-    and reason codes the core chose, so its record is valid by construction, and a property
-    test proves these bytes equal what the model writes (:func:`audit_event`) for every
-    entry the core decides. Validating and dumping through pydantic here cost about a third
-    of the worker's per-event work. ``now`` may be given already formatted
-    (:func:`instant`), once for all the records of one decision.
-    """
-    stamp = now if isinstance(now, str) else instant(now)
-    return entry.resident.encode(), orjson.dumps(_audit_document(entry, stamp))
-
-
 def instant(value: datetime) -> str:
     """An aware datetime as the contracts write it (RFC 3339, ``Z`` for UTC), as pydantic does."""
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def audit_event(entry: AuditEntry, now: datetime) -> schemas.AuditRecorded:
-    """The ``audit.recorded`` event for one entry, through the model (the contract itself)."""
-    return _validated(schemas.AuditRecorded, _audit_document(entry, now))
-
-
-def _audit_document(entry: AuditEntry, now: datetime | str) -> dict[str, Any]:
-    """An unlinked audit record as a document in ``schemas.AuditRecorded``'s field order."""
-    return {
-        "specversion": "1.0",
-        "id": audit_id(entry),
-        "source": schemas.HUB_SOURCE,
-        "type": schemas.AUDIT_RECORDED,
-        "subject": entry.resident,
-        "time": now,
-        "datacontenttype": "application/json",
-        "data": {**audit_data(entry), "chain": None},
-    }

@@ -11,7 +11,6 @@ its outbox entry and is given the same outputs again instead of a second decisio
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from datetime import datetime
@@ -25,28 +24,22 @@ from schemas.registry import Signer
 from schemas.topics import Topics
 from streams.core import (
     AuditEntry,
-    Claim,
     Erase,
     Input,
     Outcome,
     Profile,
     Reevaluate,
-    Retraction,
-    SubscriptionChange,
     decide,
     next_expiry,
-    rejection,
 )
-from streams.worker import audit_chain, codec, expiry, stored, trust
+from streams.worker import audit_chain, audit_records, codec, expiry, inputs, rejections, stored
 from streams.worker.directory import SubscriptionDirectory
-from streams.worker.errors import PoisonMessage, Untrusted
+from streams.worker.errors import PoisonMessage
 from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Decision, Record, Write, again, kept
 from streams.worker.ports import DataKeys, InputRecord, ProfileStore, Registry, Send
 
 log = get_logger("worker")
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class Processor:
@@ -92,14 +85,48 @@ class Processor:
         now = expiry.utcnow()
         partition = record.partition
         try:
-            item, signer = await self._decode(record)
+            item, signer = await inputs.decode(record, self.topics, self._registry)
         except PoisonMessage as poison:
             return self._reject(record, poison, now)
-        key = item.resident.encode()
-        raw = self._profiles.get(key)
+        raw = self._profiles.get(item.resident.encode())
         data_key = await self._data_key(item)
         profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
         digest = getattr(item, "digest", "")  # control messages carry none
+        head_entry = f"{item.resident}|{item.id}|{digest}"  # a head holds many residents' ids
+        recalled = self._recall(partition, item, raw, profile, entries, data_key, head_entry)
+        if isinstance(recalled, Decision):
+            return recalled
+        head = recalled
+        decided = await self._decide(record, item, signer, profile, raw, data_key, now)
+        if decided is None:
+            return self._reject(record, PoisonMessage("state_too_large"), now)
+        outcome, records = decided
+        changed = outcome.profile != profile  # a deep comparison: once per input
+        if changed:
+            writes = await self._store(
+                partition, item, profile, outcome, entries, records, data_key
+            )
+        elif records:
+            head.outbox[head_entry] = kept(records)
+            writes = [self._store_head(partition, head)]
+        else:
+            writes = []
+        await self._report(record, item, outcome, records)
+        return Decision(item.id if changed else head_entry, partition, writes, records)
+
+    def _recall(
+        self,
+        partition: int,
+        item: Input,
+        raw: bytes | None,
+        profile: Profile,
+        entries: stored.Outbox,
+        data_key: DataKey | None,
+        head_entry: str,
+    ) -> Decision | audit_chain.Head:
+        """The decision kept for an input seen before (in the resident's profile, or in the
+        partition's head when it changed no profile); for a new input, the partition's head."""
+        digest = getattr(item, "digest", "")
         seen_before = profile.state.seen.get(item.id) == digest or (
             isinstance(item, Erase) and item.id in profile.erased
         )
@@ -108,12 +135,27 @@ class Processor:
             # changelog) and send the same outputs again, byte for byte.
             head_write = self._store_head(partition, self._head(partition))
             entry = stored.opened_entry(data_key, item.resident, item.id, entries[item.id])
-            return Decision(item.id, partition, [(key, raw), head_write], again(entry))
-        head_entry = f"{item.resident}|{item.id}|{digest}"  # a head holds many residents' ids
+            return Decision(
+                item.id, partition, [(item.resident.encode(), raw), head_write], again(entry)
+            )
         head = self._head(partition)
         if head_entry in head.outbox:  # kept in the head: it changed no profile
             kept_there = again(head.outbox[head_entry])
             return Decision(head_entry, partition, [self._store_head(partition, head)], kept_there)
+        return head
+
+    async def _decide(
+        self,
+        record: InputRecord,
+        item: Input,
+        signer: Signer | None,
+        profile: Profile,
+        raw: bytes | None,
+        data_key: DataKey | None,
+        now: datetime,
+    ) -> tuple[Outcome, list[Record]] | None:
+        """The core's outcome for a new input and its encoded outputs, traced; ``None`` when
+        the resident's state would grow too large to store."""
         parent = tracing.context_of(*tracing.of_record(record.value, record.headers))
         with self._tracer.start_as_current_span(
             "decide", context=parent, attributes={"rps.event_id": item.id}
@@ -124,32 +166,51 @@ class Processor:
             if len(raw or b"") > stored.MAX_STATE_BYTES // 2 and stored.state_too_large(
                 item.resident, outcome.profile.state
             ):
-                return self._reject(record, PoisonMessage("state_too_large"), now)
+                return None
             records = await self._records(
-                outcome, now, (tracing.current()[0], None), data_key, _signed(item.id, signer)
+                outcome,
+                now,
+                (tracing.current()[0], None),
+                data_key,
+                audit_records.signed(item.id, signer),
             )
-        writes: list[Write] = []
-        changed = outcome.profile != profile  # a deep comparison: once per input
-        if changed:
+        return outcome, records
+
+    async def _store(
+        self,
+        partition: int,
+        item: Input,
+        profile: Profile,
+        outcome: Outcome,
+        entries: stored.Outbox,
+        records: list[Record],
+        data_key: DataKey | None,
+    ) -> list[Write]:
+        """Keep the changed profile, holding the input's outbox entry, and schedule its next
+        expiry when that moved; the writes to record."""
+        key = item.resident.encode()
+        entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
+        if records:
+            entries[item.id] = kept(records)
+        plain = frozenset({item.id}) if isinstance(item, Erase) else frozenset()
+        encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
+        if len(encoded) > stored.MAX_RECORD_BYTES and len(entries) > 1:
+            # Outputs of earlier inputs still in flight crowd the outbox: wait for them to
+            # be sent (their outbox entries can then go) rather than pass the record limit.
+            await self._drain()
             entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
-            if records:
-                entries[item.id] = kept(records)
-            plain = frozenset({item.id}) if isinstance(item, Erase) else frozenset()
             encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
-            if len(encoded) > stored.MAX_RECORD_BYTES and len(entries) > 1:
-                # Outputs of earlier inputs still in flight crowd the outbox: wait for them to
-                # be sent (their outbox entries can then go) rather than pass the record limit.
-                await self._drain()
-                entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
-                encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
-            self._profiles.put(key, encoded)  # visible to the next event at once
-            writes.append((key, encoded))
-            due = next_expiry(outcome.profile)
-            if due is not None and due != next_expiry(profile):
-                expiry.add(self._schedule, partition, item.resident, due)
-        elif records:
-            head.outbox[head_entry] = kept(records)
-            writes.append(self._store_head(partition, head))
+        self._profiles.put(key, encoded)  # visible to the next event at once
+        due = next_expiry(outcome.profile)
+        if due is not None and due != next_expiry(profile):
+            expiry.add(self._schedule, partition, item.resident, due)
+        return [(key, encoded)]
+
+    async def _report(
+        self, record: InputRecord, item: Input, outcome: Outcome, records: list[Record]
+    ) -> None:
+        """Dead-letter what the core rejected, tell the observer, shred an erased resident's
+        key and log the decision."""
         if outcome.rejected:
             records.append(self._dead_letter_record(record, outcome.rejected))
             self._observer.rejected(outcome.rejected)
@@ -157,7 +218,6 @@ class Processor:
         if isinstance(item, Erase) and self._keys is not None:
             await self._keys.forget(item.resident)  # what stayed sealed is shredded
         self._note(outcome)
-        return Decision(item.id if changed else head_entry, partition, writes, records)
 
     def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
         """Dead-letter a poison input, and audit it under its resident when it names one
@@ -188,51 +248,6 @@ class Processor:
         if self._keys is None:
             return None
         return await self._keys.key_for(item.resident, create=not isinstance(item, Erase))
-
-    # -- decoding ------------------------------------------------------------------------
-
-    async def _decode(self, message: InputRecord) -> tuple[Input, Signer | None]:
-        """The input's core value and, when trust is enforced, its proven signer."""
-        if message.topic == self.topics.control:
-            try:
-                return codec.decode_control(message.value), None
-            except codec.ControlError as error:
-                raise PoisonMessage("not_a_control_message") from error
-        signer = None
-        try:
-            if self._registry is None:
-                item = codec.decode_inbound(message.value, message.headers or ())
-            else:
-                item, signer = await self._admitted(message, self._registry)
-        except schemas.InvalidEvent as error:
-            first = error.errors[0] if error.errors else None
-            reason = f"{first.rule}:{first.field}" if first else "invalid"
-            raise PoisonMessage("invalid_event", reason) from error
-        if isinstance(item, SubscriptionChange):
-            raise PoisonMessage("wrong_topic", "subscription changes go to the subscriptions topic")
-        expected = (
-            self.topics.attributes if isinstance(item, Claim | Retraction) else self.topics.consents
-        )
-        if message.topic != expected:
-            raise PoisonMessage("wrong_topic", f"this event type belongs on {expected}")
-        if (message.key or b"") != item.resident.encode():
-            raise PoisonMessage("key_mismatch", "the record key must be the event's subject")
-        return item, signer
-
-    async def _admitted(
-        self, message: InputRecord, registry: Registry
-    ) -> tuple[Input | SubscriptionChange, Signer]:
-        """Decode and admit an inbound record: proven origin, then the role's permission,
-        judged with a registry view fresh enough for the record's (broker) timestamp."""
-        stamp = trust.record_time(round(message.timestamp * 1000))
-        view = await registry.view_for(stamp)
-        verdict = trust.admit_record(message.value, message.headers or (), stamp, view)
-        if isinstance(verdict, trust.Rejected):
-            event = schemas.decode(message.value or b"", message.headers or ())
-            source = schemas.authority_of_source(event.source)
-            raise Untrusted(verdict.reason, event.id, event.type, source)
-        event, signer = verdict
-        return codec.to_fact(event), signer
 
     # -- outputs -------------------------------------------------------------------------
 
@@ -279,7 +294,7 @@ class Processor:
 
     def _audit_record(self, entry: AuditEntry, now: datetime | str) -> Record:
         """An audit record, not yet linked: it joins its partition's chain when it is sent."""
-        key, value = codec.encode_audit(entry, now)
+        key, value = audit_records.encode_audit(entry, now)
         return (self.topics.audit, key, value, None)
 
     def _note(self, outcome: Outcome) -> None:
@@ -300,14 +315,7 @@ class Processor:
         return topic
 
     def _dead_letter_record(self, message: InputRecord, reason: str) -> Record:
-        headers = [
-            *(message.headers or ()),
-            ("rps.dlq.reason", reason.encode()),
-            ("rps.dlq.topic", str(message.topic).encode()),
-            ("rps.dlq.partition", str(message.partition).encode()),
-            ("rps.dlq.offset", str(message.offset).encode()),
-        ]
-        return (self.topics.deadletter, message.key, message.value, headers)
+        return rejections.dead_letter_record(self.topics.deadletter, message, reason)
 
     async def dead_letter(self, record: InputRecord, reason: str) -> None:
         """Send one input to the dead-letter topic on its own (a refused subscription change)."""
@@ -317,20 +325,8 @@ class Processor:
     def _audit_rejection(
         self, message: InputRecord, poison: PoisonMessage, now: datetime
     ) -> list[Record]:
-        resident = (message.key or b"").decode("utf-8", "replace")
-        if not _UUID.match(resident):
-            return []  # no resident to file it under; the dead letter carries it
-        if isinstance(poison, Untrusted):
-            entry = rejection(
-                resident, poison.event_id, poison.event_type, poison.source, poison.reason
-            )
-            return [self._audit_record(entry, now)]
-        cause = poison.__cause__
-        event_id = getattr(cause, "event_id", None) or (
-            f"kafka:{message.topic}:{message.partition}:{message.offset}"
-        )
-        entry = rejection(resident, event_id, "Rejected", "", poison.reason)
-        return [self._audit_record(entry, now)]
+        entry = rejections.rejection_entry(message, poison)
+        return [] if entry is None else [self._audit_record(entry, now)]
 
     # -- re-evaluation requests ----------------------------------------------------------
 
@@ -351,16 +347,3 @@ class Processor:
 
 async def _nothing_in_flight() -> None:
     """No stages to wait for (a processor used alone, as in the unit tests)."""
-
-
-def _signed(input_id: str, signer: Signer | None) -> Callable[[AuditEntry], AuditEntry]:
-    """Name the input's proven signer (and voucher) in the audit entries about the input."""
-    if signer is None:
-        return lambda entry: entry
-
-    def sign(entry: AuditEntry) -> AuditEntry:
-        if entry.event_id != input_id:
-            return entry
-        return replace(entry, signed_with=signer.key_id, vouched_by=signer.voucher)
-
-    return sign

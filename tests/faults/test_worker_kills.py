@@ -25,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 import schemas
-from cli.demo import holdings_by_core
+from cli._demo_checks import holdings_by_core
 from consumers.subscriber import holdings, subscribe
 from producers import Publisher
 from producers import events as build

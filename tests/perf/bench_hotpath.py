@@ -25,7 +25,7 @@ from dataclasses import replace
 from rps.sealing import DataKey, new_data_key
 from schemas.topics import Topics
 from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
-from streams.worker import audit_chain, codec, stored
+from streams.worker import audit_chain, audit_records, codec, stored
 from tests.perf import workload
 
 _KEYS = audit_chain.Keys("k1", {"k1": b"bench-key"})
@@ -42,7 +42,7 @@ def _outputs(outcome: Outcome, now: dt.datetime) -> list[tuple[bytes, bytes]]:
     stamp = codec.instant(now)
     records = [codec.encode_ending(e, _PSEUDONYM_KEY, now) for e in outcome.endings]
     records += [codec.encode_delivery(d, _PSEUDONYM_KEY, stamp) for d in outcome.deliveries]
-    records += [codec.encode_audit(a, stamp) for a in outcome.audit]
+    records += [audit_records.encode_audit(a, stamp) for a in outcome.audit]
     return records
 
 

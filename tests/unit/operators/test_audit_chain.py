@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import schemas
 from schemas.strategies import audit_recorded
 from streams.core import AuditDecision, AuditEntry
-from streams.worker import audit_chain, codec
+from streams.worker import audit_chain, audit_records
 from streams.worker.audit_chain import Head, Keys, Stored
 
 KEYS = audit_chain.parse_keys("k2", "current-secret", "k1:retired-secret")
@@ -36,7 +36,7 @@ def _entry(n: int) -> AuditEntry:
 def _trail(count: int, keys: Keys = KEYS, tip: str = audit_chain.GENESIS) -> list[bytes]:
     values = []
     for n in range(count):
-        record, tip = audit_chain.chain(codec.audit_event(_entry(n), NOW), tip, keys)
+        record, tip = audit_chain.chain(audit_records.audit_event(_entry(n), NOW), tip, keys)
         values.append(schemas.encode(record))
     return values
 
@@ -127,7 +127,9 @@ def test_records_linked_as_they_are_sent_form_one_chain_from_the_partitions_newe
     for n in range(4):
         if n == 2:  # a new owner: it knows only what the partition holds
             tip = audit_chain.tip_of(values[-1])
-        value, tip = audit_chain.link_bytes(codec.encode_audit(_entry(n), NOW)[1], tip, KEYS)
+        value, tip = audit_chain.link_bytes(
+            audit_records.encode_audit(_entry(n), NOW)[1], tip, KEYS
+        )
         values.append(value)
     assert audit_chain.verify(_stored(values), KEYS) is None
     assert audit_chain.tip_of(b"not an audit record") == audit_chain.GENESIS
@@ -136,7 +138,7 @@ def test_records_linked_as_they_are_sent_form_one_chain_from_the_partitions_newe
 def test_a_record_resent_after_a_crash_is_linked_afresh_and_still_verifies() -> None:
     """The same decision sent twice (before and after a crash) appears twice, both linked in
     topic order, so verification passes and the duplicate is visible by its event id."""
-    unlinked = codec.encode_audit(_entry(0), NOW)[1]
+    unlinked = audit_records.encode_audit(_entry(0), NOW)[1]
     first, tip = audit_chain.link_bytes(unlinked, audit_chain.GENESIS, KEYS)
     again, tip = audit_chain.link_bytes(unlinked, tip, KEYS)
     assert first != again

@@ -22,7 +22,7 @@ from streams.core import (
     decide_all,
     rejection,
 )
-from streams.worker import codec, stored
+from streams.worker import audit_records, codec, stored
 from streams.worker.errors import OutputRejected
 from tests.unit.core.strategies import NOW, RESIDENT, directories, worlds
 
@@ -99,7 +99,7 @@ def test_audit_records_of_re_evaluations_are_valid() -> None:
         decision_id="d-2",
         version=4,
     )
-    _, value = codec.encode_audit(entry, NOW_UTC)
+    _, value = audit_records.encode_audit(entry, NOW_UTC)
     record = schemas.decode(value)
     assert isinstance(record, schemas.AuditRecorded)
     assert record.data.event_source == schemas.HUB_SOURCE
@@ -133,10 +133,10 @@ def test_audit_records_built_directly_are_exactly_what_the_contract_model_gives(
         rejection(RESIDENT, "kafka:rps.attributes.v1:3:17", "Rejected", "", "wrong_topic")
     )
     for entry in entries:
-        key, fast = codec.encode_audit(entry, now)
+        key, fast = audit_records.encode_audit(entry, now)
         assert key == RESIDENT.encode()
-        assert fast == schemas.encode(codec.audit_event(entry, now))
-        assert fast == codec.encode_audit(entry, codec.instant(now))[1]
+        assert fast == schemas.encode(audit_records.audit_event(entry, now))
+        assert fast == audit_records.encode_audit(entry, codec.instant(now))[1]
 
 
 @given(

@@ -12,7 +12,7 @@ from hypothesis import given
 import schemas
 from rps.sealing import new_data_key
 from streams.core import Directory, Erase, Fact, Profile, Reevaluate, decide, decide_all
-from streams.worker import codec, stored
+from streams.worker import audit_records, codec, stored
 from tests.unit.core.strategies import NOW, RESIDENT, directories, worlds
 
 NOW_UTC = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -52,7 +52,9 @@ def test_an_erasure_encodes_to_valid_records_and_an_erased_profile_survives_stor
         assert isinstance(event, schemas.ConsentEnded)
         assert event.data.reason == "erased"
     for entry in erased.audit:
-        assert codec.audit_event(entry, NOW_UTC).data.event_type == ("uk.gov.rps.control.erase.v1")
+        assert audit_records.audit_event(entry, NOW_UTC).data.event_type == (
+            "uk.gov.rps.control.erase.v1"
+        )
     raw = stored.encode_profile(erased.profile)
     assert stored.decode_profile(raw) == erased.profile
     document = orjson.loads(raw)  # no claim, consent or holding left in the stored bytes

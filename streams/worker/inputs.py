@@ -1,0 +1,59 @@
+"""The worker's inputs: an inbound record decoded to its core value, checked for its topic
+and key and, when trust is enforced, admitted with its proven signer; a bad one raises
+``PoisonMessage`` with the reason it is dead-lettered for."""
+
+from __future__ import annotations
+
+import schemas
+from schemas.registry import Signer
+from schemas.topics import Topics
+from streams.core import Claim, Input, Retraction, SubscriptionChange
+from streams.worker import codec, trust
+from streams.worker.errors import PoisonMessage, Untrusted
+from streams.worker.ports import InputRecord, Registry
+
+
+async def decode(
+    message: InputRecord, topics: Topics, registry: Registry | None
+) -> tuple[Input, Signer | None]:
+    """The input's core value and, when trust is enforced (``registry`` given), its proven
+    signer."""
+    if message.topic == topics.control:
+        try:
+            return codec.decode_control(message.value), None
+        except codec.ControlError as error:
+            raise PoisonMessage("not_a_control_message") from error
+    signer = None
+    try:
+        if registry is None:
+            item = codec.decode_inbound(message.value, message.headers or ())
+        else:
+            item, signer = await _admitted(message, registry)
+    except schemas.InvalidEvent as error:
+        first = error.errors[0] if error.errors else None
+        reason = f"{first.rule}:{first.field}" if first else "invalid"
+        raise PoisonMessage("invalid_event", reason) from error
+    if isinstance(item, SubscriptionChange):
+        raise PoisonMessage("wrong_topic", "subscription changes go to the subscriptions topic")
+    expected = topics.attributes if isinstance(item, Claim | Retraction) else topics.consents
+    if message.topic != expected:
+        raise PoisonMessage("wrong_topic", f"this event type belongs on {expected}")
+    if (message.key or b"") != item.resident.encode():
+        raise PoisonMessage("key_mismatch", "the record key must be the event's subject")
+    return item, signer
+
+
+async def _admitted(
+    message: InputRecord, registry: Registry
+) -> tuple[Input | SubscriptionChange, Signer]:
+    """Decode and admit an inbound record: proven origin, then the role's permission,
+    judged with a registry view fresh enough for the record's (broker) timestamp."""
+    stamp = trust.record_time(round(message.timestamp * 1000))
+    view = await registry.view_for(stamp)
+    verdict = trust.admit_record(message.value, message.headers or (), stamp, view)
+    if isinstance(verdict, trust.Rejected):
+        event = schemas.decode(message.value or b"", message.headers or ())
+        source = schemas.authority_of_source(event.source)
+        raise Untrusted(verdict.reason, event.id, event.type, source)
+    event, signer = verdict
+    return codec.to_fact(event), signer
