@@ -144,7 +144,9 @@ class Connection:
             )
         servers = self._settings.bootstrap_servers
         if isinstance(error, KafkaConnectionError | ConnectionError):
-            happened = f"no broker answered at {servers}"
+            happened = (
+                f"no broker answered at {servers} (RPS_BOOTSTRAP_SERVERS): cannot reach Kafka"
+            )
         elif isinstance(error, TimeoutError | KafkaTimeoutError | RequestTimedOutError):
             happened = f"Kafka at {servers} did not acknowledge within {self.timeout:g} s"
         elif isinstance(error, OSError):
