@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from consumers import _metrics
 from consumers._assignment import Assignment
+from consumers._offsets import caught_up, commit
 from consumers._poison import apply_failure, dead_letter, decode_failure
 from consumers._retry import retry
 from consumers.errors import PoisonRecord, TransientFailure
@@ -155,7 +155,7 @@ class Runner(Generic[T]):
                 if (lag_at := time.monotonic()) - self._lag_at >= LAG_EVERY_SECONDS:
                     self._lag_at = lag_at
                     await self._lag.refresh(consumer, consumer.assignment())
-                if stop_at_end and await _caught_up(consumer, listener.targets):
+                if stop_at_end and await caught_up(consumer, listener.targets):
                     break
         finally:
             beating.cancel()
@@ -199,7 +199,7 @@ class Runner(Generic[T]):
             os._exit(CRASH_EXIT_CODE)  # test hook: die between the database and the offset commit
         floor.update(offsets)
         await self._projection.after_commit(producer)
-        await _commit(consumer, offsets)
+        await commit(consumer, offsets)
 
     async def _sync_offsets(self, consumer: AIOKafkaConsumer, listener: Assignment) -> None:
         """Bring the group's committed offsets up to the database's (after a crash, say)."""
@@ -210,7 +210,7 @@ class Runner(Generic[T]):
                 ahead[tp] = listener.floor[tp]
         listener.unsynced.clear()
         if ahead:
-            await _commit(consumer, ahead)
+            await commit(consumer, ahead)
 
     async def _decode(self, producer: AIOKafkaProducer, record: Any) -> T | None:
         try:
@@ -302,20 +302,3 @@ class Runner(Generic[T]):
         loop = asyncio.get_running_loop()
         while self._signals:
             loop.remove_signal_handler(self._signals.pop())
-
-
-async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
-    try:
-        await consumer.commit(dict(offsets))
-    except (CommitFailedError, IllegalStateError) as error:
-        # A rebalance took the partitions away; the database keeps the true position.
-        log.warning("offset commit skipped", error_type=type(error).__name__)
-
-
-async def _caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:
-    if not targets:
-        return False
-    for tp, end in targets.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from rps.logs import get_logger
 from rps.metrics import Health
@@ -34,23 +33,6 @@ class Ends(ConsumerRebalanceListener):  # type: ignore[misc]
         if assigned:
             self.targets.update(await self.consumer.end_offsets(list(assigned)))
         self.health.met("joined")
-
-
-async def commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
-    try:
-        await consumer.commit(dict(offsets))
-    except (CommitFailedError, IllegalStateError) as error:
-        # A rebalance took the partitions away: their new owner sends them again.
-        log.warning("offset commit skipped", error_type=type(error).__name__)
-
-
-async def caught_up(consumer: AIOKafkaConsumer, targets: Mapping[TopicPartition, int]) -> bool:
-    if not targets:
-        return False
-    for tp, end in targets.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True
 
 
 def on_signals(stop: asyncio.Event) -> list[signal.Signals]:

@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 import infra
 from consumers._apply import Delivery
 from consumers._metrics import Lag
+from consumers._offsets import caught_up, commit
 from consumers._poison import dead_letter
 from consumers._repository import PendingAck
 from consumers._wire import acknowledgements, to_delivery
@@ -38,7 +39,7 @@ from consumers.errors import PoisonRecord
 from consumers.webhooks import _metrics
 from consumers.webhooks._answers import Answer, Verdict
 from consumers.webhooks._endpoints import Endpoint, EndpointStore
-from consumers.webhooks._kafka import Ends, caught_up, commit, on_signals, release
+from consumers.webhooks._kafka import Ends, on_signals, release
 from consumers.webhooks._sender import Outgoing, Sender, webhook_id
 from rps import metrics
 from rps.logs import get_logger
