@@ -55,6 +55,8 @@ async def hub(local_services: Settings, tmp_path: Path) -> AsyncIterator[Setting
             "kafka_heap": "512m",
             "topic_prefix": "acl",
             "partitions": 2,
+            # Unsigned events, as in the shared settings fixture (tests/conftest.py).
+            "trust": "off",
             "database_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"),
         }
     )

@@ -86,6 +86,8 @@ async def three_brokers(tmp_path: Path) -> AsyncIterator[Settings]:
             "expiry_tick_seconds": 0.5,
             "producer_send_timeout_seconds": 10.0,
             "gateway_retry_after_seconds": 1,
+            # Unsigned events, as in the shared settings fixture (tests/conftest.py).
+            "trust": "off",
             "database_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"),
         }
     )

@@ -116,6 +116,8 @@ async def private_kafka(local_services: Settings, tmp_path: Path) -> AsyncIterat
             "topic_prefix": "outage",
             "producer_send_timeout_seconds": 3.0,
             "gateway_retry_after_seconds": 2,
+            # Unsigned events, as in the shared settings fixture (tests/conftest.py).
+            "trust": "off",
             "database_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"),
         }
     )
