@@ -52,7 +52,7 @@ async def _admitted(
     view = await registry.view_for(stamp)
     verdict = trust.admit_record(message.value, message.headers or (), stamp, view)
     if isinstance(verdict, trust.Rejected):
-        event = schemas.decode(message.value or b"", message.headers or ())
+        event = verdict.event or schemas.decode(message.value or b"", message.headers or ())
         source = schemas.authority_of_source(event.source)
         raise Untrusted(verdict.reason, event.id, event.type, source)
     event, signer = verdict

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import (
@@ -36,6 +36,8 @@ class Rejected:
     """Why an event has no effect: a reason code for the dead letter and the audit record."""
 
     reason: str
+    event: Event | None = field(default=None, compare=False)
+    """The refused event as decoded (set by :func:`admit_record`), so nobody decodes it again."""
 
 
 def request_for(event: Event) -> Request | None:
@@ -110,4 +112,6 @@ def admit_record(
     """
     event = decode(value or b"", headers)
     verdict = admit(wire_document(value or b"", headers), event, record_timestamp, view)
-    return verdict if isinstance(verdict, Rejected) else (event, verdict)
+    if isinstance(verdict, Rejected):
+        return Rejected(verdict.reason, event)
+    return event, verdict
