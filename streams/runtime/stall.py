@@ -20,10 +20,12 @@ log, the guard's own seeks) and moved on only by records handed over in order.
   passed over, unacknowledged, until the partition is read again from the hole.
   The guard's timer seeks it back there at its next look (outside a rebalance)
   and drops Faust's gap over it, and seeks again at each look until the hole is
-  read. The first record read again is where the log resumes, so offsets the
-  log does not hold (a transaction's marker, compaction, retention) cost one
-  seek each and are not asked for again. So the agent is handed every
-  partition's records in order.
+  read. The first record read again at or past the hole is where the log
+  resumes, so offsets the log does not hold (a transaction's marker,
+  compaction, retention) cost one seek each and are not asked for again. A
+  record below the hole is a duplicate from a read begun before the seek (an
+  earlier, repeated seek's records still on their way) and ends no rewind. So
+  the agent is handed every partition's records in order.
 - On the same timer, when the agent has been idle for a whole interval (handed
   nothing, processing nothing, flow not stopped) and a partition's fetch
   position stood still since the previous look beyond that offset, the guard
@@ -82,10 +84,18 @@ class Handed:
         """The record at ``offset`` reached the agent: :data:`TAKE`, :data:`SKIP` or
         :data:`REWIND` (to ``next[tp]``)."""
         wanted = self.next.get(tp)
-        if wanted is None or tp in self.resuming:
-            # No seek seen, or the first record after the guard's: where the log resumes.
+        if wanted is None:  # no seek seen: where the log resumes
+            self.next[tp] = offset + 1
+            return TAKE
+        if offset < wanted:
+            # Handed before: a duplicate. In a rewind, or after the guard's seek, it comes
+            # from a read begun before that seek (the timer repeats its seek to an earlier
+            # hole while that read is on its way), so it says nothing of where the log
+            # resumes from ``wanted`` and ends neither.
+            return TAKE
+        if tp in self.resuming:  # the first record after the guard's seek
             self.resuming.discard(tp)
-            self.next[tp] = max(offset + 1, wanted or 0)
+            self.next[tp] = offset + 1
             return TAKE
         skipped = self.rewinding.get(tp)
         if skipped is not None:
@@ -93,11 +103,8 @@ class Handed:
                 self.rewinding[tp] = offset
                 return SKIP
             del self.rewinding[tp]  # read again from the hole: where the log resumes
-            if offset >= wanted:
-                self.next[tp] = offset + 1
+            self.next[tp] = offset + 1
             return TAKE
-        if offset < wanted:
-            return TAKE  # read again: a duplicate
         if offset > wanted:
             self.rewinding[tp] = offset
             return REWIND

@@ -7,7 +7,7 @@ import itertools
 from bisect import bisect_left
 from collections import deque
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from streams.runtime.stall import REWIND, SKIP, TAKE, Handed
@@ -84,6 +84,12 @@ def consume(
 
 
 @given(partitions())
+# Found with random seeds: a record read again by the timer's seek to an earlier hole,
+# repeated while the first seek's records were on their way, ended the rewind of the next
+# hole before its read began, and that hole was asked for once more.
+@example(([1, 3, 4, 5, 6, 7, 8, 9, 10], 0, set(), 3, 13))
+@example(([50, 51, 52, 54, 55, 56], 50, {51}, 3, 2))
+@example(([0, 2, 3, 4], 0, {0}, 2, 3))
 def test_the_agent_processes_every_record_once_and_in_order_whatever_the_consumer_drops(
     case: tuple[list[int], int, set[int], int, int],
 ) -> None:
@@ -116,6 +122,29 @@ def test_offsets_the_log_does_not_hold_cost_one_rewind_and_are_not_asked_for_aga
     verdicts = [handed.handing(TP, o) for o in (10, 12, 13, 12, 13, 14)]
     assert verdicts == [TAKE, REWIND, SKIP, TAKE, TAKE, TAKE]
     assert handed.next[TP] == 15
+
+
+def test_a_record_from_before_the_seek_to_a_hole_does_not_end_its_rewind() -> None:
+    """The timer sought back to 0 twice: the second read brings 0 again after the first
+    read has found the next hole, at 1; only a record from 1 on says where the log resumes."""
+    handed = Handed()
+    handed.sought(TP, 0)
+    assert handed.handing(TP, 0) == TAKE
+    assert handed.handing(TP, 2) == REWIND  # 1 never reached the agent
+    assert handed.handing(TP, 0) == TAKE  # the repeated read from 0: a duplicate
+    assert handed.rewinding == {TP: 2}
+    assert handed.handing(TP, 2) == TAKE  # read again from the hole: the log resumes at 2
+    assert handed.next[TP] == 3
+    assert not handed.rewinding
+
+
+def test_a_record_from_before_the_guards_seek_is_not_where_the_log_resumes() -> None:
+    handed = Handed()
+    handed.sought(TP, 10, by_guard=True)
+    assert handed.handing(TP, 7) == TAKE  # read before the seek: a duplicate
+    assert handed.next[TP] == 10
+    assert handed.handing(TP, 12) == TAKE  # 10 and 11 compacted away: the log resumes at 12
+    assert handed.next[TP] == 13
 
 
 def test_a_partition_is_left_behind_only_with_a_hole_and_a_position_standing_still() -> None:
