@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
+from cli.audit import subject_of
 from cli.main import app
 
 
@@ -11,8 +14,19 @@ def test_audit_show_refuses_a_resident_that_is_not_a_hub_id() -> None:
     """A national-insurance-like value is refused as RESIDENT without being printed back."""
     result = CliRunner().invoke(app, ["audit", "show", "QQ123456C"])
     assert result.exit_code == 2
-    assert "RESIDENT: must be a hub id" in result.output
+    assert "RESIDENT|AUTHORITY: must be a hub id (a UUID) or an authority id" in result.output
     assert "QQ123456C" not in result.output
+
+
+def test_audit_show_takes_a_hub_id_or_an_authority_id() -> None:
+    """A hub id is read as a resident (in its canonical form), a GSS code or urn:org: name
+    as an authority; a source (urn:gss:...) is neither."""
+    resident = "3F0C2A8E-1B2C-4D3E-8F90-A1B2C3D4E5F6"
+    assert subject_of(resident) == ("resident", resident.lower())
+    assert subject_of("E08000015") == ("authority", "E08000015")
+    assert subject_of("urn:org:dwp") == ("authority", "urn:org:dwp")
+    with pytest.raises(typer.Exit):
+        subject_of("urn:gss:E08000015")
 
 
 def test_replay_refuses_a_malformed_time() -> None:
