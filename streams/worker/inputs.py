@@ -44,11 +44,13 @@ async def decode(
 
 async def subscription(
     message: InputRecord, topics: Topics, registry: Registry | None
-) -> SubscriptionChange:
+) -> SubscriptionChange | None:
     """A record of the subscriptions topic judged as every worker's directory judges it: the
-    change when it is admitted (the directories apply it), else raises ``PoisonMessage``;
-    ``RefusedChange`` for a subscription change that is not admitted, carrying the entry that
-    audits it under the authority it names."""
+    change when it is admitted (the directories apply it), None for a tombstone (compaction
+    removing a key), else raises ``PoisonMessage``; ``RefusedChange`` for a subscription
+    change that is not admitted, carrying the entry that audits it under its authority."""
+    if message.value is None:
+        return None
     try:
         if registry is None:
             item = codec.decode_inbound(message.value, message.headers or ())

@@ -250,8 +250,8 @@ class Processor:
         return Decision(entry, partition, writes, [dead, *records])
 
     async def _subscription(self, record: InputRecord, now: datetime) -> Decision:
-        """Nothing to do for an admitted subscription change (the directories apply it); a
-        refused one is dead-lettered, and audited as rejected under its authority."""
+        """Nothing to do for an admitted subscription change (the directories apply it) or a
+        tombstone; a refused one is dead-lettered, and audited as rejected under its authority."""
         try:
             await inputs.subscription(record, self.topics, self._registry)
         except PoisonMessage as poison:

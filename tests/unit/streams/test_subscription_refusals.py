@@ -6,6 +6,7 @@ change and a change with trust off leave nothing to do, since every directory ap
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -140,13 +141,14 @@ async def test_an_unsigned_change_is_refused_as_unsigned_even_for_its_own_author
     assert (audit.data.decision, audit.data.reason) == ("rejected", "unsigned")
 
 
-async def test_an_admitted_change_leaves_nothing_to_record_or_send() -> None:
+async def test_an_admitted_change_or_a_tombstone_leaves_nothing_to_record_or_send() -> None:
     """Liverpool's own signed change is admitted: no output, no write (every worker's
-    directory applies it)."""
+    directory applies it); a tombstone (compaction removing a key) is no refusal either."""
     store = Store()
     _, record = subscription(LIVERPOOL)
-    decision = await processor(store, Registry()).handle(record)
-    assert (decision.records, decision.writes, decision.entry) == ([], [], "")
+    for read in (record, replace(record, value=None)):
+        decision = await processor(store, Registry()).handle(read)
+        assert (decision.records, decision.writes, decision.entry) == ([], [], "")
     assert store.data == {}
 
 
