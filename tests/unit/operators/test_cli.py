@@ -1,4 +1,5 @@
-"""The operators' commands refuse bad input with the field and rule, never echoing the value."""
+"""The operators' commands refuse bad input with the field and rule, never echoing the value,
+and `rps replay` fails on a refused subscription change the audit trail lacks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typer.testing import CliRunner
 
 from cli.audit import subject_of
 from cli.main import app
+from cli.replay import _print_result
+from streams.operators.refusals import Refusals
+from streams.operators.replay import Comparison, Rebuilt, Replayed
 
 
 def test_audit_show_refuses_a_resident_that_is_not_a_hub_id() -> None:
@@ -42,3 +46,26 @@ def test_every_operator_command_has_help() -> None:
         result = CliRunner().invoke(app, [*args, "--help"])
         assert result.exit_code == 0
         assert "Usage" in result.output
+
+
+def _replayed(refusals: Refusals) -> Replayed:
+    rebuilt = Rebuilt({}, 0, 0)
+    return Replayed(Comparison(0, 0, 0, 0, [], [], False, rebuilt, refusals), None)
+
+
+def test_replay_fails_on_a_refused_subscription_change_live_did_not_audit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A refusal missing from the audit trail is printed by its position and exits 1; all
+    found, the count is printed and replay equals live."""
+    with pytest.raises(typer.Exit) as failed:
+        _print_result(_replayed(Refusals(3, ("1:17",), 0)), 0.0)
+    assert failed.value.exit_code == 1
+    out = capsys.readouterr().out
+    assert "3 subscription changes refused, 2 audited as replayed" in out
+    assert "not audited as replayed: subscription change at 1:17" in out
+    assert "replay equals live" not in out
+    _print_result(_replayed(Refusals(3, (), 1)), 0.0)
+    out = capsys.readouterr().out
+    assert "3 subscription changes refused, 2 audited as replayed, 1 not checkable" in out
+    assert "replay equals live" in out
