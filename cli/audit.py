@@ -1,4 +1,5 @@
-"""`rps audit verify|show`: check the audit trail's chains and read one resident's decisions."""
+"""`rps audit verify|show`: check the audit trail's chains and read the decisions about one
+resident (or the refused subscription changes naming one authority)."""
 
 from __future__ import annotations
 
@@ -78,30 +79,52 @@ def verify_command(
 
 @audit_app.command("show")
 def show_command(
-    resident: str = typer.Argument(..., help="The resident's hub id (a UUID)."),
+    subject: str = typer.Argument(
+        ...,
+        metavar="RESIDENT|AUTHORITY",
+        help="A resident's hub id (a UUID), or an authority id (a GSS code or urn:org:<name>) "
+        "for the subscription changes refused in its name.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON document, for tools."),
 ) -> None:
     """Every decision about RESIDENT in time order: who reported what, at what assurance,
-    where it went, what was withheld and why, and who acknowledged it."""
+    where it went, what was withheld and why, and who acknowledged it. Given an AUTHORITY,
+    the subscription changes naming it that were refused, who sent them and why."""
     import asyncio
     import json
 
     from streams.operators.auditing import history
 
-    try:
-        resident = str(uuid.UUID(resident))
-    except ValueError as error:
-        typer.echo("error: RESIDENT: must be a hub id (a UUID)", err=True)
-        raise typer.Exit(2) from error
+    kind, subject = subject_of(subject)
     settings = settings_and_logging()
     with _reported():
-        lines = asyncio.run(history(settings, resident))
+        lines = asyncio.run(history(settings, subject))
     if as_json:
-        document = {"resident": resident, "decisions": [d.as_json() for d in lines]}
+        document = {kind: subject, "decisions": [d.as_json() for d in lines]}
         typer.echo(json.dumps(document, indent=2))
         return
-    _print_table(resident, lines)
+    _print_table(subject, lines)
     typer.echo(f"{len(lines)} decisions")
+
+
+def subject_of(value: str) -> tuple[str, str]:
+    """``("resident", hub id)`` or ``("authority", authority id)``; anything else is refused
+    (exit 2) without being echoed, since it may be a personal value typed by mistake."""
+    import re
+
+    from schemas.ids import AUTHORITY_PATTERN
+
+    try:
+        return "resident", str(uuid.UUID(value))
+    except ValueError:
+        if re.match(AUTHORITY_PATTERN, value):
+            return "authority", value
+    typer.echo(
+        "error: RESIDENT|AUTHORITY: must be a hub id (a UUID) or an authority id "
+        "(a GSS code, or urn:org:<name>)",
+        err=True,
+    )
+    raise typer.Exit(2)
 
 
 def _print_table(resident: str, lines: list[Decision]) -> None:

@@ -12,6 +12,7 @@ import typer
 from cli.common import settings_and_logging
 
 if TYPE_CHECKING:
+    from streams.operators.refusals import Refusals
     from streams.operators.replay import Replayed
 
 
@@ -61,12 +62,26 @@ def _print_result(result: Replayed, rate: float) -> None:
             f"{len(found.differing)} residents differ "
             f"(partitions {', '.join(map(str, found.differing_partitions))})"
         )
+    _print_refusals(found.refusals)
     if result.written is not None:
         typer.echo(f"rebuilt: {result.written} changelog records written")
         return
-    if found.differing:
+    if found.differing or found.refusals.missing:
         raise typer.Exit(1)
     typer.echo("replay equals live" if not found.partial else "every replayed event is live")
+
+
+def _print_refusals(refusals: Refusals) -> None:
+    """How many subscription changes replay refused, and each whose audit live lacks."""
+    if not refusals.refused:
+        return
+    unchecked = f", {refusals.unchecked} not checkable" if refusals.unchecked else ""
+    typer.echo(
+        f"{refusals.refused} subscription changes refused, "
+        f"{refusals.audited} audited as replayed{unchecked}"
+    )
+    for position in refusals.missing:
+        typer.echo(f"not audited as replayed: subscription change at {position}")
 
 
 def replay_command(
@@ -85,7 +100,8 @@ def replay_command(
 ) -> None:
     """Rebuild every resident from the inbound topics and compare with the live state.
 
-    Exits 1 when a resident differs (ids only are printed), 0 when all agree.
+    Exits 1 when a resident differs (ids only are printed), or when a subscription change
+    it refuses is not in the audit trail as the worker writes it; 0 when all agree.
     """
     import asyncio
 

@@ -10,9 +10,9 @@ from cli.common import plain_failures, settings_and_logging
 def worker() -> None:
     """Run one stream worker (several may run; they share the partitions).
 
-    Reads the attributes, consents and control topics, keeps one profile per
-    resident, and writes deliveries, consent endings, audit records and dead
-    letters. Stop it with Ctrl-C or SIGTERM.
+    Reads the attributes, consents, control and subscriptions topics, keeps one
+    profile per resident, and writes deliveries, consent endings, audit records
+    and dead letters. Stop it with Ctrl-C or SIGTERM.
     """
     import asyncio
 

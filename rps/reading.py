@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -12,9 +13,14 @@ import schemas
 from rps.settings import Settings
 
 
-async def read_to_end(settings: Settings, topic: str) -> list[Any]:
-    """Every record ``topic`` holds now, partition by partition, oldest first within each."""
+async def read_to_end(
+    settings: Settings, topic: str, only: Collection[int] | None = None
+) -> list[Any]:
+    """Every record ``topic`` holds now (in the partitions ``only`` names, when given),
+    partition by partition, oldest first within each."""
     partitions = await partitions_of(settings, topic)
+    if only is not None:
+        partitions = [tp for tp in partitions if tp.partition in only]
     if not partitions:
         return []
     consumer = AIOKafkaConsumer(

@@ -19,7 +19,8 @@ _AUTHORITY_ORG = re.compile(r"^urn:org:([a-z0-9][a-z0-9-]{0,62})$")
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
-    """A topic the product owns: its name, clean-up policy and whether it is joined by resident."""
+    """A topic the product owns: its name, clean-up policy and whether the workers' group reads
+    it with the others, so it must share their partition count."""
 
     name: str
     cleanup: Cleanup
@@ -92,7 +93,10 @@ class Topics:
                 self.control, "delete", True, "expiry and backfill re-evaluation, by resident"
             ),
             TopicSpec(
-                self.subscriptions, "compact", False, "authority subscriptions, a global table"
+                self.subscriptions,
+                "compact",
+                True,  # the workers' group reads it too: a refusal is audited on its partition
+                "authority subscriptions, a global table",
             ),
             TopicSpec(
                 self.publishers, "compact", False, "publisher registry: roles and signing keys"

@@ -22,7 +22,14 @@ from streams.core.facts import (
     level_rank,
 )
 from streams.core.merge import EMPTY, ResidentState, best_claim, fold, fold_all, join
-from streams.core.outputs import AuditDecision, AuditEntry, Delivery, Ending, rejection
+from streams.core.outputs import (
+    AuditDecision,
+    AuditEntry,
+    Delivery,
+    Ending,
+    rejection,
+    subscription_rejection,
+)
 from streams.core.permissions import (
     CATALOGUE,
     Kind,
@@ -85,5 +92,6 @@ __all__ = [
     "next_expiry",
     "permitted",
     "rejection",
+    "subscription_rejection",
     "view",
 ]

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from streams.core.facts import Claim
+from streams.core.facts import Claim, SubscriptionChange
 
 _DECISIONS = uuid.UUID("6f1c1a52-52a4-4c1e-9d5e-0b3f5b7c2a10")
 
@@ -42,7 +42,7 @@ class AuditEntry:
     """One decision, with its reason. Ids, names and levels only: never a value."""
 
     decision: AuditDecision
-    resident: str
+    resident: str  # the record's subject: a resident, or the authority of a subscription change
     event_id: str
     event_kind: str
     event_source: str
@@ -89,4 +89,23 @@ def rejection(
     """The audit entry for a refused input (invalid, or an id reused for other content)."""
     return AuditEntry(
         AuditDecision.REJECTED, resident, event_id, event_kind, event_source, reason=reason
+    )
+
+
+def subscription_rejection(
+    change: SubscriptionChange, event_source: str, reason: str
+) -> AuditEntry:
+    """The audit entry for a refused subscription change (unproven, or not the source's to
+    make): filed under the authority the change names, with the attribute and the minimum
+    level it asked for, so the authority's trail shows who tried to change what."""
+    return AuditEntry(
+        AuditDecision.REJECTED,
+        change.authority,
+        change.id,
+        "SubscriptionChange",
+        event_source,
+        reason=reason,
+        attribute=change.attribute,
+        authority=change.authority,
+        level=change.minimum_level,
     )

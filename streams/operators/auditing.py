@@ -4,7 +4,8 @@
 reports, per partition, how many records it holds and the first place its chain
 breaks (``streams.worker.audit_chain``). ``history`` gathers every decision about one
 resident in time order, each matched to the acknowledgement (if any) of the
-authority it was delivered to. Both read whole topics without a consumer group.
+authority it was delivered to; given an authority, the records filed under it (the
+subscription changes naming it that were refused). Both read whole topics without a consumer group.
 """
 
 from __future__ import annotations
@@ -95,10 +96,11 @@ class Decision:
         return out
 
 
-async def history(settings: Settings, resident: str) -> list[Decision]:
-    """Every audit record about ``resident``, oldest first, with acknowledgements matched."""
+async def history(settings: Settings, subject: str) -> list[Decision]:
+    """Every audit record filed under ``subject`` (a resident, or an authority for its refused
+    subscription changes), oldest first, with acknowledgements matched."""
     topics = Topics(settings.topic_prefix)
-    key = resident.encode()
+    key = subject.encode()
     audit: list[schemas.AuditRecorded] = []
     seen: set[str] = set()
     for record in await read_to_end(settings, topics.audit):

@@ -14,7 +14,9 @@ in the live state of its resident, with the same fingerprint.
 With trust enforced (``RPS_TRUST=enforce``), every record must be admitted
 exactly as the worker admits it (``streams.worker.trust.admit_record``), judged
 at its stored broker timestamp against the whole registry topic, read once
-(fresh for every stamp in the log); what live refused, replay refuses.
+(fresh for every stamp in the log); what live refused, replay refuses. The
+subscription changes are judged too, and the audit record of each refused one
+must be in the live trail as the worker wrote it (``streams.operators.refusals``).
 
 ``rebuild_live`` writes the rebuilt states back as the new latest values of
 the changelog, for a recovery; it is refused while any worker of the group is
@@ -36,8 +38,10 @@ from rps.producing import TrackingProducer
 from rps.reading import read_to_end
 from rps.registry import read_registry
 from rps.settings import Settings
+from schemas.registry import RegistryView
 from streams.core import EMPTY, Fact, Profile, ResidentState, SubscriptionChange, fold
-from streams.operators import scanning
+from streams.operators import refusals, scanning
+from streams.operators.refusals import Refusals
 from streams.operators.scanning import inbound_total
 from streams.runtime.names import changelog_topic, faust_id
 from streams.worker import codec, stored, trust
@@ -68,15 +72,20 @@ async def rebuild(
     since: datetime | None = None,
     progress: Progress | None = None,
     erased: Mapping[str, frozenset[str]] | None = None,
+    view: RegistryView | None = None,
 ) -> Rebuilt:
     """Fold every valid inbound record (from ``since``) into a fresh state per resident,
-    leaving out the inputs an erasure dropped (``erased``: their ids, by resident)."""
+    leaving out the inputs an erasure dropped (``erased``: their ids, by resident). With
+    trust enforced, records are judged by ``view`` (the registry is read when none is given)."""
     erased = erased or {}
     facts: dict[str, list[Fact]] = defaultdict(list)
     sizes: dict[str, list[int]] = defaultdict(lambda: [0])  # bytes read so far, a bound on state
     where: dict[str, int] = {}
     events = rejected = 0
-    view = await read_registry(settings) if settings.trust == "enforce" else None
+    if settings.trust != "enforce":
+        view = None
+    elif view is None:
+        view = await read_registry(settings)
     async for batch in scanning.scan(settings, since):
         for record in batch:
             events += 1
@@ -188,6 +197,8 @@ class Comparison:
     differing: list[str]
     partial: bool
     rebuilt: Rebuilt
+    refusals: Refusals = field(default_factory=Refusals)
+    """The refused subscription changes, and any whose audit record live lacks."""
 
 
 async def compare(
@@ -197,7 +208,9 @@ async def compare(
     latest = await _latest(settings)
     current = {r: stored.decode_profile(raw) for r, (raw, _) in latest.items()}
     erased = {r: p.erased for r, p in current.items() if p.erased}
-    rebuilt = await rebuild(settings, since, progress, erased)
+    view = await read_registry(settings) if settings.trust == "enforce" else None
+    rebuilt = await rebuild(settings, since, progress, erased, view)
+    refused = Refusals() if view is None else await refusals.check(settings, view, since)
     if since is not None:
         found = missing(rebuilt.states, current)
         where = {r: rebuilt.partitions[r] for r in found}
@@ -210,6 +223,7 @@ async def compare(
             found,
             True,
             rebuilt,
+            refused,
         )
     where = {r: p for r, (_, p) in latest.items()} | rebuilt.partitions
     replayed = partition_digests(
@@ -230,6 +244,7 @@ async def compare(
         differences(suspects, suspect_live),
         False,
         rebuilt,
+        refused,
     )
 
 

@@ -105,6 +105,14 @@ def faust_app(settings: Settings) -> faust.App:
     return app
 
 
+def _inputs(topics: Topics) -> set[str]:
+    """The topics the agent reads as the group, co-partitioned: the resident's attributes,
+    consents and control messages, and the subscription changes, so that the one owner of a
+    partition dead-letters and audits a refused change (every worker's directory reads the
+    whole subscriptions topic besides, and applies what it admits)."""
+    return {topics.attributes, topics.consents, topics.control, topics.subscriptions}
+
+
 def build(settings: Settings) -> Worker:
     """Build the worker for ``settings``: its parts, then the agent, tasks and timers on them."""
     worker = _parts(settings, faust_app(settings))
@@ -115,7 +123,7 @@ def build(settings: Settings) -> Worker:
 def _parts(settings: Settings, app: faust.App) -> Worker:
     """The worker's parts on ``app``: tables, directory, stages, processor, guards."""
     topics = Topics(settings.topic_prefix)
-    inputs = {topics.attributes, topics.consents, topics.control}
+    inputs = _inputs(topics)
     profiles = TableStore(
         app.Table(
             "profiles",
@@ -178,12 +186,10 @@ def _attach(settings: Settings, worker: Worker) -> None:
     """Connect the parts to Faust: the rewind, the revocation signal, the directory's hooks,
     the agent, the tasks and the timers."""
     topics = Topics(settings.topic_prefix)
-    inputs = {topics.attributes, topics.consents, topics.control}
+    inputs = _inputs(topics)
     _attach_hooks(settings, worker, inputs)
     inbound = worker.app.topic(
-        topics.attributes,
-        topics.consents,
-        topics.control,
+        *sorted(inputs),
         key_type=bytes,
         value_type=bytes,
         partitions=settings.partitions,
@@ -210,7 +216,6 @@ def _attach_hooks(settings: Settings, worker: Worker, inputs: set[str]) -> None:
     worker.app.on_partitions_revoked.connect(cast(Any, on_revoked))
     directory.on_authority = on_authority
     directory.on_widened = on_widened
-    directory.on_rejected = worker.processor.dead_letter
 
 
 def _attach_tasks(worker: Worker) -> None:

@@ -47,6 +47,7 @@ KIND_TYPES = {
     "Retraction": schemas.ATTRIBUTE_RETRACTED,
     "ConsentGrant": schemas.CONSENT_GRANTED,
     "ConsentWithdrawal": schemas.CONSENT_WITHDRAWN,
+    "SubscriptionChange": schemas.SUBSCRIPTION_CHANGED,
     "Reevaluate": "uk.gov.rps.control.reevaluate.v1",
     "Erase": "uk.gov.rps.control.erase.v1",
 }

@@ -11,8 +11,11 @@ can ask the affected residents to be re-evaluated (the backfill).
 Given a registry (trust enforced), a change enters the directory only when it
 is admitted (``streams.worker.trust``): signed by the source it names, and that
 source's role allows it (an authority's own subscription, or an operator's). A
-refused change is handed to ``on_rejected`` (the worker dead-letters it) and
-changes nothing.
+refused change changes nothing; it is logged and handed to ``on_rejected`` when
+a caller set one. The worker does not dead-letter or audit it from here (every
+worker reads every change, at every start): its agent reads the subscriptions
+topic as the group too, and the one owner of the record's partition does both
+(``Processor``).
 """
 
 from __future__ import annotations

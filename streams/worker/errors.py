@@ -5,12 +5,15 @@ Hierarchy::
     StreamsError             root of everything this package raises
     ├── PoisonMessage        an input that can never be processed: dead-letter it, then commit
     │   └── Untrusted        a valid event whose origin is unproven or whose role forbids it
+    │       └── RefusedChange   such a subscription change: audited under its authority
     └── OutputRejected       an output the contracts refuse (a bug): fail the process, never skip
 
 Withholding a delivery is a decision with a reason, never an exception.
 """
 
 from __future__ import annotations
+
+from streams.core import AuditEntry
 
 
 class StreamsError(Exception):
@@ -35,6 +38,15 @@ class Untrusted(PoisonMessage):
         self.event_id = event_id
         self.event_type = event_type
         self.source = source
+
+
+class RefusedChange(Untrusted):
+    """A subscription change that is not admitted (an origin reason, or not the source's
+    subscription to change); ``entry`` files it as rejected under the authority it names."""
+
+    def __init__(self, reason: str, event_type: str, entry: AuditEntry) -> None:
+        super().__init__(reason, entry.event_id, event_type, entry.event_source)
+        self.entry = entry
 
 
 class OutputRejected(StreamsError):

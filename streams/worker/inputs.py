@@ -1,6 +1,7 @@
 """The worker's inputs: an inbound record decoded to its core value, checked for its topic
 and key and, when trust is enforced, admitted with its proven signer; a bad one raises
-``PoisonMessage`` with the reason it is dead-lettered for."""
+``PoisonMessage`` with the reason it is dead-lettered for. A record of the subscriptions
+topic is judged as the directory judges it (:func:`subscription`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import schemas
 from schemas.registry import Signer
 from schemas.topics import Topics
 from streams.core import Claim, Input, Retraction, SubscriptionChange
-from streams.worker import codec, trust
-from streams.worker.errors import PoisonMessage, Untrusted
+from streams.worker import codec, rejections, trust
+from streams.worker.errors import PoisonMessage, RefusedChange, Untrusted
 from streams.worker.ports import InputRecord, Registry
 
 
@@ -30,9 +31,7 @@ async def decode(
         else:
             item, signer = await _admitted(message, registry)
     except schemas.InvalidEvent as error:
-        first = error.errors[0] if error.errors else None
-        reason = f"{first.rule}:{first.field}" if first else "invalid"
-        raise PoisonMessage("invalid_event", reason) from error
+        raise _invalid(error) from error
     if isinstance(item, SubscriptionChange):
         raise PoisonMessage("wrong_topic", "subscription changes go to the subscriptions topic")
     expected = topics.attributes if isinstance(item, Claim | Retraction) else topics.consents
@@ -43,17 +42,63 @@ async def decode(
     return item, signer
 
 
+async def subscription(
+    message: InputRecord, topics: Topics, registry: Registry | None
+) -> SubscriptionChange | None:
+    """A record of the subscriptions topic judged as every worker's directory judges it: the
+    change when it is admitted (the directories apply it), None for a tombstone (compaction
+    removing a key), else raises ``PoisonMessage``; ``RefusedChange`` for a subscription
+    change that is not admitted, carrying the entry that audits it under its authority."""
+    if message.value is None:
+        return None
+    try:
+        if registry is None:
+            item = codec.decode_inbound(message.value, message.headers or ())
+        else:
+            verdict = await _verdict(message, registry)
+            if isinstance(verdict, trust.Rejected):
+                entry = rejections.refused_change(verdict)
+                if entry is None:
+                    raise _misplaced(topics)
+                raise RefusedChange(verdict.reason, schemas.SUBSCRIPTION_CHANGED, entry)
+            item = codec.to_fact(verdict[0])
+    except schemas.InvalidEvent as error:
+        raise _invalid(error) from error
+    if not isinstance(item, SubscriptionChange):
+        raise _misplaced(topics)
+    return item
+
+
 async def _admitted(
     message: InputRecord, registry: Registry
 ) -> tuple[Input | SubscriptionChange, Signer]:
-    """Decode and admit an inbound record: proven origin, then the role's permission,
-    judged with a registry view fresh enough for the record's (broker) timestamp."""
-    stamp = trust.record_time(round(message.timestamp * 1000))
-    view = await registry.view_for(stamp)
-    verdict = trust.admit_record(message.value, message.headers or (), stamp, view)
+    """Decode and admit an inbound record: proven origin, then the role's permission."""
+    verdict = await _verdict(message, registry)
     if isinstance(verdict, trust.Rejected):
         event = verdict.event or schemas.decode(message.value or b"", message.headers or ())
         source = schemas.authority_of_source(event.source)
         raise Untrusted(verdict.reason, event.id, event.type, source)
     event, signer = verdict
     return codec.to_fact(event), signer
+
+
+async def _verdict(
+    message: InputRecord, registry: Registry
+) -> tuple[schemas.Event, Signer] | trust.Rejected:
+    """``trust.admit_record`` on an inbound record, judged with a registry view fresh enough
+    for the record's (broker) timestamp."""
+    stamp = trust.record_time(round(message.timestamp * 1000))
+    view = await registry.view_for(stamp)
+    return trust.admit_record(message.value, message.headers or (), stamp, view)
+
+
+def _invalid(error: schemas.InvalidEvent) -> PoisonMessage:
+    first = error.errors[0] if error.errors else None
+    reason = f"{first.rule}:{first.field}" if first else "invalid"
+    return PoisonMessage("invalid_event", reason)
+
+
+def _misplaced(topics: Topics) -> PoisonMessage:
+    return PoisonMessage(
+        "wrong_topic", f"only subscription changes belong on {topics.subscriptions}"
+    )

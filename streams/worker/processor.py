@@ -6,6 +6,8 @@ next input sees it). The returned decision says what to record and what to
 send; the stages (:mod:`streams.worker.stages`) do it, in the order
 :mod:`streams.worker.outbox` states. An input seen again after a restart finds
 its outbox entry and is given the same outputs again instead of a second decision.
+A subscriptions record changes nothing here (every directory applies what it admits); a
+refused one is dead-lettered and audited once, by its partition's owner.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ class Processor:
         decision its outbox entry kept before a restart."""
         now = expiry.utcnow()
         partition = record.partition
+        if record.topic == self.topics.subscriptions:
+            return await self._subscription(record, now)
         try:
             item, signer = await inputs.decode(record, self.topics, self._registry)
         except PoisonMessage as poison:
@@ -220,15 +224,17 @@ class Processor:
         self._note(outcome)
 
     def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
-        """Dead-letter a poison input, and audit it under its resident when it names one
-        (kept in the head under the input's position)."""
+        """Dead-letter a poison input, and audit it under its resident when it names one, or
+        under its authority when it is a refused subscription change (kept in the head under
+        the input's position)."""
         partition = record.partition
         head = self._head(partition)
         entry = f"kafka:{record.topic}:{partition}:{record.offset}"
         if entry in head.outbox:  # rejected and recorded before a restart: the same outputs
             records = again(head.outbox[entry])
         else:
-            records = self._audit_rejection(record, poison, now)
+            audited = rejections.rejection_entry(record, poison)
+            records = [] if audited is None else [self._audit_record(audited, now)]
             if records:
                 head.outbox[entry] = kept(records)
         self._log.warning(
@@ -242,6 +248,15 @@ class Processor:
         self._observer.rejected(poison.reason)
         writes = [self._store_head(partition, head)] if records else []
         return Decision(entry, partition, writes, [dead, *records])
+
+    async def _subscription(self, record: InputRecord, now: datetime) -> Decision:
+        """Nothing to do for an admitted subscription change (the directories apply it) or a
+        tombstone; a refused one is dead-lettered, and audited as rejected under its authority."""
+        try:
+            await inputs.subscription(record, self.topics, self._registry)
+        except PoisonMessage as poison:
+            return self._reject(record, poison, now)
+        return Decision("", record.partition, [], [])
 
     async def _data_key(self, item: Input) -> DataKey | None:
         """The resident's data key when values are sealed (none is made for an erasure)."""
@@ -316,17 +331,6 @@ class Processor:
 
     def _dead_letter_record(self, message: InputRecord, reason: str) -> Record:
         return rejections.dead_letter_record(self.topics.deadletter, message, reason)
-
-    async def dead_letter(self, record: InputRecord, reason: str) -> None:
-        """Send one input to the dead-letter topic on its own (a refused subscription change)."""
-        topic, key, value, headers = self._dead_letter_record(record, reason)
-        await (await self._send(topic, key, value, headers))
-
-    def _audit_rejection(
-        self, message: InputRecord, poison: PoisonMessage, now: datetime
-    ) -> list[Record]:
-        entry = rejections.rejection_entry(message, poison)
-        return [] if entry is None else [self._audit_record(entry, now)]
 
     # -- re-evaluation requests ----------------------------------------------------------
 

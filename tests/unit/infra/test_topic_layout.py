@@ -19,10 +19,21 @@ def test_co_partitioned_topics_must_match_the_setting() -> None:
 
 
 def test_non_co_partitioned_topics_may_differ() -> None:
-    """Audit, dead-letter and subscription topics may have any partition count."""
+    """Audit, dead-letter and registry topics may have any partition count."""
     settings = Settings(partitions=4)
     topics = Topics("rps")
-    check_layout(settings, topics.fixed(), {topics.audit: 1, topics.subscriptions: 12})
+    check_layout(
+        settings, topics.fixed(), {topics.audit: 1, topics.deadletter: 12, topics.publishers: 1}
+    )
+
+
+def test_subscriptions_share_the_inputs_partition_count() -> None:
+    """The workers' group reads the subscriptions topic with the inputs (the owner of a
+    partition audits a refused change there), so another count is refused."""
+    settings = Settings(partitions=4)
+    topics = Topics("rps")
+    with pytest.raises(TopicLayoutError, match=r"rps\.subscriptions\.v1 has 12"):
+        check_layout(settings, topics.fixed(), {topics.subscriptions: 12})
 
 
 def test_subscriptions_are_compacted_without_retention() -> None:

@@ -19,8 +19,10 @@ from streams.core import (
     Fact,
     Profile,
     Reevaluate,
+    SubscriptionChange,
     decide_all,
     rejection,
+    subscription_rejection,
 )
 from streams.worker import audit_records, codec, stored
 from streams.worker.errors import OutputRejected
@@ -137,6 +139,27 @@ def test_audit_records_built_directly_are_exactly_what_the_contract_model_gives(
         assert key == RESIDENT.encode()
         assert fast == schemas.encode(audit_records.audit_event(entry, now))
         assert fast == audit_records.encode_audit(entry, codec.instant(now))[1]
+
+
+@given(strategies.subscription_changed(), st.sampled_from(["unsigned", "not_own_subscription"]))
+def test_a_refused_subscription_change_is_audited_under_its_authority_as_the_model_writes_it(
+    event: schemas.SubscriptionChanged, reason: str
+) -> None:
+    """Any refused subscription change encodes, without the model, to the very bytes the
+    ``AuditRecorded`` model writes: keyed by, and about, the authority it names, with the
+    event's type and source and the minimum assurance it asked for."""
+    change = codec.to_fact(event)
+    assert isinstance(change, SubscriptionChange)
+    entry = subscription_rejection(change, schemas.authority_of_source(event.source), reason)
+    key, fast = audit_records.encode_audit(entry, NOW_UTC)
+    assert key == event.data.authority.encode()
+    assert fast == schemas.encode(audit_records.audit_event(entry, NOW_UTC))
+    record = schemas.decode(fast)
+    assert isinstance(record, schemas.AuditRecorded)
+    assert record.subject == record.data.authority == event.data.authority
+    assert (record.data.decision, record.data.reason) == ("rejected", reason)
+    assert (record.data.event_type, record.data.event_source) == (event.type, event.source)
+    assert record.data.assurance == event.data.minimum_assurance
 
 
 @given(
