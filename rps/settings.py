@@ -56,7 +56,14 @@ class Settings(BaseSettings):
     topic_prefix: str = "rps"
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=7)
-    attributes_retention_ms: int = -1  # the system of record: kept for ever by default
+    inbound_retention_ms: int = 7 * 24 * 3600 * 1000
+    """How long the inbound topics (consents, control) and the dead letters keep records, in
+    plain text as published: long enough to decide them and to look at a dead letter."""
+    attributes_retention_ms: int | None = None
+    """The attributes topic's own retention; unset, ``inbound_retention_ms``."""
+    records_retention_ms: int = -1
+    """The retained record (the sealed facts log replay reads, the audit trail, the operators'
+    actions): kept for ever by default."""
     default_retention_ms: int = 30 * 24 * 3600 * 1000
 
     # Worker

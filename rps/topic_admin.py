@@ -28,13 +28,22 @@ class TopicAdminError(Exception):
 
 
 def retention_ms(settings: Settings, spec: TopicSpec) -> int | None:
-    """How long a topic keeps records: None when compacted, -1 for ever."""
+    """How long a topic keeps records: None when compacted, -1 for ever.
+
+    The retained record (the sealed facts log, the audit trail, operators' actions) keeps
+    ``records_retention_ms``; what arrives in plain text (attributes, consents, control) and
+    the dead letters keep ``inbound_retention_ms`` (the attributes topic its own setting,
+    when given); every other topic ``default_retention_ms``.
+    """
     if spec.cleanup == "compact":
         return None
     topics = Topics(settings.topic_prefix)
-    records = {topics.attributes, topics.consents, topics.audit, topics.operations}
-    if spec.name in records:
+    if spec.name in (topics.facts, topics.audit, topics.operations):
+        return settings.records_retention_ms
+    if spec.name == topics.attributes and settings.attributes_retention_ms is not None:
         return settings.attributes_retention_ms
+    if spec.name in (topics.attributes, topics.consents, topics.control, topics.deadletter):
+        return settings.inbound_retention_ms
     return settings.default_retention_ms
 
 

@@ -47,14 +47,33 @@ def test_signed_topics_and_the_registry_are_stamped_by_the_broker() -> None:
     assert stamped == {topics.attributes, topics.consents, topics.subscriptions, topics.publishers}
 
 
-def test_record_topics_keep_the_long_retention_and_the_rest_the_default() -> None:
-    """Attributes, consents and audit keep attributes_retention_ms; others default_retention_ms."""
-    settings = Settings(attributes_retention_ms=-1, default_retention_ms=1000)
+def test_the_retained_record_keeps_the_long_retention_and_the_inbound_topics_a_short_one() -> None:
+    """The facts log, audit and operators' actions keep records_retention_ms; attributes,
+    consents, control and dead letters inbound_retention_ms; the rest default_retention_ms."""
+    settings = Settings(
+        records_retention_ms=-1, inbound_retention_ms=500, default_retention_ms=1000
+    )
     topics = Topics("rps")
     kept = {s.name: retention_ms(settings, s) for s in topics.fixed()}
-    assert kept[topics.attributes] == kept[topics.consents] == kept[topics.audit] == -1
-    assert kept[topics.deadletter] == kept[topics.control] == 1000
+    assert kept[topics.facts] == kept[topics.audit] == -1
+    assert retention_ms(settings, topics.operations_spec()) == -1
+    assert kept[topics.attributes] == kept[topics.consents] == 500
+    assert kept[topics.control] == kept[topics.deadletter] == 500
+    assert kept[topics.acknowledgements] == 1000
     assert retention_ms(settings, topics.delivery_spec("E08000012")) == 1000
+
+
+def test_inbound_topics_are_kept_a_week_by_default_and_attributes_may_be_kept_apart() -> None:
+    """By default the inbound topics keep 7 days; RPS_ATTRIBUTES_RETENTION_MS sets the
+    attributes topic alone."""
+    topics = Topics("rps")
+    week = 7 * 24 * 3600 * 1000
+    spec = {s.name: s for s in topics.fixed()}
+    assert retention_ms(Settings(), spec[topics.attributes]) == week
+    assert retention_ms(Settings(), spec[topics.facts]) == -1
+    longer = Settings(attributes_retention_ms=-1)
+    assert retention_ms(longer, spec[topics.attributes]) == -1
+    assert retention_ms(longer, spec[topics.consents]) == week
 
 
 def test_replicated_clusters_get_a_min_insync_of_two() -> None:

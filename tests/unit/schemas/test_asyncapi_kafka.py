@@ -97,7 +97,7 @@ def test_hub_messages_require_the_structured_content_type() -> None:
         for op in DOCUMENT["operations"].values()
         if op["action"] == "send"
     }
-    assert {"deliveries", "audit", "control", "deadletter", "publishers"} == sent
+    assert {"deliveries", "audit", "control", "facts", "deadletter", "publishers"} == sent
     header = {CONTENT_TYPE_HEADER[0]: CONTENT_TYPE_HEADER[1].decode()}
     for channel in sent - {"deadletter", "publishers"}:  # original bytes; registry records
         for message in messages_of(channel):
@@ -159,3 +159,4 @@ def test_the_control_channel_names_every_type_the_worker_writes_there() -> None:
         codec.CONTROL_TYPE,
         codec.ERASE_TYPE,
     }
+
