@@ -160,3 +160,33 @@ def test_the_control_channel_names_every_type_the_worker_writes_there() -> None:
         codec.ERASE_TYPE,
     }
 
+
+def test_the_facts_channel_names_every_type_the_worker_writes_there() -> None:
+    """The facts log channel's ``type`` is exactly the worker's: a recorded fact, an erasure;
+    a record the worker writes meets the channel's payload and key schemas."""
+    from rps.sealing import new_data_key
+    from streams.core import Erase
+    from streams.worker import facts_log
+    from tests.unit.streams.test_processor import Record, inputs
+
+    (message,) = messages_of("facts")
+    assert set(message["payload"]["properties"]["type"]["enum"]) == {
+        facts_log.RECORDED_TYPE,
+        facts_log.ERASED_TYPE,
+    }
+    resident = str(uuid.uuid4())
+    _, claim_record = inputs(resident)
+    claim = codec_fact(claim_record.value)
+    now = dt.datetime.now(dt.UTC)
+    logged = facts_log.recorded(claim_record, claim, new_data_key(), now)
+    erase = Erase("erase-1", resident, "resident_request")
+    control = Record(TOPICS.control, 0, 0, resident.encode(), b"{}")
+    for value in (logged, facts_log.erased(control, erase, now)):
+        assert meets(message["payload"], json.loads(value))
+    assert meets(key_schema("facts"), resident)
+
+
+def codec_fact(value: bytes | None) -> Any:
+    from streams.worker import codec
+
+    return codec.decode_inbound(value)

@@ -20,6 +20,7 @@ from streams.core import SubscriptionChange, apply_all
 from streams.worker import stored
 from streams.worker.directory import Poll, SubscriptionDirectory
 from streams.worker.processor import Processor
+from tests.unit.streams.memory_keys import MemoryKeys
 
 pytestmark = pytest.mark.asyncio
 
@@ -105,7 +106,14 @@ class Registry:
         return self.view.caught_up(record_timestamp)
 
 
-def processor(store: Store, registry: Registry | None = None) -> Processor:
+def processor(
+    store: Store,
+    registry: Registry | None = None,
+    keys: MemoryKeys | None = None,
+    *,
+    sent: bool = False,
+) -> Processor:
+    """A processor over ``store``; ``sent``: every outbox entry is known to be in Kafka."""
     directory = SubscriptionDirectory(SETTINGS, no_follow)
     directory.directory = apply_all(
         [
@@ -120,8 +128,9 @@ def processor(store: Store, registry: Registry | None = None) -> Processor:
         {},
         directory,
         ensure_topic,
-        lambda entry: False,
+        lambda entry: sent,
         never_sent,
+        keys or MemoryKeys(),
         registry=registry,
     )
 
