@@ -2,11 +2,13 @@
 replay with everything personal sealed under the resident's data key.
 
 The worker appends one record for each input that changed a resident's lattice state (a new
-claim, retraction, consent or withdrawal) and one for each erasure, as an output of that
-input's decision: recorded in its outbox, then sent, then the input acked, so nothing is lost
-across a kill. A record sent twice is harmless: the fold is a semilattice, and an erasure (or
-an input it dropped) seen again changes nothing. Inputs that changed no state (duplicates,
-refused or invalid ones, re-evaluations) are not appended; replay would fold nothing of them.
+claim, retraction, consent or withdrawal), one for each input refused because its origin is
+not proven or its publisher's role forbids it (so replay judges it again, and refuses it
+again), and one for each erasure, as an output of that input's decision: kept in its outbox,
+then sent, then the input acked, so nothing is lost across a kill. A record sent twice is
+harmless: the fold is a semilattice, and an erasure (or an input it dropped) seen again
+changes nothing. Inputs that changed nothing (duplicates, invalid ones, re-evaluations) are
+not appended: replay would fold nothing of them.
 
 A record is a JSON document in the CloudEvents shape the hub writes, keyed by resident::
 
@@ -35,7 +37,7 @@ import orjson
 
 import schemas
 from rps.sealing import DataKey, SealBroken, open_sealed, seal
-from streams.core import Erase, Input
+from streams.core import Erase
 from streams.worker.codec import instant
 from streams.worker.ports import Headers, InputRecord
 
@@ -84,15 +86,20 @@ def _bound(event_id: str) -> str:
 
 
 def _document(
-    item: Input, kind: str, record: InputRecord, now: datetime, data: dict[str, str]
+    event_id: str,
+    resident: str,
+    kind: str,
+    record: InputRecord,
+    now: datetime,
+    data: dict[str, str],
 ) -> bytes:
     return orjson.dumps(
         {
             "specversion": "1.0",
-            "id": item.id,
+            "id": event_id,
             "source": schemas.HUB_SOURCE,
             "type": kind,
-            "subject": item.resident,
+            "subject": resident,
             "time": instant(now),
             "rpstopic": record.topic,
             "rpsrecordtime": round(record.timestamp * 1000),
@@ -105,8 +112,11 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def recorded(record: InputRecord, item: Input, key: DataKey, now: datetime) -> bytes:
-    """The facts log record of ``item``, decided from ``record``: its content sealed."""
+def recorded(
+    record: InputRecord, event_id: str, resident: str, key: DataKey, now: datetime
+) -> bytes:
+    """The facts log record of the event ``event_id`` about ``resident``, decided from
+    ``record``: its content sealed under the resident's ``key``."""
     value = record.value or b""
     headers = [[name, _b64(raw or b"")] for name, raw in record.headers or ()]
     content: dict[str, Any] = {"h": headers}
@@ -114,13 +124,13 @@ def recorded(record: InputRecord, item: Input, key: DataKey, now: datetime) -> b
         content["v"] = value.decode("utf-8")
     except UnicodeDecodeError:  # never admitted, but kept exactly all the same
         content["b"] = _b64(value)
-    envelope = seal(key, content, item.resident, _bound(item.id))
-    return _document(item, RECORDED_TYPE, record, now, {"sealed": envelope})
+    envelope = seal(key, content, resident, _bound(event_id))
+    return _document(event_id, resident, RECORDED_TYPE, record, now, {"sealed": envelope})
 
 
 def erased(record: InputRecord, item: Erase, now: datetime) -> bytes:
     """The facts log record of an erasure: ids and its reason code, nothing sealed."""
-    return _document(item, ERASED_TYPE, record, now, {"reason": item.reason})
+    return _document(item.id, item.resident, ERASED_TYPE, record, now, {"reason": item.reason})
 
 
 def decode(value: bytes | None) -> LoggedFact:

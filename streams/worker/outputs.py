@@ -1,6 +1,7 @@
 """A decision's outputs, encoded for Kafka: consent endings and deliveries on each authority's
 topic, audit records (linked into their chain only as they are sent), and the facts log record
-of an input that changed the resident's state (:mod:`streams.worker.facts_log`)."""
+of an input that changed the resident's state or was refused for its origin or its
+publisher's role (:mod:`streams.worker.facts_log`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from rps.sealing import DataKey
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import AuditEntry, Erase, Input, Outcome, Profile
-from streams.worker import audit_records, codec, facts_log, stored
+from streams.worker import audit_records, codec, facts_log, rejections, stored
+from streams.worker.errors import PoisonMessage, Untrusted
 from streams.worker.outbox import Record
 from streams.worker.ports import DataKeys, InputRecord
 
@@ -77,13 +79,31 @@ class Outputs:
         if isinstance(item, Erase):
             value = facts_log.erased(record, item, now)
         elif item.id in outcome.profile.state.seen and item.id not in before.state.seen:
-            key = data_key or await self._keys.key_for(item.resident, create=True)
-            if key is None:  # pragma: no cover - a key is made when missing
-                raise LookupError("no data key made for the resident")
-            value = facts_log.recorded(record, item, key, now)
+            key = data_key or await self._made_key(item.resident)
+            value = facts_log.recorded(record, item.id, item.resident, key, now)
         else:
             return None
         return (self.topics.facts, item.resident.encode(), value, None)
+
+    async def refused(
+        self, record: InputRecord, poison: PoisonMessage, now: datetime
+    ) -> Record | None:
+        """The facts log record of an input refused for its origin or its publisher's role,
+        when its key names the resident it is filed under: replay judges it again."""
+        if not isinstance(poison, Untrusted):
+            return None
+        entry = rejections.rejection_entry(record, poison)
+        if entry is None:
+            return None
+        key = await self._made_key(entry.resident)
+        value = facts_log.recorded(record, entry.event_id, entry.resident, key, now)
+        return (self.topics.facts, entry.resident.encode(), value, None)
+
+    async def _made_key(self, resident: str) -> DataKey:
+        key = await self._keys.key_for(resident, create=True)
+        if key is None:  # pragma: no cover - a key is made when missing
+            raise LookupError("no data key made for the resident")
+        return key
 
     async def _delivery_topic(self, authority: str) -> str:
         topic = self._known_topics.get(authority)

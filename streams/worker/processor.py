@@ -92,7 +92,7 @@ class Processor:
         try:
             item, signer = await inputs.decode(record, self.topics, self._registry)
         except PoisonMessage as poison:
-            return self._reject(record, poison, now)
+            return await self._reject(record, poison, now)
         raw = self._profiles.get(item.resident.encode())
         data_key = await self._data_key(item)
         profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
@@ -104,7 +104,7 @@ class Processor:
         head = recalled
         decided = await self._decide(record, item, signer, profile, raw, data_key, now)
         if decided is None:
-            return self._reject(record, PoisonMessage("state_too_large"), now)
+            return await self._reject(record, PoisonMessage("state_too_large"), now)
         outcome, records = decided
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
@@ -228,9 +228,10 @@ class Processor:
             await self._keys.forget(item.resident)  # what stayed sealed is shredded
         self._note(outcome)
 
-    def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
+    async def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
         """Dead-letter a poison input, and audit it under its resident when it names one
-        (kept in the head under the input's position)."""
+        (kept in the head under the input's position, with its facts log record when it was
+        refused for its origin or its publisher's role)."""
         partition = record.partition
         head = self._head(partition)
         entry = f"kafka:{record.topic}:{partition}:{record.offset}"
@@ -238,6 +239,9 @@ class Processor:
             records = again(head.outbox[entry])
         else:
             records = self._audit_rejection(record, poison, now)
+            refused = await self._outputs.refused(record, poison, now)
+            if refused is not None:
+                records.insert(0, refused)
             if records:
                 head.outbox[entry] = kept(records)
         self._log.warning(

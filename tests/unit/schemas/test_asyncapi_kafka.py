@@ -178,7 +178,7 @@ def test_the_facts_channel_names_every_type_the_worker_writes_there() -> None:
     _, claim_record = inputs(resident)
     claim = codec_fact(claim_record.value)
     now = dt.datetime.now(dt.UTC)
-    logged = facts_log.recorded(claim_record, claim, new_data_key(), now)
+    logged = facts_log.recorded(claim_record, claim.id, resident, new_data_key(), now)
     erase = Erase("erase-1", resident, "resident_request")
     control = Record(TOPICS.control, 0, 0, resident.encode(), b"{}")
     for value in (logged, facts_log.erased(control, erase, now)):

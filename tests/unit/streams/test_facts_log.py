@@ -39,7 +39,7 @@ def test_a_record_is_kept_whole_and_sealed_and_opens_byte_for_byte(
     item = codec.decode_inbound(value, headers)
     assert not isinstance(item, SubscriptionChange)
     key = new_data_key()
-    logged = facts_log.recorded(record, item, key, NOW)
+    logged = facts_log.recorded(record, item.id, item.resident, key, NOW)
     fact = facts_log.decode(logged)
     assert (fact.id, fact.resident, fact.topic) == (event.id, event.subject, TOPICS.attributes)
     assert fact.timestamp_ms == 1234568
@@ -58,7 +58,7 @@ def test_a_record_opens_only_with_the_live_key_for_its_own_resident_and_event() 
     key = new_data_key(1)
     item = codec.decode_inbound(claim.value)
     assert not isinstance(item, SubscriptionChange)
-    fact = facts_log.decode(facts_log.recorded(claim, item, key, NOW))
+    fact = facts_log.decode(facts_log.recorded(claim, item.id, resident, key, NOW))
     with pytest.raises(KeyForgotten):
         facts_log.opened(fact, None)
     with pytest.raises(KeyForgotten):
