@@ -214,6 +214,9 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 9093
     postgres_port: int = 55432
     kafka_heap: str = Field(default="1g", pattern=r"^[1-9][0-9]*[mMgG]$")
+    kafka_retention_check_ms: int = Field(default=300_000, ge=100)
+    """How often the local broker deletes records past their topic's retention (Kafka's
+    ``log.retention.check.interval.ms``); short only for tests that watch retention happen."""
     cache_dir: Path = Field(default_factory=_default_cache_dir)  # resolved Kafka classpath
     maven_repo: Path | None = None  # Maven's local repository; None means Maven's own default
     manage_postgres: bool = True  # `rps infra up` starts a local PostgreSQL
