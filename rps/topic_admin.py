@@ -21,6 +21,8 @@ from schemas.topics import Topics, TopicSpec
 
 _UNKNOWN_TOPIC = 3
 _TOPIC_EXISTS = 36
+_MIN_SEGMENT_MS = 10_000
+_MAX_SEGMENT_MS = 7 * 24 * 3600 * 1000  # Kafka's own default
 
 
 class TopicAdminError(Exception):
@@ -53,6 +55,10 @@ def topic_config(settings: Settings, spec: TopicSpec) -> dict[str, str]:
     retention = retention_ms(settings, spec)
     if retention is not None:
         config["retention.ms"] = str(retention)
+    if retention is not None and retention > 0:
+        # Retention removes whole segments, and a segment is closed only when it is this old:
+        # a record lives at most retention.ms + segment.ms (Kafka's 7 days by default).
+        config["segment.ms"] = str(min(max(retention // 7, _MIN_SEGMENT_MS), _MAX_SEGMENT_MS))
     topics = Topics(settings.topic_prefix)
     if spec.name in (*topics.signed, topics.publishers):
         config["message.timestamp.type"] = "LogAppendTime"  # key validity is judged by it

@@ -81,3 +81,18 @@ def test_replicated_clusters_get_a_min_insync_of_two() -> None:
     spec = Topics("rps").fixed()[0]
     assert topic_config(Settings(replication_factor=3), spec)["min.insync.replicas"] == "2"
     assert "min.insync.replicas" not in topic_config(Settings(replication_factor=1), spec)
+
+
+def test_a_topic_that_keeps_records_a_while_closes_segments_a_seventh_as_often() -> None:
+    """Retention removes whole segments, so a topic with a retention rolls its segment every
+    seventh of it (a week's inbound records are gone within 8 days, not 14); kept for ever or
+    compacted, it keeps Kafka's default."""
+    topics = Topics("rps")
+    spec = {s.name: s for s in topics.fixed()}
+    day = 24 * 3600 * 1000
+    assert topic_config(Settings(), spec[topics.attributes])["segment.ms"] == str(day)
+    assert topic_config(Settings(), spec[topics.deadletter])["segment.ms"] == str(day)
+    assert "segment.ms" not in topic_config(Settings(), spec[topics.facts])
+    assert "segment.ms" not in topic_config(Settings(), spec[topics.subscriptions])
+    quick = Settings(inbound_retention_ms=21_000)
+    assert topic_config(quick, spec[topics.consents])["segment.ms"] == "10000"
