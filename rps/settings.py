@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     keystore_attempts: int = Field(default=8, ge=1, le=100)
     """Tries of one key store operation (backoff between them) before it is reported down."""
     keystore_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    seal_profiles: bool = False
+    seal_profiles: bool = True
     """Seal the claim values in the worker's stored profiles (its changelog) under each
     resident's data key, so erasing the key shreds them (docs/data-lifecycle.md)."""
 
