@@ -96,7 +96,10 @@ class Topics:
                 self.control, "delete", True, "expiry and backfill re-evaluation, by resident"
             ),
             TopicSpec(
-                self.facts, "delete", True, "every decided inbound record, sealed; what replay reads"
+                self.facts,
+                "delete",
+                True,
+                "every decided inbound record, sealed; what replay reads",
             ),
             TopicSpec(
                 self.subscriptions, "compact", False, "authority subscriptions, a global table"

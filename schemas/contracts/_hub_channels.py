@@ -120,8 +120,9 @@ def _facts_channel(spec: TopicSpec) -> HubChannel:
         "name": "factLogged",
         "title": FACT_RECORDED_TYPE,
         "summary": "An inbound record the worker decided and folded (a claim, retraction, "
-        "consent or withdrawal), its value and headers sealed under the resident's data key "
-        "(AES-256-GCM, bound to the resident and the id); or an erasure "
+        "consent or withdrawal) or refused for its origin or its publisher's role, its value "
+        "and headers sealed under the resident's data key (AES-256-GCM, bound to the "
+        "resident and the id); or an erasure "
         f"({FACT_ERASED_TYPE}, data: the reason code), which holds no personal data and is "
         "not sealed.",
         "contentType": _CE_JSON,
@@ -151,8 +152,8 @@ def _facts_channel(spec: TopicSpec) -> HubChannel:
         "facts",
         spec,
         fact,
-        "Every inbound record the worker decided, sealed under its resident's data key, and "
-        "every erasure; retained, co-partitioned with the inbound topics, and what replay "
+        "Every inbound record the worker folded or refused for its origin, sealed under its "
+        "resident's data key, and every erasure; retained, co-partitioned with the inbound topics, and what replay "
         "reads. Erasing a resident forgets the key, so its records never open again. "
         "Internal: the hub sends and reads it.",
     )
