@@ -153,9 +153,9 @@ def _facts_channel(spec: TopicSpec) -> HubChannel:
         spec,
         fact,
         "Every inbound record the worker folded or refused for its origin, sealed under its "
-        "resident's data key, and every erasure; retained, co-partitioned with the inbound topics, and what replay "
-        "reads. Erasing a resident forgets the key, so its records never open again. "
-        "Internal: the hub sends and reads it.",
+        "resident's data key, and every erasure; retained, co-partitioned with the inbound "
+        "topics, and what replay reads. Erasing a resident forgets the key, so its records "
+        "never open again. Internal: the hub sends and reads it.",
     )
 
 

@@ -28,9 +28,8 @@ def live_and_log(inputs: list[Input], directory: Directory) -> tuple[Profile, li
     for item in inputs:
         before = profile
         profile = decide(profile, item, directory, NOW).profile
-        if isinstance(item, Erase) and profile != before:
-            log.append(item)
-        elif item.id in profile.state.seen and item.id not in before.state.seen:
+        erased = isinstance(item, Erase) and profile != before
+        if erased or (item.id in profile.state.seen and item.id not in before.state.seen):
             log.append(item)
     return profile, log
 

@@ -53,6 +53,8 @@ class Record:
 @dataclass
 class Store:
     data: dict[bytes, bytes] = field(default_factory=dict)
+    keys: MemoryKeys = field(default_factory=MemoryKeys)
+    """The residents' data keys, kept as long as the table (the hub's key store)."""
 
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
@@ -130,7 +132,7 @@ def processor(
         ensure_topic,
         lambda entry: sent,
         never_sent,
-        keys or MemoryKeys(),
+        keys or store.keys,
         registry=registry,
     )
 
