@@ -95,6 +95,7 @@ def main() -> None:
     settings = Settings(
         topic_prefix=f"bench{uuid.uuid4().hex[:8]}",
         database_url=SecretStr(f"sqlite+aiosqlite:///{folder / 'hub.db'}"),
+        trust="off",  # the events are unsigned: enforced, every one would be refused unfolded
     )
     asyncio.run(infra.ensure_topics(settings))
     started = time.perf_counter()
