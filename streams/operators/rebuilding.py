@@ -105,23 +105,33 @@ def replayed(
 
 
 async def rebuild(
-    settings: Settings, since: datetime | None = None, progress: Progress | None = None
+    settings: Settings,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+    view: RegistryView | None = None,
 ) -> Rebuilt:
-    """Fold every facts log record (from ``since``) into a fresh state per resident."""
+    """Fold every facts log record (from ``since``) into a fresh state per resident. With
+    trust enforced, records are judged by ``view`` (the registry is read when none is given)."""
+    if settings.trust != "enforce":
+        view = None
+    elif view is None:
+        view = await read_registry(settings)
     store = await SqlKeyStore.open(settings)
     try:
-        return await _rebuild(settings, since, progress, _Keys(store))
+        return await _rebuild(settings, since, progress, _Keys(store), view)
     finally:
         await store.close()
 
 
 async def _rebuild(
-    settings: Settings, since: datetime | None, progress: Progress | None, keys: _Keys
+    settings: Settings,
+    since: datetime | None,
+    progress: Progress | None,
+    keys: _Keys,
+    view: RegistryView | None,
 ) -> Rebuilt:
     topics = Topics(settings.topic_prefix)
-    registry = (
-        _WholeRegistry(await read_registry(settings)) if settings.trust == "enforce" else None
-    )
+    registry = None if view is None else _WholeRegistry(view)
     items: dict[str, list[Input]] = defaultdict(list)
     read: dict[str, list[int]] = defaultdict(list)  # bytes read so far, a bound on state
     where: dict[str, int] = {}

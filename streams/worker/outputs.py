@@ -26,6 +26,7 @@ class Outputs:
         self, settings: Settings, ensure_topic: Callable[[str], Awaitable[str]], keys: DataKeys
     ) -> None:
         self.topics = Topics(settings.topic_prefix)
+        self._by_resident = (self.topics.attributes, self.topics.consents)
         self._ensure_topic = ensure_topic
         self._keys = keys
         self._key = settings.pseudonym_key.get_secret_value().encode()
@@ -88,9 +89,10 @@ class Outputs:
     async def refused(
         self, record: InputRecord, poison: PoisonMessage, now: datetime
     ) -> Record | None:
-        """The facts log record of an input refused for its origin or its publisher's role,
-        when its key names the resident it is filed under: replay judges it again."""
-        if not isinstance(poison, Untrusted):
+        """The facts log record of an attribute or consent event refused for its origin or its
+        publisher's role, when its key names the resident it is filed under: replay judges it
+        again."""
+        if not isinstance(poison, Untrusted) or record.topic not in self._by_resident:
             return None
         entry = rejections.rejection_entry(record, poison)
         if entry is None:
