@@ -1,4 +1,4 @@
-"""`rps replay`: rebuild every resident from the inbound topics and compare with the live state."""
+"""`rps replay`: rebuild every resident from the facts log and compare with the live state."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def _reported() -> Iterator[None]:
     """Known failures of a replay become one line on stderr and an exit code."""
     from aiokafka.errors import KafkaConnectionError
 
+    from rps.keystore import KeyStoreUnavailable
     from streams.operators.replay import RebuildRefused
 
     try:
@@ -30,6 +31,9 @@ def _reported() -> Iterator[None]:
         raise typer.Exit(2) from error
     except KafkaConnectionError as error:
         typer.echo("error: bootstrap_servers: Kafka cannot be reached", err=True)
+        raise typer.Exit(1) from error
+    except KeyStoreUnavailable as error:
+        typer.echo("error: database_url: the key store cannot be reached", err=True)
         raise typer.Exit(1) from error
     except ValueError as error:  # a malformed RPS_AUDIT_KEYS names the setting, not the secret
         typer.echo(f"error: {error}", err=True)
@@ -55,6 +59,8 @@ def _print_result(result: Replayed, rate: float) -> None:
         f"({found.rejected} rejected) in {found.partitions} partitions; "
         f"{rate:,.0f} events/s"
     )
+    if found.rebuilt.forgotten:
+        typer.echo(f"{found.rebuilt.forgotten} events of erased residents stay sealed")
     for resident in found.differing:
         typer.echo(f"differs: resident {resident}")
     if found.differing:
@@ -88,8 +94,8 @@ def replay_command(
     since: str | None = typer.Option(
         None,
         "--from",
-        help="Replay only the inbound records written at or after this ISO 8601 time, and "
-        "check that each is in the live state (default: everything, compared exactly).",
+        help="Replay only the facts logged at or after this ISO 8601 time, and check that "
+        "each is in the live state (default: everything, compared exactly).",
     ),
     rebuild: bool = typer.Option(
         False,
@@ -98,7 +104,7 @@ def replay_command(
         "worker runs, and with --from.",
     ),
 ) -> None:
-    """Rebuild every resident from the inbound topics and compare with the live state.
+    """Rebuild every resident from the facts log and compare with the live state.
 
     Exits 1 when a resident differs (ids only are printed), or when a subscription change
     it refuses is not in the audit trail as the worker writes it; 0 when all agree.

@@ -64,7 +64,8 @@ def normalise_url(url: str, field: str = "--db") -> str:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine for SQLite (file created 0600, WAL, busy timeout) or PostgreSQL."""
+    """An async engine for SQLite (file created 0600, WAL, busy timeout, deleted content
+    overwritten) or PostgreSQL."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -79,6 +80,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted values are zeroed, not left in the file
     cursor.close()
 
 

@@ -81,6 +81,9 @@ def server_properties(settings: Settings, paths: KafkaPaths) -> str:
         "share.coordinator.state.topic.min.isr": "1",
         "share.coordinator.state.topic.num.partitions": "10",
         "group.initial.rebalance.delay.ms": "0",
+        # Records past retention go at the next check (and not before the first).
+        "log.retention.check.interval.ms": str(settings.kafka_retention_check_ms),
+        "log.initial.task.delay.ms": str(min(30_000, settings.kafka_retention_check_ms)),
         # Sized for two cores.
         "num.network.threads": "2",
         "num.io.threads": "4",

@@ -1,11 +1,13 @@
 """Create the product's topics with the layout the design requires, and check the ones that exist.
 
-Co-partitioned topics (attributes, consents, control) must share one partition
-count, ``Settings.partitions``; subscriptions are compacted; the record topics
-(attributes, consents, audit) keep ``attributes_retention_ms`` (for ever by
-default, since replay and audit read them from the start); every other topic
-keeps ``default_retention_ms``. Creation is idempotent and safe to race: a topic
-someone else created meanwhile is checked like any other.
+Co-partitioned topics (attributes, consents, control, facts) must share one
+partition count, ``Settings.partitions``; subscriptions are compacted; the
+retained record (the sealed facts log, audit) keeps ``records_retention_ms`` (for
+ever by default, since replay and audit read them from the start); the inbound
+topics and the dead letters keep ``inbound_retention_ms`` (7 days); every other
+topic keeps ``default_retention_ms`` (``rps.topic_admin.retention_ms``).
+Creation is idempotent and safe to race: a topic someone else created meanwhile
+is checked like any other.
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ and the tables stay as they are.
 
 A database briefly unreachable is a transient fault: each operation is retried
 with backoff (stamina) before :class:`KeyStoreUnavailable` is raised.
+
+On SQLite a forgotten key is overwritten in the file (``secure_delete``) and the
+write-ahead log, which still holds earlier copies of the page, is moved into the
+file and emptied at once; PostgreSQL keeps an old row version until vacuum
+reclaims its space (docs/data-lifecycle.md).
 """
 
 from __future__ import annotations
@@ -26,7 +31,17 @@ from typing import Protocol, TypeVar
 
 import stamina
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    event,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -139,8 +154,17 @@ def hub_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _overwrite_deleted)
+        return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def _overwrite_deleted(dbapi_connection: object, _record: object) -> None:
+    """SQLite overwrites deleted content with zeros instead of leaving it in free space."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
 
 
 def _now() -> datetime:
@@ -250,7 +274,15 @@ class SqlKeyStore:
                 )
                 return bool(result.rowcount)
 
-        return await self._retried(drop)
+        forgotten = await self._retried(drop)
+        if forgotten and self._engine.dialect.name == "sqlite":
+            await self._retried(self._checkpoint)
+        return forgotten
+
+    async def _checkpoint(self) -> None:
+        """Move SQLite's write-ahead log into the file and empty it (a no-op without one)."""
+        async with self._engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def rotate_master(self) -> int:
         current = self._wrapper.current

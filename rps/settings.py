@@ -56,7 +56,14 @@ class Settings(BaseSettings):
     topic_prefix: str = "rps"
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=7)
-    attributes_retention_ms: int = -1  # the system of record: kept for ever by default
+    inbound_retention_ms: int = 7 * 24 * 3600 * 1000
+    """How long the inbound topics (consents, control) and the dead letters keep records, in
+    plain text as published: long enough to decide them and to look at a dead letter."""
+    attributes_retention_ms: int | None = None
+    """The attributes topic's own retention; unset, ``inbound_retention_ms``."""
+    records_retention_ms: int = -1
+    """The retained record (the sealed facts log replay reads, the audit trail, the operators'
+    actions): kept for ever by default."""
     default_retention_ms: int = 30 * 24 * 3600 * 1000
 
     # Worker
@@ -118,7 +125,7 @@ class Settings(BaseSettings):
     keystore_attempts: int = Field(default=8, ge=1, le=100)
     """Tries of one key store operation (backoff between them) before it is reported down."""
     keystore_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    seal_profiles: bool = False
+    seal_profiles: bool = True
     """Seal the claim values in the worker's stored profiles (its changelog) under each
     resident's data key, so erasing the key shreds them (docs/data-lifecycle.md)."""
 
@@ -207,6 +214,9 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 9093
     postgres_port: int = 55432
     kafka_heap: str = Field(default="1g", pattern=r"^[1-9][0-9]*[mMgG]$")
+    kafka_retention_check_ms: int = Field(default=300_000, ge=100)
+    """How often the local broker deletes records past their topic's retention (Kafka's
+    ``log.retention.check.interval.ms``); short only for tests that watch retention happen."""
     cache_dir: Path = Field(default_factory=_default_cache_dir)  # resolved Kafka classpath
     maven_repo: Path | None = None  # Maven's local repository; None means Maven's own default
     manage_postgres: bool = True  # `rps infra up` starts a local PostgreSQL

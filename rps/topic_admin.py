@@ -21,6 +21,8 @@ from schemas.topics import Topics, TopicSpec
 
 _UNKNOWN_TOPIC = 3
 _TOPIC_EXISTS = 36
+_MIN_SEGMENT_MS = 10_000
+_MAX_SEGMENT_MS = 7 * 24 * 3600 * 1000  # Kafka's own default
 
 
 class TopicAdminError(Exception):
@@ -28,13 +30,22 @@ class TopicAdminError(Exception):
 
 
 def retention_ms(settings: Settings, spec: TopicSpec) -> int | None:
-    """How long a topic keeps records: None when compacted, -1 for ever."""
+    """How long a topic keeps records: None when compacted, -1 for ever.
+
+    The retained record (the sealed facts log, the audit trail, operators' actions) keeps
+    ``records_retention_ms``; what arrives in plain text (attributes, consents, control) and
+    the dead letters keep ``inbound_retention_ms`` (the attributes topic its own setting,
+    when given); every other topic ``default_retention_ms``.
+    """
     if spec.cleanup == "compact":
         return None
     topics = Topics(settings.topic_prefix)
-    records = {topics.attributes, topics.consents, topics.audit, topics.operations}
-    if spec.name in records:
+    if spec.name in (topics.facts, topics.audit, topics.operations):
+        return settings.records_retention_ms
+    if spec.name == topics.attributes and settings.attributes_retention_ms is not None:
         return settings.attributes_retention_ms
+    if spec.name in (topics.attributes, topics.consents, topics.control, topics.deadletter):
+        return settings.inbound_retention_ms
     return settings.default_retention_ms
 
 
@@ -44,6 +55,10 @@ def topic_config(settings: Settings, spec: TopicSpec) -> dict[str, str]:
     retention = retention_ms(settings, spec)
     if retention is not None:
         config["retention.ms"] = str(retention)
+    if retention is not None and retention > 0:
+        # Retention removes whole segments, and a segment is closed only when it is this old:
+        # a record lives at most retention.ms + segment.ms (Kafka's 7 days by default).
+        config["segment.ms"] = str(min(max(retention // 7, _MIN_SEGMENT_MS), _MAX_SEGMENT_MS))
     topics = Topics(settings.topic_prefix)
     if spec.name in (*topics.signed, topics.publishers):
         config["message.timestamp.type"] = "LogAppendTime"  # key validity is judged by it

@@ -1,8 +1,8 @@
 """Topic names, built from the configured prefix, and what each topic is for.
 
-The one place a topic name is spelled. Inbound topics joined by resident
-(attributes, consents and the worker's own control topic) must share one
-partition count; ``rps topics create`` refuses to go on when they do not.
+The one place a topic name is spelled. Topics joined by resident (attributes,
+consents, the worker's own control topic and the facts log it appends to) must
+share one partition count; ``rps topics create`` refuses to go on when they do not.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ class Topics:
         return f"{self.prefix}.control.v1"
 
     @property
+    def facts(self) -> str:
+        """Every inbound record the worker decided, sealed under its resident's data key:
+        what replay reads (retained; the inbound topics are not)."""
+        return f"{self.prefix}.facts.v1"
+
+    @property
     def subscriptions(self) -> str:
         return f"{self.prefix}.subscriptions.v1"
 
@@ -85,12 +91,16 @@ class Topics:
     def fixed(self) -> tuple[TopicSpec, ...]:
         """The topics that exist whatever authorities subscribe."""
         return (
-            TopicSpec(
-                self.attributes, "delete", True, "inbound verified attributes; system of record"
-            ),
+            TopicSpec(self.attributes, "delete", True, "inbound verified attributes, as published"),
             TopicSpec(self.consents, "delete", True, "consent granted and withdrawn"),
             TopicSpec(
                 self.control, "delete", True, "expiry and backfill re-evaluation, by resident"
+            ),
+            TopicSpec(
+                self.facts,
+                "delete",
+                True,
+                "every decided inbound record, sealed; what replay reads",
             ),
             TopicSpec(
                 self.subscriptions,

@@ -81,6 +81,14 @@ class ReadModelStore:
                 key = {"topic": topic, "partition": partition}
                 if not await _update(connection, positions, key, {"next_offset": offset}):
                     await connection.execute(insert(positions).values(**key, next_offset=offset))
+        if self.engine.dialect.name == "sqlite" and any(is_erasure(f) for f in facts):
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        """After an erasure, SQLite's write-ahead log (which still holds the erased rows as
+        they were written) is moved into the file, where they are zeroed, and emptied."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -3,8 +3,8 @@ messages, who sends them, and the servers and security a client connects with.
 
 The document describes the hub as the application: it *receives* on the
 inbound topics (publishers, residents and authorities send there) and *sends*
-on each authority's delivery topic and on the audit, control and dead-letter
-topics. Payload schemas are the models' JSON Schemas, gathered under
+on each authority's delivery topic and on the audit, control, facts and
+dead-letter topics. Payload schemas are the models' JSON Schemas, gathered under
 ``components/schemas`` with references rewritten to point there; the Kafka
 facts (keys, headers, topic settings, servers, security) come from
 :mod:`schemas.contracts._kafka`.
@@ -18,7 +18,7 @@ import orjson
 from pydantic.json_schema import models_json_schema
 
 from schemas.binding import STRUCTURED_CONTENT_TYPE
-from schemas.contracts._inline import inlined
+from schemas.contracts._hub_channels import hub_only
 from schemas.contracts._kafka import (
     HEADERS,
     KAFKA_BINDING,
@@ -28,8 +28,6 @@ from schemas.contracts._kafka import (
     topic_binding,
 )
 from schemas.events import MODELS
-from schemas.ids import HUB_SOURCE, UUID_PATTERN
-from schemas.registry import KeyRecorded, PublisherRegistered
 from schemas.samples import example_lines
 from schemas.topics import Topics, TopicSpec
 from schemas.types import (
@@ -46,8 +44,6 @@ from schemas.types import (
 
 _DEFS: Final = "#/$defs/"
 _COMPONENTS: Final = "#/components/schemas/"
-_CONTROL_TYPE: Final = "uk.gov.rps.control.reevaluate.v1"
-_ERASE_TYPE: Final = "uk.gov.rps.control.erase.v1"
 _CE_JSON: Final = "application/cloudevents+json"
 
 # channel id -> (address, key kind, message types, action of the hub, description)
@@ -133,14 +129,14 @@ def asyncapi_document(topics: Topics | None = None) -> dict[str, Any]:
                 }
             }
         operations[f"{action}{channel_id.title()}"] = _operation(channel_id, action, address, refs)
-    for channel_id, spec, sent, description in _hub_only(topics, specs):
+    for channel_id, spec, sent, description in hub_only(topics, specs):
         refs = {}
         for message in sent if isinstance(sent, list) else [sent]:
             name = str(message["name"])
             messages[name] = message
             refs[name] = {"$ref": f"#/components/messages/{name}"}
         channels[channel_id] = _channel(topics, spec, description, refs)
-        both = channel_id in ("control", "publishers")
+        both = channel_id in ("control", "facts", "publishers")
         for action in ("send", "receive") if both else ("send",):
             operations[f"{action}{channel_id.title()}"] = _operation(
                 channel_id, action, spec.name, refs
@@ -189,107 +185,6 @@ def _operation(channel_id: str, action: str, address: str, refs: dict[str, Any])
         "summary": f"The hub {action}s on {address}.",
         "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"} for name in refs],
     }
-
-
-_HubChannel = tuple[str, TopicSpec, dict[str, Any] | list[dict[str, Any]], str]
-"""A hub-only channel: its id, topic, the message (or messages) sent on it, its description."""
-
-
-def _hub_only(topics: Topics, specs: dict[str, TopicSpec]) -> list[_HubChannel]:
-    """The channels only the hub writes that carry no product event: the publisher registry,
-    control and dead letters."""
-    return [
-        _publishers_channel(specs[topics.publishers]),
-        _control_channel(specs[topics.control]),
-        _dead_letter_channel(specs[topics.deadletter]),
-    ]
-
-
-def _publishers_channel(spec: TopicSpec) -> _HubChannel:
-    """The publisher registry: plain JSON records of roles and signing keys."""
-    registry = [
-        {
-            "name": name,
-            "title": model.__name__,
-            "summary": summary,
-            "contentType": "application/json",
-            "headers": {
-                "type": "object",
-                "description": "None: a registry record is plain JSON, not a CloudEvent.",
-            },
-            "payload": inlined(model.model_json_schema()),
-            "bindings": {"kafka": {"key": KEYS["registry"], "bindingVersion": KAFKA_BINDING}},
-        }
-        for name, model, summary in (
-            ("publisherRegistered", PublisherRegistered, "A source's role, set once."),
-            ("keyRecorded", KeyRecorded, "A signing key: valid from added_at until revoked_at."),
-        )
-    ]
-    return (
-        "publishers",
-        spec,
-        registry,
-        "The publisher registry: each source's role and public signing keys (plain JSON, "
-        "not CloudEvents). Operators send with 'rps publishers'; every worker, the gateway "
-        "and replay read it whole. See docs/trust.md.",
-    )
-
-
-def _control_channel(spec: TopicSpec) -> _HubChannel:
-    """The workers' re-evaluation requests, keyed by resident."""
-    control = {
-        "name": "controlReevaluate",
-        "title": _CONTROL_TYPE,
-        "summary": "A worker asks the resident's partition to decide again (consent expiry, a "
-        "new subscription's backfill); or an operator's 'rps erase' asks it to erase the "
-        "resident (type uk.gov.rps.control.erase.v1, reason the erasure's reason code).",
-        "contentType": _CE_JSON,
-        "headers": HEADERS["hub"],
-        "payload": {
-            "type": "object",
-            "required": ["specversion", "id", "source", "type", "subject", "reason"],
-            "properties": {
-                "specversion": {"const": "1.0"},
-                "id": {"type": "string"},
-                "source": {"const": HUB_SOURCE},
-                "type": {"enum": [_CONTROL_TYPE, _ERASE_TYPE]},
-                "subject": {"type": "string", "pattern": UUID_PATTERN},
-                "reason": {
-                    "type": "string",
-                    "description": "Why (a CloudEvents extension): expiry, backfill..., or "
-                    "the erasure's reason code.",
-                },
-            },
-        },
-        "bindings": {"kafka": {"key": KEYS["resident"], "bindingVersion": KAFKA_BINDING}},
-    }
-    return (
-        "control",
-        spec,
-        control,
-        "The workers' own instructions, keyed by resident and co-partitioned with the "
-        "attributes and consents. Internal: the hub sends and receives.",
-    )
-
-
-def _dead_letter_channel(spec: TopicSpec) -> _HubChannel:
-    """Records the hub could not process, kept byte for byte."""
-    dead_letter = {
-        "name": "deadLetter",
-        "title": "Dead letter",
-        "summary": "A record the hub could not process, kept as it came, with why and where.",
-        "contentType": "application/octet-stream",
-        "headers": HEADERS["deadletter"],
-        "payload": {"description": "The original record's value, byte for byte (or none)."},
-        "bindings": {"kafka": {"key": KEYS["original"], "bindingVersion": KAFKA_BINDING}},
-    }
-    return (
-        "deadletter",
-        spec,
-        dead_letter,
-        "Anything the hub could not process: the original key, value and headers, with "
-        "the source topic, partition, offset and the reason in headers. The hub sends.",
-    )
 
 
 def _message_name(event_type: str) -> str:

@@ -6,7 +6,7 @@ publishers send, the worker's codec for deliveries and audit records, the
 reference subscriber for acknowledgements); the key schemas here say the same,
 and a test calls that code and checks its keys against these schemas. Topic
 settings are the defaults ``rps topics create`` applies (``RPS_PARTITIONS``,
-``RPS_REPLICATION_FACTOR``, ``RPS_ATTRIBUTES_RETENTION_MS``,
+``RPS_REPLICATION_FACTOR``, ``RPS_RECORDS_RETENTION_MS``, ``RPS_INBOUND_RETENTION_MS``,
 ``RPS_DEFAULT_RETENTION_MS``); a test checks them against ``infra.topics``.
 """
 
@@ -136,12 +136,18 @@ class TopicDefaults:
     partitions: int = 4
     replicas: int = 1
     records_retention_ms: int = -1
+    inbound_retention_ms: int = 7 * 24 * 3600 * 1000
     default_retention_ms: int = 30 * 24 * 3600 * 1000
 
 
 def records_topics(topics: Topics) -> frozenset[str]:
     """The topics kept as records (for ever by default): replay and audit read them whole."""
-    return frozenset({topics.attributes, topics.consents, topics.audit})
+    return frozenset({topics.facts, topics.audit})
+
+
+def inbound_topics(topics: Topics) -> frozenset[str]:
+    """The topics that hold what arrived in plain text (and the dead letters): kept a week."""
+    return frozenset({topics.attributes, topics.consents, topics.control, topics.deadletter})
 
 
 def topic_binding(
@@ -150,11 +156,12 @@ def topic_binding(
     """The Kafka channel binding of one topic: name, partitions, replicas, clean-up, retention."""
     configuration: dict[str, Any] = {"cleanup.policy": [spec.cleanup]}
     if spec.cleanup == "delete":
-        configuration["retention.ms"] = (
-            defaults.records_retention_ms
-            if spec.name in records_topics(topics)
-            else defaults.default_retention_ms
-        )
+        if spec.name in records_topics(topics):
+            configuration["retention.ms"] = defaults.records_retention_ms
+        elif spec.name in inbound_topics(topics):
+            configuration["retention.ms"] = defaults.inbound_retention_ms
+        else:
+            configuration["retention.ms"] = defaults.default_retention_ms
     return {
         "topic": spec.name,
         "partitions": defaults.partitions,

@@ -4,12 +4,13 @@
 on its changelog, and whether the resident has a data key) and names it: ids,
 attribute names and authorities, never a value. ``erase`` refuses under a legal
 hold; otherwise it sends the worker an ``Erase`` instruction on the control
-topic, and the resident's data key is forgotten (so nothing sealed under it
-opens again): by the worker once it has dropped the profile when the worker
-seals its stored values (``RPS_SEAL_PROFILES``), else here at once.
-The worker then drops the profile, sends ``consent.ended`` (reason ``erased``)
-to every authority holding anything and audits the erasure; the read model
-forgets the resident when it reads that audit record.
+topic. The worker drops the profile, appends the erasure to the facts log,
+forgets the resident's data key (so nothing sealed under it, in the facts log
+or in its stored profiles, opens again), sends ``consent.ended`` (reason
+``erased``) to every authority holding anything and audits the erasure; the
+read model forgets the resident when it reads that audit record. The key is
+forgotten by the worker, not here: a worker still deciding the resident's
+inputs before the instruction would otherwise make a new key for them.
 """
 
 from __future__ import annotations
@@ -97,18 +98,12 @@ async def _hold(settings: Settings, resident: str) -> str | None:
 
 
 async def erase(settings: Settings, resident: str, reason: str) -> str:
-    """Forget the resident's data key and tell the worker to erase; the instruction's id."""
+    """Tell the worker to erase the resident (it forgets the data key); the instruction's id."""
     if reason not in REASONS:
         raise ErasureRefused(f"reason must be one of {', '.join(REASONS)}")
     hold = await _hold(settings, resident)
     if hold is not None:
         raise ErasureRefused(f"the resident's data is under a legal hold ({hold})")
-    if not settings.seal_profiles:  # else the worker forgets it once the profile is dropped
-        keys = await SqlKeyStore.open(settings)
-        try:
-            await keys.forget(resident)
-        finally:
-            await keys.close()
     item = Erase(f"erase:{uuid.uuid4().hex}", resident, reason)
     producer = TrackingProducer(acks="all", **settings.kafka_client_options())
     await producer.start()

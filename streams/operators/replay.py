@@ -1,9 +1,14 @@
-"""Rebuild resident state from the inbound topics and compare it with the live table.
+"""Rebuild resident state from the facts log and compare it with the live table.
 
-The rebuild folds every inbound record with the same core the worker uses
-(``streams.core.fold``); the live state is the latest value per resident on
-the worker's changelog topic. Because the merge rule is a semilattice, the two
-must be equal whatever order the records were read in.
+The rebuild (:mod:`streams.operators.rebuilding`) opens every record of the
+facts log with its resident's data key, admits it exactly as the worker did
+and folds it with the same core; the live state is the latest value per
+resident on the worker's changelog topic. Because the merge rule is a
+semilattice, the two must be equal whatever order the records were read in. An
+erased resident's records no longer open (their key is forgotten) and the
+erasure on the log ends their state, as it did live, so nothing is rebuilt for
+them. The inbound topics themselves are not read: they keep records for days,
+the facts log for ever.
 
 The comparison is two-level: a digest per partition (of the sorted
 per-resident ``state_digest``s), then, only inside partitions whose digests
@@ -11,10 +16,10 @@ differ, the residents that differ. A replay from a given time cannot rebuild
 whole states; it checks inclusion instead: every event read since then must be
 in the live state of its resident, with the same fingerprint.
 
-With trust enforced (``RPS_TRUST=enforce``), every record must be admitted
-exactly as the worker admits it (``streams.worker.trust.admit_record``), judged
-at its stored broker timestamp against the whole registry topic, read once
-(fresh for every stamp in the log); what live refused, replay refuses. The
+With trust enforced (``RPS_TRUST=enforce``), every facts log record must be
+admitted exactly as the worker admits it, judged at its original broker
+timestamp against the whole registry topic, read once (fresh for every stamp in
+the log); what live refused, replay refuses. The
 subscription changes are judged too, and the audit record of each refused one
 must be in the live trail as the worker wrote it (``streams.operators.refusals``).
 
@@ -27,111 +32,46 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-import schemas
+from rps.keystore import SqlKeyStore
 from rps.producing import TrackingProducer
 from rps.reading import read_to_end
 from rps.registry import read_registry
 from rps.settings import Settings
-from schemas.registry import RegistryView
-from streams.core import EMPTY, Fact, Profile, ResidentState, SubscriptionChange, fold
-from streams.operators import refusals, scanning
+from streams.core import EMPTY, Profile, ResidentState
+from streams.operators import refusals
+from streams.operators.rebuilding import Progress, Rebuilt, rebuild
 from streams.operators.refusals import Refusals
-from streams.operators.scanning import inbound_total
+from streams.operators.scanning import facts_total
 from streams.runtime.names import changelog_topic, faust_id
-from streams.worker import codec, stored, trust
+from streams.worker import stored
 from streams.worker.audit_chain import is_reserved
 from streams.worker.errors import StreamsError
 
-Progress = Callable[[int], None]
-"""Told how many more inbound records were read."""
+__all__ = [
+    "Comparison",
+    "Progress",
+    "RebuildRefused",
+    "Rebuilt",
+    "Replayed",
+    "active_members",
+    "compare",
+    "differences",
+    "live",
+    "missing",
+    "partition_digests",
+    "rebuild",
+    "rebuild_live",
+    "replay",
+]
 
 
 class RebuildRefused(StreamsError):
     """The live state may not be rewritten now (a worker is running, or the replay was partial)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rebuilt:
-    """States folded from the inbound topics, and how many records were read."""
-
-    states: dict[str, ResidentState]
-    events: int
-    rejected: int
-    partitions: dict[str, int] = field(default_factory=dict)
-    """The inbound partition of each resident (where its changelog record belongs)."""
-
-
-async def rebuild(
-    settings: Settings,
-    since: datetime | None = None,
-    progress: Progress | None = None,
-    erased: Mapping[str, frozenset[str]] | None = None,
-    view: RegistryView | None = None,
-) -> Rebuilt:
-    """Fold every valid inbound record (from ``since``) into a fresh state per resident,
-    leaving out the inputs an erasure dropped (``erased``: their ids, by resident). With
-    trust enforced, records are judged by ``view`` (the registry is read when none is given)."""
-    erased = erased or {}
-    facts: dict[str, list[Fact]] = defaultdict(list)
-    sizes: dict[str, list[int]] = defaultdict(lambda: [0])  # bytes read so far, a bound on state
-    where: dict[str, int] = {}
-    events = rejected = 0
-    if settings.trust != "enforce":
-        view = None
-    elif view is None:
-        view = await read_registry(settings)
-    async for batch in scanning.scan(settings, since):
-        for record in batch:
-            events += 1
-            try:
-                if view is None:
-                    fact = codec.decode_inbound(record.value, record.headers or ())
-                else:
-                    stamp = trust.record_time(record.timestamp)
-                    verdict = trust.admit_record(record.value, record.headers or (), stamp, view)
-                    if isinstance(verdict, trust.Rejected):
-                        rejected += 1
-                        continue
-                    fact = codec.to_fact(verdict[0])
-            except schemas.InvalidEvent:
-                rejected += 1
-                continue
-            if (
-                isinstance(fact, SubscriptionChange)
-                or (record.key or b"") != fact.resident.encode()
-            ):
-                rejected += 1
-                continue
-            facts[fact.resident].append(fact)  # type: ignore[arg-type]
-            read = len(record.value) + sum(len(k) + len(v) for k, v in record.headers or ())
-            sizes[fact.resident].append(sizes[fact.resident][-1] + read + 512)
-            where.setdefault(fact.resident, record.partition)
-        if progress is not None:
-            progress(len(batch))
-    states: dict[str, ResidentState] = {}
-    for resident, items in facts.items():
-        state = EMPTY
-        dropped = erased.get(resident, frozenset())
-        for n, fact in enumerate(items):
-            if fact.id in dropped:
-                continue  # erased: rebuilt as nothing
-            if fact.id in state.seen and state.seen[fact.id] != fact.digest:
-                continue  # an id reused for other content was refused live too
-            folded = fold(state, fact)
-            if sizes[resident][n + 1] > stored.MAX_STATE_BYTES // 2 and stored.state_too_large(
-                resident, folded
-            ):
-                rejected += 1  # refused live too (state_too_large)
-                continue
-            state = folded
-        states[resident] = state
-    return Rebuilt(states, events, rejected, where)
 
 
 async def live(settings: Settings) -> dict[str, Profile]:
@@ -174,11 +114,16 @@ def missing(rebuilt: dict[str, ResidentState], current: dict[str, Profile]) -> l
     )
 
 
+_NOTHING = stored.state_digest(EMPTY)
+
+
 def partition_digests(digests: dict[str, str], partitions: dict[str, int]) -> dict[int, str]:
-    """One digest per partition: of the sorted (resident, state digest) pairs it holds."""
+    """One digest per partition: of the sorted (resident, state digest) pairs it holds. A
+    resident with no state (an erased one) counts as absent, as in :func:`differences`."""
     grouped: dict[int, list[str]] = defaultdict(list)
     for resident, digest in digests.items():
-        grouped[partitions.get(resident, -1)].append(f"{resident}={digest}")
+        if digest != _NOTHING:
+            grouped[partitions.get(resident, -1)].append(f"{resident}={digest}")
     return {
         p: hashlib.sha256("\n".join(sorted(items)).encode()).hexdigest()
         for p, items in grouped.items()
@@ -204,12 +149,11 @@ class Comparison:
 async def compare(
     settings: Settings, since: datetime | None = None, progress: Progress | None = None
 ) -> Comparison:
-    """Replay the inbound topics (from ``since``) and compare with the live changelog."""
+    """Replay the facts log (from ``since``) and compare with the live changelog."""
     latest = await _latest(settings)
     current = {r: stored.decode_profile(raw) for r, (raw, _) in latest.items()}
-    erased = {r: p.erased for r, p in current.items() if p.erased}
     view = await read_registry(settings) if settings.trust == "enforce" else None
-    rebuilt = await rebuild(settings, since, progress, erased, view)
+    rebuilt = await rebuild(settings, since, progress, view)
     refused = Refusals() if view is None else await refusals.check(settings, view, since)
     if since is not None:
         found = missing(rebuilt.states, current)
@@ -265,8 +209,10 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
     """Write the rebuilt states that differ as the new latest changelog values; how many.
 
     Holdings (what authorities were sent) and pending outboxes are kept from the live record
-    where one exists; residents with no inbound event are removed. Refused while any worker of
-    the group is running, and for a partial replay.
+    where one exists; residents with nothing on the facts log are removed. With
+    ``RPS_SEAL_PROFILES`` the values written are sealed under each resident's data key, as the
+    worker stores them. Refused while any worker of the group is running, and for a partial
+    replay.
     """
     if comparison.partial:
         raise RebuildRefused("--rebuild needs a full replay: leave out --from")
@@ -276,6 +222,7 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
         )
     latest = await _latest(settings)
     rebuilt = comparison.rebuilt
+    keys = await SqlKeyStore.open(settings) if settings.seal_profiles else None
     producer = TrackingProducer(acks="all", **settings.kafka_client_options())
     await producer.start()
     written = 0
@@ -287,25 +234,32 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
                 await producer.send(topic, None, key, partition=latest[resident][1])
                 written += 1
                 continue
-            partition = rebuilt.partitions[resident]
-            if resident in latest:
-                old, outbox = stored.decode_stored(latest[resident][0])
-                profile = Profile(
-                    resident, rebuilt.states[resident], old.holdings, old.sequence, old.erased
-                )
-            else:
-                profile, outbox = Profile(resident, rebuilt.states[resident]), {}
-            if resident in latest and stored.state_digest(old.state) == stored.state_digest(
-                profile.state
-            ):
+            profile, outbox = _with_live(resident, rebuilt.states[resident], latest)
+            if resident in latest and stored.state_digest(
+                stored.decode_profile(latest[resident][0]).state
+            ) == stored.state_digest(profile.state):
                 continue  # equal already: leave the live record as it is
-            value = stored.encode_profile(profile, outbox)
-            await producer.send(topic, value, key, partition=partition)
+            data_key = await keys.get(resident) if keys is not None else None
+            value = stored.encode_profile(profile, outbox, data_key)
+            await producer.send(topic, value, key, partition=rebuilt.partitions[resident])
             written += 1
         await producer.flush()
     finally:
         await producer.stop()
+        if keys is not None:
+            await keys.close()
     return written
+
+
+def _with_live(
+    resident: str, state: ResidentState, latest: dict[str, tuple[bytes, int]]
+) -> tuple[Profile, stored.Outbox]:
+    """The rebuilt ``state`` with what the live record holds besides it (holdings, decision
+    count, erased ids, pending outbox), or alone when there is no live record."""
+    if resident not in latest:
+        return Profile(resident, state), {}
+    old, outbox = stored.decode_stored(latest[resident][0])
+    return Profile(resident, state, old.holdings, old.sequence, old.erased), outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +286,7 @@ async def replay(
             f"consumer group {faust_id(settings)} has active members: stop every worker first"
         )
     if on_total is not None:
-        on_total(await inbound_total(settings, since))
+        on_total(await facts_total(settings, since))
     comparison = await compare(settings, since, on_read)
     written = await rebuild_live(settings, comparison) if rebuild_state else None
     return Replayed(comparison, written)

@@ -1,5 +1,5 @@
-"""Reading the inbound topics (attributes, consents) for a replay: from a time, or the start,
-up to the end offsets they have when the read begins."""
+"""Reading the facts log (``<prefix>.facts.v1``) for a replay: from a time, or the start,
+up to the end offsets it has when the read begins."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from rps.settings import Settings
 from schemas.topics import Topics
 
 
-async def inbound_total(settings: Settings, since: datetime | None = None) -> int:
-    """How many inbound records a replay (from ``since``) will read: for a progress bar."""
+async def facts_total(settings: Settings, since: datetime | None = None) -> int:
+    """How many facts log records a replay (from ``since``) will read: for a progress bar."""
     consumer = await consumer_for(settings)
     try:
         total = 0
@@ -41,12 +41,7 @@ async def consumer_for(settings: Settings) -> AIOKafkaConsumer:
 async def offset_ranges(
     consumer: AIOKafkaConsumer, settings: Settings, since: datetime | None
 ) -> dict[TopicPartition, tuple[int, int]]:
-    topics = Topics(settings.topic_prefix)
-    partitions = [
-        tp
-        for topic in (topics.attributes, topics.consents)
-        for tp in await partitions_of(settings, topic)
-    ]
+    partitions = await partitions_of(settings, Topics(settings.topic_prefix).facts)
     if not partitions:
         return {}
     ends = await consumer.end_offsets(partitions)
@@ -60,7 +55,8 @@ async def offset_ranges(
 
 
 async def scan(settings: Settings, since: datetime | None) -> AsyncIterator[list[Any]]:
-    """Batches of the inbound records, from ``since`` (or the start) to the end offsets now."""
+    """Batches of the facts log's records, from ``since`` (or the start) to the end offsets
+    now."""
     consumer = await consumer_for(settings)
     try:
         found = await offset_ranges(consumer, settings, since)

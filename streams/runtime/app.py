@@ -168,9 +168,9 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         functools.partial(topic_admin.ensure_delivery_topic, settings),
         stages.known_sent,
         FaustSend(app),
+        CachedKeys(settings),
         observer,
         stages.drain,
-        keys=CachedKeys(settings) if settings.seal_profiles else None,
         registry=registry,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)

@@ -3,17 +3,33 @@
 The key store (``rps.keystore``) is opened on first use. Keys are cached in
 memory (a bounded, least-recently-used map) so the per-event path costs a
 dictionary look-up; an erasure drops the cached key with the stored one.
+
+The key store out of reach is a transient fault, never a reason to stop: each
+operation is retried by the store itself (``RPS_KEYSTORE_ATTEMPTS`` within
+``RPS_KEYSTORE_TIMEOUT_SECONDS``), and when it still reports the store
+unavailable the worker waits and tries again (backing off to a try every 30 s)
+for as long as it takes. The input in hand waits with it; nothing is decided,
+sent or acked meanwhile, so nothing is lost.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from rps.keystore import KeyStore, SqlKeyStore
+import stamina
+
+from rps.keystore import KeyStore, KeyStoreUnavailable, SqlKeyStore
+from rps.logs import get_logger
 from rps.sealing import DataKey
 from rps.settings import Settings
 
+log = get_logger("worker")
+
 _CACHED = 100_000
+_WAIT_MAX_SECONDS = 30.0
+_T = TypeVar("_T")
 
 
 class CachedKeys:
@@ -34,8 +50,12 @@ class CachedKeys:
         if key is not None:
             self._cache.move_to_end(resident)
             return key
-        store = await self._keys()
-        key = await (store.get_or_create(resident) if create else store.get(resident))
+
+        async def fetch() -> DataKey | None:
+            store = await self._keys()
+            return await (store.get_or_create(resident) if create else store.get(resident))
+
+        key = await _patiently(fetch)
         if key is not None:
             self._cache[resident] = key
             if len(self._cache) > _CACHED:
@@ -44,4 +64,22 @@ class CachedKeys:
 
     async def forget(self, resident: str) -> None:
         self._cache.pop(resident, None)
-        await (await self._keys()).forget(resident)
+
+        async def drop() -> bool:
+            return await (await self._keys()).forget(resident)
+
+        await _patiently(drop)
+
+
+async def _patiently(work: Callable[[], Awaitable[_T]]) -> _T:
+    """``work``, tried again while the key store is unavailable, for as long as it takes."""
+    async for attempt in stamina.retry_context(
+        on=KeyStoreUnavailable, attempts=None, timeout=None, wait_max=_WAIT_MAX_SECONDS
+    ):
+        with attempt:
+            try:
+                return await work()
+            except KeyStoreUnavailable:
+                log.warning("key store unavailable; trying again", count=attempt.num)
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -8,13 +8,15 @@ send; the stages (:mod:`streams.worker.stages`) do it, in the order
 its outbox entry and is given the same outputs again instead of a second decision.
 A subscriptions record changes nothing here (every directory applies what it admits); a
 refused one is dead-lettered and audited once, by its partition's owner.
+An input that changed the resident's state, and an erasure, is also appended to
+the facts log (:mod:`streams.worker.facts_log`) as one of those outputs
+(:mod:`streams.worker.outputs` encodes them).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import replace
 from datetime import datetime
 
 import schemas
@@ -39,6 +41,7 @@ from streams.worker.directory import SubscriptionDirectory
 from streams.worker.errors import PoisonMessage
 from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Decision, Record, Write, again, kept
+from streams.worker.outputs import Outputs
 from streams.worker.ports import DataKeys, InputRecord, ProfileStore, Registry, Send
 
 log = get_logger("worker")
@@ -56,24 +59,26 @@ class Processor:
         ensure_topic: Callable[[str], Awaitable[str]],
         known_sent: Callable[[str], bool],
         send: Send,
+        keys: DataKeys,
         observer: Observer | None = None,
         drain: Callable[[], Awaitable[None]] | None = None,
-        keys: DataKeys | None = None,
         registry: Registry | None = None,
     ) -> None:
-        """``registry`` given, every inbound event must be admitted (``streams.worker.trust``)
-        before it has any effect; without it (``RPS_TRUST=off``) none is checked."""
+        """``keys`` seal what the facts log keeps (and, with ``RPS_SEAL_PROFILES``, the values
+        the stored profiles keep). ``registry`` given, every inbound event must be admitted
+        (``streams.worker.trust``) before it has any effect; without it (``RPS_TRUST=off``)
+        none is checked."""
         self.topics = Topics(settings.topic_prefix)
+        self._seal_profiles = settings.seal_profiles
+        self._kept_sealed = frozenset({self.topics.facts})  # sealed already: not sealed again
         self._profiles = profiles
         self._schedule = schedule
         self._directory = directory
-        self._ensure_topic = ensure_topic
+        self._outputs = Outputs(settings, ensure_topic, keys)
         self._known_sent = known_sent
         self._send = send
         self._keys = keys
         self._registry = registry
-        self._key = settings.pseudonym_key.get_secret_value().encode()
-        self._known_topics: dict[str, str] = {}
         self._observer = observer or NoObserver()
         self._drain = drain or _nothing_in_flight
         self._tracer = tracing.tracer("rps.worker")
@@ -91,7 +96,7 @@ class Processor:
         try:
             item, signer = await inputs.decode(record, self.topics, self._registry)
         except PoisonMessage as poison:
-            return self._reject(record, poison, now)
+            return await self._reject(record, poison, now)
         raw = self._profiles.get(item.resident.encode())
         data_key = await self._data_key(item)
         profile, entries = stored.decode_stored(raw) if raw else (Profile(item.resident), {})
@@ -103,10 +108,13 @@ class Processor:
         head = recalled
         decided = await self._decide(record, item, signer, profile, raw, data_key, now)
         if decided is None:
-            return self._reject(record, PoisonMessage("state_too_large"), now)
+            return await self._reject(record, PoisonMessage("state_too_large"), now)
         outcome, records = decided
         changed = outcome.profile != profile  # a deep comparison: once per input
         if changed:
+            logged = await self._outputs.logged(record, item, profile, outcome, data_key, now)
+            if logged is not None:
+                records.insert(0, logged)
             writes = await self._store(
                 partition, item, profile, outcome, entries, records, data_key
             )
@@ -171,7 +179,7 @@ class Processor:
                 item.resident, outcome.profile.state
             ):
                 return None
-            records = await self._records(
+            records = await self._outputs.of(
                 outcome,
                 now,
                 (tracing.current()[0], None),
@@ -197,13 +205,14 @@ class Processor:
         if records:
             entries[item.id] = kept(records)
         plain = frozenset({item.id}) if isinstance(item, Erase) else frozenset()
-        encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
+        sealed = self._kept_sealed
+        encoded = stored.encode_profile(outcome.profile, entries, data_key, plain, sealed)
         if len(encoded) > stored.MAX_RECORD_BYTES and len(entries) > 1:
             # Outputs of earlier inputs still in flight crowd the outbox: wait for them to
             # be sent (their outbox entries can then go) rather than pass the record limit.
             await self._drain()
             entries = {i: r for i, r in entries.items() if not self._known_sent(i)}
-            encoded = stored.encode_profile(outcome.profile, entries, data_key, plain)
+            encoded = stored.encode_profile(outcome.profile, entries, data_key, plain, sealed)
         self._profiles.put(key, encoded)  # visible to the next event at once
         due = next_expiry(outcome.profile)
         if due is not None and due != next_expiry(profile):
@@ -219,14 +228,15 @@ class Processor:
             records.append(self._dead_letter_record(record, outcome.rejected))
             self._observer.rejected(outcome.rejected)
         self._observer.decided(type(item).__name__, outcome)
-        if isinstance(item, Erase) and self._keys is not None:
+        if isinstance(item, Erase) and outcome.profile.erased:
             await self._keys.forget(item.resident)  # what stayed sealed is shredded
         self._note(outcome)
 
-    def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
+    async def _reject(self, record: InputRecord, poison: PoisonMessage, now: datetime) -> Decision:
         """Dead-letter a poison input, and audit it under its resident when it names one, or
         under its authority when it is a refused subscription change (kept in the head under
-        the input's position)."""
+        the input's position, with its facts log record when it was refused for its origin or
+        its publisher's role)."""
         partition = record.partition
         head = self._head(partition)
         entry = f"kafka:{record.topic}:{partition}:{record.offset}"
@@ -235,6 +245,9 @@ class Processor:
         else:
             audited = rejections.rejection_entry(record, poison)
             records = [] if audited is None else [self._audit_record(audited, now)]
+            refused = await self._outputs.refused(record, poison, now)
+            if refused is not None:
+                records.insert(0, refused)
             if records:
                 head.outbox[entry] = kept(records)
         self._log.warning(
@@ -255,44 +268,15 @@ class Processor:
         try:
             await inputs.subscription(record, self.topics, self._registry)
         except PoisonMessage as poison:
-            return self._reject(record, poison, now)
+            return await self._reject(record, poison, now)
         return Decision("", record.partition, [], [])
 
     async def _data_key(self, item: Input) -> DataKey | None:
-        """The resident's data key when values are sealed (none is made for an erasure)."""
-        if self._keys is None:
+        """The resident's data key when stored values are sealed (none is made for an
+        erasure)."""
+        if not self._seal_profiles:
             return None
         return await self._keys.key_for(item.resident, create=not isinstance(item, Erase))
-
-    # -- outputs -------------------------------------------------------------------------
-
-    async def _records(
-        self,
-        outcome: Outcome,
-        now: datetime,
-        trace: codec.Trace = (None, None),
-        data_key: DataKey | None = None,
-        signed: Callable[[AuditEntry], AuditEntry] | None = None,
-    ) -> list[Record]:
-        """The encoded outputs of a decision: endings first, then deliveries (their values
-        opened with the resident's ``data_key`` when stored sealed), then audit (the input's
-        own entries naming its signer, when ``signed`` says so)."""
-        records: list[Record] = []
-        for ending in outcome.endings:  # a new reference ends the old one first
-            topic = await self._delivery_topic(ending.authority)
-            records.append((topic, *codec.encode_ending(ending, self._key, now), None))
-        stamp = codec.instant(now)  # one time for every output of the decision
-        for delivery in outcome.deliveries:
-            if data_key is not None and delivery.claim is not None:
-                claim = delivery.claim
-                value = stored.opened_value(data_key, claim.value, claim.resident, claim.id)
-                delivery = replace(delivery, claim=replace(claim, value=value))
-            topic = await self._delivery_topic(delivery.authority)
-            encoded = codec.encode_delivery(delivery, self._key, stamp, trace)
-            records.append((topic, *encoded, None))
-        for entry in outcome.audit:
-            records.append(self._audit_record(signed(entry) if signed else entry, stamp))
-        return records
 
     # -- the audit chain -----------------------------------------------------------------
 
@@ -309,8 +293,7 @@ class Processor:
 
     def _audit_record(self, entry: AuditEntry, now: datetime | str) -> Record:
         """An audit record, not yet linked: it joins its partition's chain when it is sent."""
-        key, value = audit_records.encode_audit(entry, now)
-        return (self.topics.audit, key, value, None)
+        return self._outputs.audit(entry, now)
 
     def _note(self, outcome: Outcome) -> None:
         if outcome.deliveries or outcome.endings:
@@ -321,13 +304,6 @@ class Processor:
                 count=len(outcome.endings),
                 version=outcome.profile.sequence,
             )
-
-    async def _delivery_topic(self, authority: str) -> str:
-        topic = self._known_topics.get(authority)
-        if topic is None:
-            topic = await self._ensure_topic(authority)
-            self._known_topics[authority] = topic
-        return topic
 
     def _dead_letter_record(self, message: InputRecord, reason: str) -> Record:
         return rejections.dead_letter_record(self.topics.deadletter, message, reason)

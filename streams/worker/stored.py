@@ -69,16 +69,27 @@ def opened_value(key: DataKey | None, value: Any, resident: str, claim_id: str) 
 
 
 def _sealed_outbox(
-    outbox: Outbox, key: DataKey | None, resident: str, plain: frozenset[str]
+    outbox: Outbox,
+    key: DataKey | None,
+    resident: str,
+    plain: frozenset[str],
+    sealed: frozenset[str] = frozenset(),
 ) -> Outbox:
-    """Each kept output's bytes sealed (bound to resident and input), but those of ``plain``."""
+    """Each kept output's bytes sealed (bound to resident and input), but those of ``plain``
+    and those for the topics in ``sealed`` (their records hold nothing personal unsealed)."""
     if key is None:
         return outbox
     return {
         i: entry
         if i in plain
         else [
-            (t, k, v if v.startswith(SEALED) else SEALED + seal(key, v, resident, f"outbox|{i}"))
+            (
+                t,
+                k,
+                v
+                if v.startswith(SEALED) or t in sealed
+                else SEALED + seal(key, v, resident, f"outbox|{i}"),
+            )
             for t, k, v in entry
         ]
         for i, entry in outbox.items()
@@ -105,15 +116,17 @@ def encode_profile(
     outbox: Outbox | None = None,
     key: DataKey | None = None,
     plain: frozenset[str] = frozenset(),
+    sealed: frozenset[str] = frozenset(),
 ) -> bytes:
     """A profile as compact JSON: the lattice state, the holdings, the decision count, and
     the outbox of outputs that must be sent again if their input is seen again; with the
     resident's data ``key``, each claim's value and each kept output sealed (but the
-    outputs of the inputs in ``plain``: an erasure's, whose key is about to go)."""
+    outputs of the inputs in ``plain``: an erasure's, whose key is about to go; and those
+    for the topics in ``sealed``, whose records are sealed already: the facts log's)."""
     state = profile.state
     return orjson.dumps(
         {
-            "o": _sealed_outbox(outbox or {}, key, profile.resident, plain),
+            "o": _sealed_outbox(outbox or {}, key, profile.resident, plain, sealed),
             "r": profile.resident,
             "q": profile.sequence,
             "c": [

@@ -2,7 +2,8 @@
 
 It runs, in one process, what ``streams.worker.processor.Processor.handle`` and its send stage do
 for every input (decode the input, read the stored profile, decide, encode the outputs,
-encode the profile with its outbox, link the audit records) over the benchmark's own
+seal the input whole for the facts log when it changed the state, encode the profile with its
+outbox, link the audit records) over the benchmark's own
 workload (``tests.perf.workload``), and prints each step's cost per event, without and
 with the stored values sealed under each resident's data key (``RPS_SEAL_PROFILES``; the
 keys come from an in-memory cache, as the worker's do once a resident is known)::
@@ -25,7 +26,7 @@ from dataclasses import replace
 from rps.sealing import DataKey, new_data_key
 from schemas.topics import Topics
 from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
-from streams.worker import audit_chain, audit_records, codec, stored
+from streams.worker import audit_chain, audit_records, codec, facts_log, stored
 from tests.perf import workload
 
 _KEYS = audit_chain.Keys("k1", {"k1": b"bench-key"})
@@ -57,6 +58,24 @@ def _opened(outcome: Outcome, key: DataKey | None) -> Outcome:
         for d in outcome.deliveries
     )
     return replace(outcome, deliveries=deliveries)
+
+
+def _logged(
+    record: workload.Record,
+    event_id: str,
+    before: Profile,
+    outcome: Outcome,
+    keys: dict[str, DataKey],
+    now: dt.datetime,
+) -> list[bytes]:
+    """The facts log record of an input that changed the resident's state (sealed always,
+    whatever ``RPS_SEAL_PROFILES`` says), as ``streams.worker.outputs`` makes it."""
+    resident = outcome.profile.resident
+    if event_id not in outcome.profile.state.seen or event_id in before.state.seen:
+        return []
+    key = keys.setdefault(resident, new_data_key())
+    read = facts_log.Original(record.topic, 0, 0, record.key, record.value, None, now.timestamp())
+    return [facts_log.recorded(read, event_id, resident, key, now)]
 
 
 def run(events: int, residents: int, authorities: int, sealed: bool = False) -> dict[str, float]:
@@ -92,10 +111,15 @@ def run(events: int, residents: int, authorities: int, sealed: bool = False) -> 
             outcome = decide(profile, item, directory, now)
         with timed("encode outputs"):
             encoded = _outputs(_opened(outcome, data_key), now)
-        outputs += len(encoded)
+        with timed("facts log record"):
+            logged = _logged(record, item.id, profile, outcome, keys, now)
+        outputs += len(encoded) + len(logged)
         kept = {item.id: [("t", k.decode(), v.decode()) for k, v in encoded]}
+        kept[item.id] += [("f", item.resident, v.decode()) for v in logged]
         with timed("encode profile"):
-            store[key] = stored.encode_profile(outcome.profile, kept, data_key)
+            store[key] = stored.encode_profile(
+                outcome.profile, kept, data_key, sealed=frozenset({"f"})
+            )
         with timed("link audit records"):
             for _, value in encoded[len(outcome.endings) + len(outcome.deliveries) :]:
                 _, tip = audit_chain.link_bytes(value, tip, _KEYS)

@@ -1,10 +1,12 @@
 """Events per second through ``rps replay``, against the local Kafka.
 
-Creates fresh topics under a unique prefix, publishes verified-attribute and
-consent events for 10,000 residents (100,000 events by default), then runs
-``rps replay`` as a real process and prints what it printed (the rate is
-measured by the command's own progress bar). No worker runs, so every resident
-"differs" from the empty live state: the command reads, folds and compares
+Creates fresh topics under a unique prefix, writes verified-attribute and
+consent events for 10,000 residents (100,000 events by default) to the facts
+log as the worker logs them (each sealed under its resident's data key, from
+a key store in a temporary SQLite database), then runs ``rps replay`` as a
+real process and prints what it printed (the rate is measured by the
+command's own progress bar). No worker runs, so every resident "differs" from
+the empty live state: the command reads, opens, decodes, folds and compares
 every record all the same. Prints figures; asserts nothing about time::
 
     .venv/bin/python tests/perf/bench_replay.py                 # 100,000 events
@@ -18,24 +20,33 @@ import asyncio
 import datetime as dt
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 
 import infra
 import schemas
 from cli.spawn import environment
 from producers import events as build
+from rps.keystore import SqlKeyStore
 from rps.settings import Settings
 from schemas.topics import Topics
+from streams.worker import facts_log
 
 
 async def publish(settings: Settings, count: int, residents: int) -> None:
-    """Send ``count`` events, one in ten a consent, keyed by resident."""
+    """Log ``count`` events, one in ten a consent, keyed by resident, sealed as the worker
+    seals them."""
     topics = Topics(settings.topic_prefix)
     people = [str(uuid.uuid4()) for _ in range(residents)]
     now = dt.datetime.now(dt.UTC)
+    store = await SqlKeyStore.open(settings)
+    keys = {resident: await store.get_or_create(resident) for resident in people}
+    await store.close()
     producer = AIOKafkaProducer(linger_ms=20, acks=1, **settings.kafka_client_options())
     await producer.start()
     try:
@@ -64,7 +75,12 @@ async def publish(settings: Settings, count: int, residents: int) -> None:
                     now=now,
                 )
                 topic = topics.attributes
-            await producer.send(topic, schemas.encode(event), key=resident.encode())
+            headers = [schemas.CONTENT_TYPE_HEADER]
+            read = facts_log.Original(
+                topic, 0, n, resident.encode(), schemas.encode(event), headers, now.timestamp()
+            )
+            logged = facts_log.recorded(read, event.id, resident, keys[resident], now)
+            await producer.send(topics.facts, logged, key=resident.encode())
         await producer.flush()
     finally:
         await producer.stop()
@@ -75,7 +91,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--residents", type=int, default=10_000)
     args = parser.parse_args()
-    settings = Settings(topic_prefix=f"bench{uuid.uuid4().hex[:8]}")
+    folder = Path(tempfile.mkdtemp(prefix="rps-bench-replay-"))
+    settings = Settings(
+        topic_prefix=f"bench{uuid.uuid4().hex[:8]}",
+        database_url=SecretStr(f"sqlite+aiosqlite:///{folder / 'hub.db'}"),
+        trust="off",  # the events are unsigned: enforced, every one would be refused unfolded
+    )
     asyncio.run(infra.ensure_topics(settings))
     started = time.perf_counter()
     asyncio.run(publish(settings, args.events, args.residents))

@@ -81,8 +81,10 @@ async def test_fixed_topics_have_the_designed_layout(settings: Settings) -> None
     for name in names:
         if name not in (topics.subscriptions, topics.publishers):
             assert configs[name]["cleanup.policy"] == "delete", name
-    assert configs[topics.attributes]["retention.ms"] == str(settings.attributes_retention_ms)
-    assert configs[topics.deadletter]["retention.ms"] == str(settings.default_retention_ms)
+    assert configs[topics.attributes]["retention.ms"] == str(settings.inbound_retention_ms)
+    assert configs[topics.deadletter]["retention.ms"] == str(settings.inbound_retention_ms)
+    assert configs[topics.facts]["retention.ms"] == str(settings.records_retention_ms)
+    assert configs[topics.acknowledgements]["retention.ms"] == str(settings.default_retention_ms)
     states = await infra.ensure_topics(settings)
     assert {state.name: state.partitions for state in states} == dict.fromkeys(
         names, settings.partitions
@@ -127,15 +129,16 @@ async def test_delivery_topic_is_created_on_demand_and_usable(
 
 
 def test_topics_create_command_creates_then_reports_existing(local_services: Settings) -> None:
-    """`rps topics create` creates the eight fixed topics, and a second run finds them all there."""
+    """`rps topics create` creates the nine fixed topics, and a second run finds them all there."""
     prefix = f"cli{uuid.uuid4().hex[:10]}"
     partitions = local_services.partitions
     env = {"RPS_BOOTSTRAP_SERVERS": local_services.bootstrap_servers, "RPS_TOPIC_PREFIX": prefix}
     first = CliRunner().invoke(app, ["topics", "create"], env=env)
     second = CliRunner().invoke(app, ["topics", "create"], env=env)
     assert first.exit_code == 0, first.output
-    assert first.output.count("created  ") == 8
+    assert first.output.count("created  ") == 9
+    assert f"created  {prefix}.facts.v1  {partitions} partitions, kept for ever" in first.output
     assert f"created  {prefix}.subscriptions.v1  {partitions} partitions, compacted" in first.output
     assert f"created  {prefix}.publishers.v1  {partitions} partitions, compacted" in first.output
     assert second.exit_code == 0, second.output
-    assert second.output.count("exists   ") == 8
+    assert second.output.count("exists   ") == 9

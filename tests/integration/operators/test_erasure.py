@@ -17,10 +17,12 @@ from consumers.readmodel import run_read_model
 from producers import events as build
 from rps.keystore import SqlKeyStore
 from rps.reading import read_to_end
+from rps.sealing import KeyForgotten
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.operators import replay
 from streams.runtime.names import changelog_topic
+from streams.worker import facts_log
 from tests.integration.operators.conftest import decided, rps, settled
 from tests.integration.streams.conftest import PublishAs, Workers, audit_until, events_of
 
@@ -183,10 +185,20 @@ async def test_export_then_erase_forgets_the_resident_and_nobody_else(
     keys = await SqlKeyStore.open(worker_settings)
     try:
         assert await keys.get(erased) is None  # forgotten: nothing sealed under it opens
-        assert await keys.forgotten(erased) is worker_settings.seal_profiles  # made if sealing
-        assert (await keys.get(other) is not None) is worker_settings.seal_profiles
+        assert await keys.forgotten(erased)  # made for the facts log, forgotten by the worker
+        assert await keys.get(other) is not None
     finally:
         await keys.close()
+    # The facts log never held a value in plain text; the erased resident's facts do not open.
+    logged = await read_to_end(worker_settings, topics.facts)
+    assert CANARY_EMAIL.encode() not in b"".join(r.value for r in logged)
+    mine = [facts_log.decode(r.value) for r in logged if r.key == erased.encode()]
+    assert {f.id for f in mine if f.erasure() is None} == set(planted)
+    assert [f.reason for f in mine if f.erasure() is not None] == ["resident_request"]
+    for fact in mine:
+        if fact.erasure() is None:
+            with pytest.raises(KeyForgotten):
+                facts_log.opened(fact, None)
     if worker_settings.seal_profiles:  # the changelog never held the values in plain text
         stored_bytes = await changelog_bytes(worker_settings)
         assert CANARY_EMAIL.encode() not in stored_bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -67,6 +68,39 @@ async def test_a_forgotten_key_is_gone_for_good(store: SqlKeyStore) -> None:
     with pytest.raises(KeyForgotten):
         open_sealed(again, envelope, resident, "e1")
     assert await store.get(other) == kept
+
+
+def held(folder: Path, needle: bytes) -> bool:
+    """Whether any file of the test's SQLite database (the file, its log) holds ``needle``."""
+    return any(needle in p.read_bytes() for p in folder.iterdir() if p.name.startswith("test.db"))
+
+
+async def test_a_forgotten_key_leaves_no_copy_in_the_sqlite_file(
+    local_services: Settings, sqlite_url: str, tmp_path: Path
+) -> None:
+    """On SQLite in write-ahead-log mode (as the read model sets the hub's database), the
+    wrapped key is readable in the files until forgotten, and in none of them after."""
+    keys = await SqlKeyStore.open(
+        local_services.model_copy(update={"database_url": SecretStr(sqlite_url)})
+    )
+    try:
+        async with keys._engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        residents = [str(uuid.uuid4()) for _ in range(50)]
+        for resident in residents:
+            await keys.get_or_create(resident)
+        async with keys._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(data_keys.c.wrapped).where(data_keys.c.resident == residents[7])
+                )
+            ).one()
+        assert held(tmp_path, row.wrapped)
+        assert await keys.forget(residents[7]) is True
+        assert not held(tmp_path, row.wrapped)
+        assert await keys.get(residents[8]) is not None
+    finally:
+        await keys.close()
 
 
 async def test_rotating_the_master_key_rewraps_every_data_key(

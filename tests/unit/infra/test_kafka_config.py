@@ -39,6 +39,19 @@ def test_server_properties_are_kraft_combined_mode_on_loopback(tmp_path: Path) -
     assert props["log.dirs"] == str(tmp_path / "kafka" / "data")
 
 
+def test_the_retention_check_interval_is_kafkas_default_unless_set(tmp_path: Path) -> None:
+    """Records past retention are looked for every 5 minutes (Kafka's default), or as often as
+    RPS_KAFKA_RETENTION_CHECK_MS says; the first look is never later than the interval."""
+    paths = kafka_config.KafkaPaths.of(Settings(state_dir=tmp_path))
+    props = _properties(kafka_config.server_properties(Settings(state_dir=tmp_path), paths))
+    assert props["log.retention.check.interval.ms"] == "300000"
+    assert props["log.initial.task.delay.ms"] == "30000"
+    quick = Settings(state_dir=tmp_path, kafka_retention_check_ms=1000)
+    props = _properties(kafka_config.server_properties(quick, paths))
+    assert props["log.retention.check.interval.ms"] == "1000"
+    assert props["log.initial.task.delay.ms"] == "1000"
+
+
 def test_log4j_configuration_is_valid_xml_writing_to_the_state_dir(tmp_path: Path) -> None:
     """The broker's log goes to kafka.log in the state directory, whatever the path holds."""
     odd = tmp_path / 'a "quoted" & <odd> dir'

@@ -58,14 +58,33 @@ def test_signed_topics_and_the_registry_are_stamped_by_the_broker() -> None:
     assert stamped == {topics.attributes, topics.consents, topics.subscriptions, topics.publishers}
 
 
-def test_record_topics_keep_the_long_retention_and_the_rest_the_default() -> None:
-    """Attributes, consents and audit keep attributes_retention_ms; others default_retention_ms."""
-    settings = Settings(attributes_retention_ms=-1, default_retention_ms=1000)
+def test_the_retained_record_keeps_the_long_retention_and_the_inbound_topics_a_short_one() -> None:
+    """The facts log, audit and operators' actions keep records_retention_ms; attributes,
+    consents, control and dead letters inbound_retention_ms; the rest default_retention_ms."""
+    settings = Settings(
+        records_retention_ms=-1, inbound_retention_ms=500, default_retention_ms=1000
+    )
     topics = Topics("rps")
     kept = {s.name: retention_ms(settings, s) for s in topics.fixed()}
-    assert kept[topics.attributes] == kept[topics.consents] == kept[topics.audit] == -1
-    assert kept[topics.deadletter] == kept[topics.control] == 1000
+    assert kept[topics.facts] == kept[topics.audit] == -1
+    assert retention_ms(settings, topics.operations_spec()) == -1
+    assert kept[topics.attributes] == kept[topics.consents] == 500
+    assert kept[topics.control] == kept[topics.deadletter] == 500
+    assert kept[topics.acknowledgements] == 1000
     assert retention_ms(settings, topics.delivery_spec("E08000012")) == 1000
+
+
+def test_inbound_topics_are_kept_a_week_by_default_and_attributes_may_be_kept_apart() -> None:
+    """By default the inbound topics keep 7 days; RPS_ATTRIBUTES_RETENTION_MS sets the
+    attributes topic alone."""
+    topics = Topics("rps")
+    week = 7 * 24 * 3600 * 1000
+    spec = {s.name: s for s in topics.fixed()}
+    assert retention_ms(Settings(), spec[topics.attributes]) == week
+    assert retention_ms(Settings(), spec[topics.facts]) == -1
+    longer = Settings(attributes_retention_ms=-1)
+    assert retention_ms(longer, spec[topics.attributes]) == -1
+    assert retention_ms(longer, spec[topics.consents]) == week
 
 
 def test_replicated_clusters_get_a_min_insync_of_two() -> None:
@@ -73,3 +92,18 @@ def test_replicated_clusters_get_a_min_insync_of_two() -> None:
     spec = Topics("rps").fixed()[0]
     assert topic_config(Settings(replication_factor=3), spec)["min.insync.replicas"] == "2"
     assert "min.insync.replicas" not in topic_config(Settings(replication_factor=1), spec)
+
+
+def test_a_topic_that_keeps_records_a_while_closes_segments_a_seventh_as_often() -> None:
+    """Retention removes whole segments, so a topic with a retention rolls its segment every
+    seventh of it (a week's inbound records are gone within 8 days, not 14); kept for ever or
+    compacted, it keeps Kafka's default."""
+    topics = Topics("rps")
+    spec = {s.name: s for s in topics.fixed()}
+    day = 24 * 3600 * 1000
+    assert topic_config(Settings(), spec[topics.attributes])["segment.ms"] == str(day)
+    assert topic_config(Settings(), spec[topics.deadletter])["segment.ms"] == str(day)
+    assert "segment.ms" not in topic_config(Settings(), spec[topics.facts])
+    assert "segment.ms" not in topic_config(Settings(), spec[topics.subscriptions])
+    quick = Settings(inbound_retention_ms=21_000)
+    assert topic_config(quick, spec[topics.consents])["segment.ms"] == "10000"

@@ -97,7 +97,7 @@ def test_hub_messages_require_the_structured_content_type() -> None:
         for op in DOCUMENT["operations"].values()
         if op["action"] == "send"
     }
-    assert {"deliveries", "audit", "control", "deadletter", "publishers"} == sent
+    assert {"deliveries", "audit", "control", "facts", "deadletter", "publishers"} == sent
     header = {CONTENT_TYPE_HEADER[0]: CONTENT_TYPE_HEADER[1].decode()}
     for channel in sent - {"deadletter", "publishers"}:  # original bytes; registry records
         for message in messages_of(channel):
@@ -159,3 +159,34 @@ def test_the_control_channel_names_every_type_the_worker_writes_there() -> None:
         codec.CONTROL_TYPE,
         codec.ERASE_TYPE,
     }
+
+
+def test_the_facts_channel_names_every_type_the_worker_writes_there() -> None:
+    """The facts log channel's ``type`` is exactly the worker's: a recorded fact, an erasure;
+    a record the worker writes meets the channel's payload and key schemas."""
+    from rps.sealing import new_data_key
+    from streams.core import Erase
+    from streams.worker import facts_log
+    from tests.unit.streams.test_processor import Record, inputs
+
+    (message,) = messages_of("facts")
+    assert set(message["payload"]["properties"]["type"]["enum"]) == {
+        facts_log.RECORDED_TYPE,
+        facts_log.ERASED_TYPE,
+    }
+    resident = str(uuid.uuid4())
+    _, claim_record = inputs(resident)
+    claim = codec_fact(claim_record.value)
+    now = dt.datetime.now(dt.UTC)
+    logged = facts_log.recorded(claim_record, claim.id, resident, new_data_key(), now)
+    erase = Erase("erase-1", resident, "resident_request")
+    control = Record(TOPICS.control, 0, 0, resident.encode(), b"{}")
+    for value in (logged, facts_log.erased(control, erase, now)):
+        assert meets(message["payload"], json.loads(value))
+    assert meets(key_schema("facts"), resident)
+
+
+def codec_fact(value: bytes | None) -> Any:
+    from streams.worker import codec
+
+    return codec.decode_inbound(value)

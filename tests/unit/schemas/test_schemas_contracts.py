@@ -86,12 +86,14 @@ def test_asyncapi_describes_every_topic_key_message_and_direction() -> None:
         "subscriptions",
         "acknowledgements",
         "audit",
+        "facts",
         "deadletter",
         "publishers",
     } <= set(channels)
     names = {message["name"] for message in document["components"]["messages"].values()}
     registry = {"publisherRegistered", "keyRecorded"}
-    assert names == set(EVENT_TYPES) | {"controlReevaluate", "deadLetter"} | registry
+    hub_only = {"controlReevaluate", "factLogged", "deadLetter"}
+    assert names == set(EVENT_TYPES) | hub_only | registry
     for message in document["components"]["messages"].values():
         assert message["bindings"]["kafka"]["key"]["type"] == "string"
     actions = {

@@ -17,9 +17,10 @@ from schemas.registry import KeyRecorded, PublisherRegistered, RegistryView, Rol
 from schemas.signing import SigningKey, sign_value
 from schemas.topics import Topics
 from streams.core import SubscriptionChange, apply_all
-from streams.worker import stored
+from streams.worker import facts_log, stored
 from streams.worker.directory import Poll, SubscriptionDirectory
 from streams.worker.processor import Processor
+from tests.unit.streams.memory_keys import MemoryKeys
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,6 +53,8 @@ class Record:
 @dataclass
 class Store:
     data: dict[bytes, bytes] = field(default_factory=dict)
+    keys: MemoryKeys = field(default_factory=MemoryKeys)
+    """The residents' data keys, kept as long as the table (the hub's key store)."""
 
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
@@ -105,7 +108,14 @@ class Registry:
         return self.view.caught_up(record_timestamp)
 
 
-def processor(store: Store, registry: Registry | None = None) -> Processor:
+def processor(
+    store: Store,
+    registry: Registry | None = None,
+    keys: MemoryKeys | None = None,
+    *,
+    sent: bool = False,
+) -> Processor:
+    """A processor over ``store``; ``sent``: every outbox entry is known to be in Kafka."""
     directory = SubscriptionDirectory(SETTINGS, no_follow)
     directory.directory = apply_all(
         [
@@ -120,8 +130,9 @@ def processor(store: Store, registry: Registry | None = None) -> Processor:
         {},
         directory,
         ensure_topic,
-        lambda entry: False,
+        lambda entry: sent,
         never_sent,
+        keys or store.keys,
         registry=registry,
     )
 
@@ -209,17 +220,21 @@ async def test_a_poison_input_is_dead_lettered_and_filed_under_its_resident_once
 async def test_enforcing_trust_an_unproven_input_is_refused_and_a_signed_one_names_its_key() -> (
     None
 ):
-    """With a registry, an unsigned consent is dead-lettered as ``unsigned`` and audited as
-    rejected under its resident with no profile written; the same consent signed by the
-    resident app is decided, its audit records naming the key (``signed_with``)."""
+    """With a registry, an unsigned consent is dead-lettered as ``unsigned``, audited as
+    rejected under its resident with no profile written, and logged on the facts log (sealed)
+    for replay to judge again; the same consent signed by the resident app is decided, its
+    audit records naming the key (``signed_with``)."""
     resident = str(uuid.uuid4())
-    store = Store()
+    store, keys = Store(), MemoryKeys()
     grant, _ = inputs(resident)
     stamped = replace(grant, timestamp=dt.datetime.now(dt.UTC).timestamp())
-    refused = await processor(store, Registry()).handle(stamped)
-    assert [t for t, *_ in refused.records] == [TOPICS.deadletter, TOPICS.audit]
+    refused = await processor(store, Registry(), keys).handle(stamped)
+    assert [t for t, *_ in refused.records] == [TOPICS.deadletter, TOPICS.facts, TOPICS.audit]
     assert dict(refused.records[0][3] or [])["rps.dlq.reason"] == b"unsigned"
-    audit = schemas.decode(refused.records[1][2] or b"")
+    logged = facts_log.decode(refused.records[1][2])
+    opened = facts_log.opened(logged, await keys.key_for(resident, create=False))
+    assert opened == (stamped.value, [])
+    audit = schemas.decode(refused.records[2][2] or b"")
     assert isinstance(audit, schemas.AuditRecorded)
     assert (audit.data.decision, audit.data.reason) == ("rejected", "unsigned")
     assert store.get(resident.encode()) is None

@@ -18,6 +18,7 @@ from schemas.signing import SigningKey, sign_value
 from streams.worker.directory import SubscriptionDirectory
 from streams.worker.outbox import Decision
 from streams.worker.processor import Processor
+from tests.unit.streams.memory_keys import MemoryKeys
 from tests.unit.streams.test_processor import (
     TOPICS,
     Record,
@@ -67,6 +68,7 @@ def processor(store: Store, registry: Registry | None = None) -> Processor:
         ensure_topic,
         lambda entry: False,
         never_sent,
+        MemoryKeys(),
         registry=registry,
     )
 
