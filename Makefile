@@ -4,11 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 
-.PHONY: setup compile demo test check contracts faults perf down clean portal-setup clients-setup
-
-# The unit tests run a second time with the compiled core and codecs refused (RPS_PURE_PYTHON=1),
-# so both builds of them pass the same tests.
-PURE_TESTS := tests/unit/core tests/unit/streams
+.PHONY: setup demo test check contracts faults perf down clean portal-setup clients-setup
 
 $(BIN)/rps: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,14 +12,9 @@ $(BIN)/rps: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-## Install everything (Python packages, the compiled core, Kafka jars, PostgreSQL, the portal's assets and browser) and start the local services.
-setup: $(BIN)/rps compile portal-setup clients-setup
+## Install everything (Python packages, Kafka jars, PostgreSQL, the portal's assets and browser) and start the local services.
+setup: $(BIN)/rps portal-setup clients-setup
 	$(BIN)/rps infra up
-
-## Compile the pure core and the codecs with mypyc, beside their sources (git-ignored). Nothing to
-## do when up to date; when it cannot build, it says so and the .py files run (docs/performance.md).
-compile: $(BIN)/rps
-	$(BIN)/python -m streams.native.build
 
 ## The resident portal's GOV.UK Frontend (npm ci) and Debian's chromium for its browser tests.
 portal-setup: portal/node_modules/.package-lock.json
@@ -58,7 +49,6 @@ demo: setup
 ## Lint, type-check and run the test suite (unit, integration against real Kafka and PostgreSQL, e2e).
 test: setup check
 	$(BIN)/pytest
-	RPS_PURE_PYTHON=1 $(BIN)/pytest $(PURE_TESTS)
 
 check: $(BIN)/rps
 	$(BIN)/ruff check .
@@ -71,7 +61,7 @@ contracts: $(BIN)/rps
 	$(BIN)/rps gateway openapi --write
 
 ## Measure throughput, latency, growth and memory against the passthrough ceiling (table + JSON in artifacts/perf/).
-perf: $(BIN)/rps compile
+perf: $(BIN)/rps
 	$(BIN)/python -m tests.perf.suite $(PERF_ARGS)
 
 ## The fault suite: 10,000 hostile inputs through Kafka and the gateway, 100,000 events through
@@ -88,5 +78,4 @@ down: $(BIN)/rps
 	$(BIN)/rps infra down
 
 clean: down
-	$(BIN)/python -m streams.native.build --clean
 	rm -rf $(VENV)

@@ -12,7 +12,3 @@ Four rooms, each importing only the rooms above it in this list:
 - ``streams.operators``: operator tools over the topics: replay and rebuild,
   audit-chain verification and a resident's history.
 """
-
-from streams import native
-
-native.select()  # before any compiled module is imported: the compiled build or the sources

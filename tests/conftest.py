@@ -37,14 +37,8 @@ import infra
 from infra.postgres import is_managed
 from rps.settings import Settings
 from schemas.topics import Cleanup, TopicSpec
-from streams import native
 
 _TESTS = Path(__file__).parent
-
-
-def pytest_report_header() -> str:
-    """Say which build of the core and codecs this run tests (``make test`` runs both)."""
-    return f"core and codecs: {native.describe()}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

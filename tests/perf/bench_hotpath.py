@@ -11,9 +11,7 @@ keys come from an in-memory cache, as the worker's do once a resident is known):
 
 Steps are timed together over the whole workload, not one call at a time, so the figure
 includes what the interpreter spends between calls; in the process's CPU time, steadier than
-the wall clock on a shared machine. The first line says whether the core and the codecs ran
-compiled (``make compile``) or from their sources (``RPS_PURE_PYTHON=1``, or no build).
-Nothing is asserted.
+the wall clock on a shared machine. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ from dataclasses import replace
 
 from rps.sealing import DataKey, new_data_key
 from schemas.topics import Topics
-from streams import native
 from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
 from streams.worker import audit_chain, audit_records, codec, stored
 from tests.perf import workload
@@ -117,7 +114,6 @@ def main() -> None:
     args = parser.parse_args()
     plain = run(args.events, args.residents, args.authorities)
     sealed = run(args.events, args.residents, args.authorities, sealed=True)
-    print(f"core and codecs: {native.describe()}")
     print(f"{'step (us per event)':<24} {'plain':>8} {'sealed':>8}")
     for name, figure in plain.items():
         print(f"{name:<24} {figure:8.1f} {sealed[name]:8.1f}")

@@ -9,9 +9,7 @@ ones on a shared machine)::
     .venv/bin/python -m tests.perf.rounds                       # memory, 10,000 residents, 5 LAs
     .venv/bin/python -m tests.perf.rounds --store rocksdb:// --residents 1000000
 
-against the local Kafka and PostgreSQL (``rps infra up``). The compiled core and codecs
-(``make compile``) against their sources: the same command with ``RPS_PURE_PYTHON=1`` and
-without, alternately. Nothing is asserted.
+against the local Kafka and PostgreSQL (``rps infra up``). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from typing import Any
 from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
-from streams import native
 from tests.perf import broker, scenario, workload
 
 
@@ -48,7 +45,6 @@ async def run(
         figures = []
         try:
             print(f"{plan.name}: {rounds} rounds of {events:,} events", flush=True)
-            print(f"core and codecs: {native.describe()}", flush=True)
             for n in range(1, rounds + 1):
                 records = workload.mix(events, residents, running.councils, topics, seed=n)
                 live = await scenario.measure(running, records)
