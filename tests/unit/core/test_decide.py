@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -198,4 +199,4 @@ def test_an_id_reused_for_other_content_is_rejected() -> None:
 
 
 def _fields(fact: Fact) -> dict[str, object]:
-    return {name: getattr(fact, name) for name in fact.__slots__}
+    return {f.name: getattr(fact, f.name) for f in dataclasses.fields(fact)}
