@@ -17,7 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import cProfile
+import io
 import os
+import pstats
 import signal
 import subprocess
 import sys
@@ -166,8 +169,9 @@ async def replay(settings: Settings, live_rate: float) -> dict[str, Any]:
     }
 
 
-async def subscribers(running: Running) -> dict[str, Any]:
-    """The reference subscriber's apply rate into SQLite and PostgreSQL, busiest council."""
+async def subscribers(running: Running, profiles: Path | None = None) -> dict[str, Any]:
+    """The reference subscriber's apply rate into SQLite and PostgreSQL, busiest council;
+    with ``profiles``, each run under cProfile, its statistics written there."""
     settings = running.settings
     topics = Topics(settings.topic_prefix)
     sizes = {c: await broker.total(settings, [topics.deliveries(c)]) for c in running.councils}
@@ -184,13 +188,21 @@ async def subscribers(running: Running) -> dict[str, Any]:
             ("sqlite", f"sqlite+aiosqlite:///{scratch / 'subscriber.db'}"),
             ("postgresql", f"{server.rsplit('/', 1)[0]}/{name}"),
         ):
+            profiler = cProfile.Profile() if profiles else None
             started = time.perf_counter()
             try:
+                if profiler:
+                    profiler.enable()
                 stats = await subscribe(settings, council, url, stop_at_end=True)
             except ConsumerError as error:  # reported, so the other figures survive
                 results[kind] = {"error": type(error).__name__}
                 continue
+            finally:
+                if profiler:
+                    profiler.disable()
             seconds = time.perf_counter() - started
+            if profiler and profiles:
+                _write_profile(profiler, profiles / f"subscriber-{kind}")
             results[kind] = {
                 "records": stats.records,
                 "written": stats.written,
@@ -201,6 +213,16 @@ async def subscribers(running: Running) -> dict[str, Any]:
     finally:
         await admin.dispose()
     return results
+
+
+def _write_profile(profiler: cProfile.Profile, stem: Path) -> None:
+    """``<stem>.pstats`` (for snakeviz or ``pstats``) and ``<stem>.txt``: the 40 costliest
+    functions by cumulative and by own time."""
+    profiler.dump_stats(stem.with_suffix(".pstats"))
+    text = io.StringIO()
+    for order in ("cumulative", "tottime"):
+        pstats.Stats(profiler, stream=text).sort_stats(order).print_stats(40)
+    stem.with_suffix(".txt").write_text(text.getvalue())
 
 
 async def _drop_database(admin: Any, name: str) -> None:
