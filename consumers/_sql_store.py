@@ -1,9 +1,10 @@
 """The authority's repository over SQLAlchemy Core: one implementation for SQLite and PostgreSQL.
 
-Reads and writes are plain selects, inserts, updates and deletes, so the same
-code runs on both; ``consumers._apply`` decides, this module only stores. It holds
-the store's reads and housekeeping; one transaction's writes (a delivery applied,
-a reference bound or a conflict set aside) are in ``consumers._sql_unit``.
+Reads and writes are plain selects, inserts, updates and deletes (and the
+``INSERT ... ON CONFLICT DO UPDATE`` both databases share), so the same code runs
+on both; ``consumers._apply`` decides, this module only stores. It holds the
+store's reads and housekeeping; one transaction's writes (a batch of deliveries
+applied, references bound, conflicts set aside) are in ``consumers._sql_unit``.
 """
 
 from __future__ import annotations

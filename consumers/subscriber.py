@@ -9,6 +9,8 @@ then commits the Kafka offsets. Councils are welcome to copy it.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,20 +81,14 @@ class _Subscription:
         return delivery
 
     async def write(self, items: Sequence[Delivery], positions: Positions, now: datetime) -> None:
+        started = time.time_ns()
         async with self._store.unit() as unit:
-            outcomes = []
-            for delivery in items:  # each in a span, child of the worker's decision
-                parent = tracing.context_of(*self._traces.get(delivery.decision_id, (None, None)))
-                with _TRACER.start_as_current_span(
-                    "apply", context=parent, attributes={"rps.decision_id": delivery.decision_id}
-                ):
-                    outcomes.append(await unit.apply(delivery, now))
+            outcomes = await unit.apply_all(items, now)
             for (topic, partition), offset in positions.items():
                 await unit.save_position(topic, partition, offset)
-        for delivery in items:
-            self._traces.pop(delivery.decision_id, None)
-        for outcome in outcomes:
-            DELIVERIES.labels(self._authority, outcome.value).inc()
+        self._spans(items, outcomes, started, time.time_ns())
+        for outcome, count in Counter(outcomes).items():
+            DELIVERIES.labels(self._authority, outcome.value).inc(count)
         for delivery, outcome in zip(items, outcomes, strict=True):
             log.info(
                 "delivery",
@@ -101,6 +97,19 @@ class _Subscription:
                 decision=outcome.value,
                 authority=self._authority,
             )
+
+    def _spans(
+        self, items: Sequence[Delivery], outcomes: Sequence[Outcome], started: int, ended: int
+    ) -> None:
+        """An ``apply`` span for each delivery, child of the worker's decision, over the time
+        its batch took to apply and commit."""
+        for delivery, outcome in zip(items, outcomes, strict=True):
+            parent = tracing.context_of(*self._traces.pop(delivery.decision_id, (None, None)))
+            attributes = {"rps.decision_id": delivery.decision_id, "rps.outcome": outcome.value}
+            span = _TRACER.start_span(
+                "apply", context=parent, attributes=attributes, start_time=started
+            )
+            span.end(end_time=ended)
 
     async def after_commit(self, producer: AIOKafkaProducer) -> None:
         await self._acknowledge(producer)
