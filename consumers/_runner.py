@@ -64,7 +64,14 @@ class Projection(Protocol[T]):
 
     async def write(self, items: Sequence[T], positions: Positions, now: datetime) -> None: ...
 
-    async def after_commit(self, producer: AIOKafkaProducer) -> None: ...
+    async def after_commit(self, producer: AIOKafkaProducer) -> None:
+        """After a batch's transaction (and before its offsets are committed); may leave work
+        in flight, such as the acknowledgements it sends."""
+        ...
+
+    async def drain(self, producer: AIOKafkaProducer) -> None:
+        """Finish what ``after_commit`` left in flight, before the loop ends normally."""
+        ...
 
     async def idle(self, now: datetime) -> None:
         """Housekeeping when no record came (at most every ``IDLE_EVERY_SECONDS``)."""
@@ -157,6 +164,7 @@ class Runner(Generic[T]):
                     await self._lag.refresh(consumer, consumer.assignment())
                 if stop_at_end and await caught_up(consumer, listener.targets):
                     break
+            await self._projection.drain(producer)
         finally:
             beating.cancel()
             if server is not None:
