@@ -97,9 +97,16 @@ class Runner(Generic[T]):
     """Drive one projection from Kafka until stopped, or until caught up when ``stop_at_end``."""
 
     def __init__(
-        self, settings: Settings, projection: Projection[T], *, group_id: str, client_id: str
+        self,
+        settings: Settings,
+        projection: Projection[T],
+        *,
+        group_id: str,
+        client_id: str,
+        batch_size: int | None = None,
     ) -> None:
         self._settings = settings
+        self._batch_size = batch_size or settings.consumer_batch_size
         self._projection = projection
         self._group_id = group_id
         self._client_id = client_id
@@ -149,9 +156,7 @@ class Runner(Generic[T]):
             consumer.subscribe(topics, listener=listener)
             self._handle_signals()
             while not self._stop.is_set():
-                batch = await consumer.getmany(
-                    timeout_ms=500, max_records=self._settings.consumer_batch_size
-                )
+                batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 if listener.unsynced:
                     await self._sync_offsets(consumer, listener)
                 if batch:

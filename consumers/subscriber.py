@@ -68,7 +68,7 @@ class _Subscription:
         self._authority = authority
         self._store = store
         self._acks = Acknowledger(
-            authority, topics.acknowledgements, store, retry, settings.consumer_batch_size
+            authority, topics.acknowledgements, store, retry, settings.subscriber_batch_size
         )
         self._unacked: list[PendingAck] = []  # committed, to hand over after the batch
         self._traces: dict[str, tracing.Trace] = {}  # decision id -> its trace context
@@ -190,6 +190,7 @@ async def subscribe(
         projection,
         group_id=group_id(settings, authority),
         client_id=f"rps-subscriber-{slug}",
+        batch_size=settings.subscriber_batch_size,
     )
     return await runner.run(stop_at_end=stop_at_end)
 

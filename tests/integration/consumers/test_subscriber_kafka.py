@@ -59,7 +59,7 @@ async def test_each_batch_is_acknowledged_once_while_the_next_is_applied(
         kafka_io,
         *[profile_updated(v, f"r{v}@example.org", attribute="email") for v in range(1, 12)],
     )
-    small = settings.model_copy(update={"consumer_batch_size": 2})
+    small = settings.model_copy(update={"subscriber_batch_size": 2})
     stats = await subscribe(small, AUTHORITY, backend_url, stop_at_end=True)
     assert (stats.records, stats.written) == (11, 11)
     assert stats.batches >= 6  # two at most to a batch
