@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers._apply import Outcome, ack_status
-from consumers._database import migrate
+from consumers._database import migrate, one_of
 from consumers._repository import AuthorityUnit, Conflict, HistoryEntry, Holding, PendingAck
-from consumers._sql_unit import CHUNK, SqlUnit, forget
+from consumers._sql_unit import SqlUnit, forget
 from consumers._tables import conflicts, current_values, history, positions
 
 
@@ -78,13 +78,8 @@ class SqlAuthorityStore:
         if not decision_ids:
             return
         async with self._writing, self._engine.begin() as connection:
-            for start in range(0, len(decision_ids), CHUNK):
-                chunk = decision_ids[start : start + CHUNK]
-                await connection.execute(
-                    update(history)
-                    .where(history.c.decision_id.in_(chunk))
-                    .values(acknowledged_at=at)
-                )
+            acknowledged = one_of(history.c.decision_id, decision_ids, connection.dialect.name)
+            await connection.execute(update(history).where(acknowledged).values(acknowledged_at=at))
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete values whose retention deadline has passed, and their values in history."""

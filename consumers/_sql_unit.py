@@ -12,9 +12,9 @@ this module only reads and writes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consumers._apply import Delivery, Outcome
 from consumers._batch import Found, Held, Key, Row, Writes, plan
+from consumers._database import one_of
 from consumers._tables import (
     bindings,
     conflicts,
@@ -30,11 +31,6 @@ from consumers._tables import (
     positions,
     tombstones,
 )
-
-T = TypeVar("T")
-
-CHUNK = 1000
-"""Most values in one ``IN (...)`` list: PostgreSQL takes 32,767 parameters a statement."""
 
 
 class SqlUnit:
@@ -71,31 +67,30 @@ class SqlUnit:
     async def _find(self, deliveries: Sequence[Delivery]) -> Found:
         """What the database holds for the batch's decisions and references."""
         found = Found()
+        dialect = self._connection.dialect.name
         ids = list(dict.fromkeys(d.decision_id for d in deliveries))
         refs = list(dict.fromkeys(d.local_reference for d in deliveries))
-        for chunk in _chunks(ids):
-            query = select(history.c.decision_id).where(history.c.decision_id.in_(chunk))
-            found.seen.update(await self._connection.scalars(query))
-        for chunk in _chunks(refs):
-            query = select(bindings.c.local_reference, bindings.c.subject).where(
-                bindings.c.local_reference.in_(chunk)
+        query: Any = select(history.c.decision_id).where(
+            one_of(history.c.decision_id, ids, dialect)
+        )
+        found.seen.update(await self._connection.scalars(query))
+        query = select(bindings.c.local_reference, bindings.c.subject).where(
+            one_of(bindings.c.local_reference, refs, dialect)
+        )
+        found.bound.update((row.local_reference, row.subject) for row in await self._rows(query))
+        values = current_values.c
+        query = select(
+            values.local_reference, values.attribute, values.version, values.retain_until
+        ).where(one_of(values.local_reference, refs, dialect))
+        for row in await self._rows(query):
+            found.held[(row.local_reference, row.attribute)] = Held(
+                row.version, retained=row.retain_until is not None
             )
-            found.bound.update(
-                (row.local_reference, row.subject) for row in await self._rows(query)
-            )
-            values = current_values.c
-            query = select(
-                values.local_reference, values.attribute, values.version, values.retain_until
-            ).where(values.local_reference.in_(chunk))
-            for row in await self._rows(query):
-                found.held[(row.local_reference, row.attribute)] = Held(
-                    row.version, retained=row.retain_until is not None
-                )
-            query = select(
-                tombstones.c.local_reference, tombstones.c.attribute, tombstones.c.version
-            ).where(tombstones.c.local_reference.in_(chunk))
-            for row in await self._rows(query):
-                found.removed[(row.local_reference, row.attribute)] = row.version
+        query = select(
+            tombstones.c.local_reference, tombstones.c.attribute, tombstones.c.version
+        ).where(one_of(tombstones.c.local_reference, refs, dialect))
+        for row in await self._rows(query):
+            found.removed[(row.local_reference, row.attribute)] = row.version
         return found
 
     async def _write(self, writes: Writes, now: datetime) -> None:
@@ -187,8 +182,3 @@ def _upsert(table: Table, dialect: str) -> Any:
         index_elements=keys,
         set_={c.name: statement.excluded[c.name] for c in table.c if not c.primary_key},
     )
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]

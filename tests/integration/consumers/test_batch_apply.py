@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, event, select
 
 from consumers._apply import Delivery, Outcome
-from consumers._database import create_engine
+from consumers._database import create_engine, one_of
 from consumers._sql_store import SqlAuthorityStore
-from consumers._tables import metadata
+from consumers._tables import history, metadata
 from consumers.subscriber import open_store
 from rps.settings import Settings
 from tests.unit.consumers.strategies import (
@@ -167,5 +167,30 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(backend_url: 
     small = await _statements(backend_url, _residents(5, 0))
     large = await _statements(backend_url, _residents(150, 5))
     assert small == large
-    history = (await _tables(backend_url))["history"]
-    assert len(history) == 4 * 155  # each resident's repeat is a duplicate, not recorded
+    recorded = (await _tables(backend_url))["history"]
+    assert len(recorded) == 4 * 155  # each resident's repeat is a duplicate, not recorded
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_membership_test_takes_more_values_than_a_statement_takes_parameters(
+    backend_url: str,
+) -> None:
+    """``one_of`` binds its values as one parameter: fifty thousand decision ids (PostgreSQL
+    takes 32,767 parameters a statement) find the two recorded among them."""
+    store = open_store(backend_url)
+    await store.prepare()
+    try:
+        async with store.unit() as unit:
+            await unit.apply_all([_update(1, "address", '"a"'), _update(2, "email", '"e"')], NOW)
+    finally:
+        await store.close()
+    wanted = [f"dec-{n}" for n in range(50_000)]
+    engine = create_engine(backend_url)
+    try:
+        async with engine.connect() as connection:
+            query = select(history.c.decision_id).where(
+                one_of(history.c.decision_id, wanted, connection.dialect.name)
+            )
+            assert sorted(await connection.scalars(query)) == ["dec-1", "dec-2"]
+    finally:
+        await engine.dispose()
