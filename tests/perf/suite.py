@@ -180,7 +180,11 @@ async def _measure(
             "broker": options.broker,
             "note": "2 cores shared with other work; figures vary from run to run",
         },
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
+        "options": {  # those given (or with a default)
+            k: str(v) if isinstance(v, Path) else v
+            for k, v in vars(options).items()
+            if v is not None
+        },
         "scenarios": [],
     }
     if options.only == "subscribers":
@@ -237,7 +241,8 @@ def _keep_logs(scratch: Path, out: Path) -> None:
 def write(results: dict[str, Any], out: Path) -> str:
     """Write ``results.json`` and ``table.txt`` into ``out``; the table."""
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    text = subscribers_table(results) if results["options"]["only"] else table(results)
+    only = results["options"].get("only")
+    text = subscribers_table(results) if only == "subscribers" else table(results)
     (out / "table.txt").write_text(text + "\n")
     return text
 
