@@ -77,7 +77,8 @@ def subscriber_lines(subs: dict[str, Any], ceiling: float | None) -> list[str]:
         lines.append(
             f"subscriber apply into {kind:<10} ({subs[kind]['records']:,} deliveries): "
             + (_rate(rate, ceiling) if ceiling else f"{rate:>10,.0f}/s")
-            + f"  ({subs[kind]['seconds']:,.2f} s)"
+            + f"  ({subs[kind]['seconds']:,.2f} s, "
+            + f"{subs[kind]['cpu_us_per_record']:,.0f} us CPU each)"
         )
     return lines
 
