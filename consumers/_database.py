@@ -1,4 +1,5 @@
-"""Engines, the UTC timestamp column type and programmatic Alembic migrations.
+"""Engines, the UTC timestamp column type, a set-membership test and programmatic Alembic
+migrations.
 
 Two databases use this module: an authority's own (the subscriber's tables) and
 the hub's (the read model). Each has its own Alembic script directory and its
@@ -7,13 +8,25 @@ own version table, so both may even share one database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, DateTime, event
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    DateTime,
+    any_,
+    bindparam,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -47,6 +60,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """``column`` equal to one of ``values``, with all of them in one bound parameter: an array
+    on PostgreSQL (``= ANY``), a JSON array read by ``json_each`` on SQLite. An expanded
+    ``IN (...)`` would be rendered again, value by value, at every execution, and hold at
+    most 32,767 values on PostgreSQL."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    listed = func.json_each(bindparam(None, orjson.dumps(list(values)).decode()))
+    return column.in_(select(listed.table_valued("value").c.value))
 
 
 def normalise_url(url: str, field: str = "--db") -> str:

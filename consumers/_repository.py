@@ -82,6 +82,10 @@ class AuthorityUnit(Protocol):
 
     async def apply(self, delivery: Delivery, now: datetime) -> Outcome: ...
 
+    async def apply_all(self, deliveries: Sequence[Delivery], now: datetime) -> list[Outcome]:
+        """Apply ``deliveries`` in order, each seeing the ones before it: their outcomes."""
+        ...
+
     async def save_position(self, topic: str, partition: int, next_offset: int) -> None: ...
 
 

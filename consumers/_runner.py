@@ -64,7 +64,14 @@ class Projection(Protocol[T]):
 
     async def write(self, items: Sequence[T], positions: Positions, now: datetime) -> None: ...
 
-    async def after_commit(self, producer: AIOKafkaProducer) -> None: ...
+    async def after_commit(self, producer: AIOKafkaProducer) -> None:
+        """After a batch's transaction (and before its offsets are committed); may leave work
+        in flight, such as the acknowledgements it sends."""
+        ...
+
+    async def drain(self, producer: AIOKafkaProducer) -> None:
+        """Finish what ``after_commit`` left in flight, before the loop ends normally."""
+        ...
 
     async def idle(self, now: datetime) -> None:
         """Housekeeping when no record came (at most every ``IDLE_EVERY_SECONDS``)."""
@@ -90,9 +97,16 @@ class Runner(Generic[T]):
     """Drive one projection from Kafka until stopped, or until caught up when ``stop_at_end``."""
 
     def __init__(
-        self, settings: Settings, projection: Projection[T], *, group_id: str, client_id: str
+        self,
+        settings: Settings,
+        projection: Projection[T],
+        *,
+        group_id: str,
+        client_id: str,
+        batch_size: int | None = None,
     ) -> None:
         self._settings = settings
+        self._batch_size = batch_size or settings.consumer_batch_size
         self._projection = projection
         self._group_id = group_id
         self._client_id = client_id
@@ -142,9 +156,7 @@ class Runner(Generic[T]):
             consumer.subscribe(topics, listener=listener)
             self._handle_signals()
             while not self._stop.is_set():
-                batch = await consumer.getmany(
-                    timeout_ms=500, max_records=self._settings.consumer_batch_size
-                )
+                batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 if listener.unsynced:
                     await self._sync_offsets(consumer, listener)
                 if batch:
@@ -157,6 +169,7 @@ class Runner(Generic[T]):
                     await self._lag.refresh(consumer, consumer.assignment())
                 if stop_at_end and await caught_up(consumer, listener.targets):
                     break
+            await self._projection.drain(producer)
         finally:
             beating.cancel()
             if server is not None:

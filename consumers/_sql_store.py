@@ -1,13 +1,15 @@
 """The authority's repository over SQLAlchemy Core: one implementation for SQLite and PostgreSQL.
 
-Reads and writes are plain selects, inserts, updates and deletes, so the same
-code runs on both; ``consumers._apply`` decides, this module only stores. It holds
-the store's reads and housekeeping; one transaction's writes (a delivery applied,
-a reference bound or a conflict set aside) are in ``consumers._sql_unit``.
+Reads and writes are plain selects, inserts, updates and deletes (and the
+``INSERT ... ON CONFLICT DO UPDATE`` both databases share), so the same code runs
+on both; ``consumers._apply`` decides, this module only stores. It holds the
+store's reads and housekeeping; one transaction's writes (a batch of deliveries
+applied, references bound, conflicts set aside) are in ``consumers._sql_unit``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -17,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consumers._apply import Outcome, ack_status
-from consumers._database import migrate
+from consumers._database import migrate, one_of
 from consumers._repository import AuthorityUnit, Conflict, HistoryEntry, Holding, PendingAck
 from consumers._sql_unit import SqlUnit, forget
 from consumers._tables import conflicts, current_values, history, positions
@@ -33,13 +35,16 @@ class SqlAuthorityStore:
     def __init__(self, engine: AsyncEngine, retention: timedelta | None = None) -> None:
         self._engine = engine
         self._retention = retention
+        # One writing transaction at a time: acknowledgements are marked while the next batch
+        # is applied, and two transactions updating history rows in turn could deadlock.
+        self._writing = asyncio.Lock()
 
     async def prepare(self) -> None:
         await migrate(self._engine, "subscriber")
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AuthorityUnit]:
-        async with self._engine.begin() as connection:
+        async with self._writing, self._engine.begin() as connection:
             yield SqlUnit(connection, self._retention)
 
     async def positions(self, topic: str) -> dict[int, int]:
@@ -72,17 +77,14 @@ class SqlAuthorityStore:
     async def mark_acked(self, decision_ids: Sequence[str], at: datetime) -> None:
         if not decision_ids:
             return
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(history)
-                .where(history.c.decision_id.in_(decision_ids))
-                .values(acknowledged_at=at)
-            )
+        async with self._writing, self._engine.begin() as connection:
+            acknowledged = one_of(history.c.decision_id, decision_ids, connection.dialect.name)
+            await connection.execute(update(history).where(acknowledged).values(acknowledged_at=at))
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete values whose retention deadline has passed, and their values in history."""
         query = select(current_values).where(current_values.c.retain_until <= now)
-        async with self._engine.begin() as connection:
+        async with self._writing, self._engine.begin() as connection:
             expired = (await connection.execute(query)).all()
             for row in expired:
                 await forget(connection, row.local_reference, row.attribute, row.version + 1)

@@ -1,14 +1,19 @@
 """The reference subscriber: an authority's deliveries, applied into its own database.
 
-Reads ``rps.deliveries.<authority>.v1``, applies each delivery by decision id
-and version (see ``consumers._apply``), records it in history, saves the
-consumed position in the same transaction, acknowledges each decision to the
-hub (``delivery.applied``, from the history table used as an outbox) and only
-then commits the Kafka offsets. Councils are welcome to copy it.
+Reads ``rps.deliveries.<authority>.v1``, applies each batch of deliveries by
+decision id and version (see ``consumers._apply`` and ``consumers._batch``),
+records them in history and saves the consumed position in the same
+transaction; only then does it commit the Kafka offsets and acknowledge each
+decision to the hub (``delivery.applied``, with the history table as the
+outbox: ``consumers._acks``), the acknowledgements going out while the next
+batch is applied. Councils are welcome to copy it.
 """
 
 from __future__ import annotations
 
+import functools
+import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,19 +22,20 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 import infra
-from consumers._apply import Delivery, Outcome
+from consumers._acks import Acknowledger, Retry
+from consumers._apply import Delivery, Outcome, ack_status
 from consumers._database import create_engine
-from consumers._metrics import ACKNOWLEDGED, DELIVERIES
+from consumers._metrics import DELIVERIES
 from consumers._render import holdings_json, holdings_table
-from consumers._repository import AuthorityStore, HistoryEntry, Holding
+from consumers._repository import AuthorityStore, HistoryEntry, Holding, PendingAck
+from consumers._retry import retry as retry_database
 from consumers._runner import Positions, Runner, RunStats
 from consumers._sql_store import SqlAuthorityStore
-from consumers._wire import acknowledgements, to_delivery
+from consumers._wire import to_delivery
 from consumers.errors import ConfigurationError
 from rps import tracing
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
-from schemas.binding import structured_headers
 from schemas.topics import Topics, authority_slug
 
 __all__ = [
@@ -54,17 +60,23 @@ _TRACER = tracing.tracer("rps.subscriber")
 class _Subscription:
     """The subscriber's projection: one authority's deliveries into its store."""
 
-    def __init__(self, settings: Settings, authority: str, store: AuthorityStore) -> None:
-        self.topics: tuple[str, ...] = (Topics(settings.topic_prefix).deliveries(authority),)
-        self._acks_topic = Topics(settings.topic_prefix).acknowledgements
+    def __init__(
+        self, settings: Settings, authority: str, store: AuthorityStore, retry: Retry
+    ) -> None:
+        topics = Topics(settings.topic_prefix)
+        self.topics: tuple[str, ...] = (topics.deliveries(authority),)
         self._authority = authority
         self._store = store
+        self._acks = Acknowledger(
+            authority, topics.acknowledgements, store, retry, settings.subscriber_batch_size
+        )
+        self._unacked: list[PendingAck] = []  # committed, to hand over after the batch
         self._traces: dict[str, tracing.Trace] = {}  # decision id -> its trace context
 
     async def start(self, producer: AIOKafkaProducer) -> None:
         await self._store.prepare()
         await self._store.purge_expired(datetime.now(UTC))
-        await self._acknowledge(producer)  # whatever a crash left in the outbox
+        await self._acks.resend(producer)  # whatever a crash left in the outbox
 
     async def positions(self) -> dict[tuple[str, int], int]:
         topic = self.topics[0]
@@ -79,20 +91,19 @@ class _Subscription:
         return delivery
 
     async def write(self, items: Sequence[Delivery], positions: Positions, now: datetime) -> None:
+        started = time.time_ns()
         async with self._store.unit() as unit:
-            outcomes = []
-            for delivery in items:  # each in a span, child of the worker's decision
-                parent = tracing.context_of(*self._traces.get(delivery.decision_id, (None, None)))
-                with _TRACER.start_as_current_span(
-                    "apply", context=parent, attributes={"rps.decision_id": delivery.decision_id}
-                ):
-                    outcomes.append(await unit.apply(delivery, now))
+            outcomes = await unit.apply_all(items, now)
             for (topic, partition), offset in positions.items():
                 await unit.save_position(topic, partition, offset)
-        for delivery in items:
-            self._traces.pop(delivery.decision_id, None)
-        for outcome in outcomes:
-            DELIVERIES.labels(self._authority, outcome.value).inc()
+        self._spans(items, outcomes, started, time.time_ns())
+        self._unacked += [
+            PendingAck(d.decision_id, d.subject, d.local_reference, now, ack_status(outcome))
+            for d, outcome in zip(items, outcomes, strict=True)
+            if outcome is not Outcome.DUPLICATE  # recorded in history, so acknowledged
+        ]
+        for outcome, count in Counter(outcomes).items():
+            DELIVERIES.labels(self._authority, outcome.value).inc(count)
         for delivery, outcome in zip(items, outcomes, strict=True):
             log.info(
                 "delivery",
@@ -102,31 +113,35 @@ class _Subscription:
                 authority=self._authority,
             )
 
+    def _spans(
+        self, items: Sequence[Delivery], outcomes: Sequence[Outcome], started: int, ended: int
+    ) -> None:
+        """An ``apply`` span for each delivery, child of the worker's decision, over the time
+        its batch took to apply and commit."""
+        for delivery, outcome in zip(items, outcomes, strict=True):
+            parent = tracing.context_of(*self._traces.pop(delivery.decision_id, (None, None)))
+            attributes = {"rps.decision_id": delivery.decision_id, "rps.outcome": outcome.value}
+            span = _TRACER.start_span(
+                "apply", context=parent, attributes=attributes, start_time=started
+            )
+            span.end(end_time=ended)
+
     async def after_commit(self, producer: AIOKafkaProducer) -> None:
-        await self._acknowledge(producer)
+        pending, self._unacked = self._unacked, []
+        await self._acks.hand_over(producer, pending)
+
+    async def drain(self, producer: AIOKafkaProducer) -> None:
+        await self._acks.flush()
 
     async def idle(self, now: datetime) -> None:
+        await self._acks.flush()  # a failure of the last batch's acknowledgements shows here
         purged = await self._store.purge_expired(now)
         if purged:
             log.info("retention passed: values deleted", count=purged, authority=self._authority)
 
     async def close(self) -> None:
+        await self._acks.cancel()
         await self._store.close()
-
-    async def _acknowledge(self, producer: AIOKafkaProducer) -> None:
-        while pending := await self._store.pending_acks():
-            now = datetime.now(UTC)
-            sent = [
-                await producer.send(
-                    self._acks_topic, key=key, value=value, headers=structured_headers()
-                )
-                for key, value in acknowledgements(self._authority, pending, now)
-            ]
-            for future in sent:
-                await future
-            await self._store.mark_acked([ack.decision_id for ack in pending], now)
-            ACKNOWLEDGED.labels(self._authority).inc(len(pending))
-            log.info("acknowledged", count=len(pending), authority=self._authority)
 
 
 def default_db_url(settings: Settings, authority: str) -> str:
@@ -164,12 +179,18 @@ async def subscribe(
             "delivery topic not checked", authority=authority, error_type=type(error).__name__
         )
     tracing.configure("subscriber")
-    projection = _Subscription(settings, authority, store)
+    retry = functools.partial(
+        retry_database,
+        attempts=settings.consumer_db_attempts,
+        backoff=settings.consumer_db_backoff_seconds,
+    )
+    projection = _Subscription(settings, authority, store, retry)
     runner: Runner[Delivery] = Runner(
         settings,
         projection,
         group_id=group_id(settings, authority),
         client_id=f"rps-subscriber-{slug}",
+        batch_size=settings.subscriber_batch_size,
     )
     return await runner.run(stop_at_end=stop_at_end)
 

@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     subscriber_retention_days: int = Field(default=0, ge=0, le=3650)  # 0: delete on consent end
     subscriber_crash_after_commit: int | None = Field(default=None, ge=1)  # tests only: os._exit
     consumer_batch_size: int = Field(default=500, ge=1, le=100_000)
+    """Records the read model and the webhook process read (and the read model writes) at once."""
+    subscriber_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    """Deliveries the reference subscriber applies in one transaction, at most: the statements
+    a batch costs do not grow with it, so larger batches apply faster."""
     consumer_db_attempts: int = Field(default=12, ge=1, le=100)
     """Tries of one database write before a subscriber gives up (exit 1). With the backoff
     doubling from ``consumer_db_backoff_seconds`` up to 30 s, 12 tries wait about three

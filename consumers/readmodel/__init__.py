@@ -75,6 +75,9 @@ class _ReadModelProjection:
     async def after_commit(self, producer: AIOKafkaProducer) -> None:
         return None
 
+    async def drain(self, producer: AIOKafkaProducer) -> None:
+        return None
+
     async def idle(self, now: datetime) -> None:
         return None
 

@@ -5,7 +5,8 @@
 - profile: py-spy samples the worker while another batch is decided;
 - replay: ``streams.operators.replay.rebuild`` over the inbound topics;
 - subscribers: the reference subscriber applies the busiest council's
-  deliveries into a fresh SQLite and a fresh PostgreSQL database;
+  deliveries into a fresh SQLite and a fresh PostgreSQL database
+  (``tests/perf/bench_subscriber.py``);
 - webhooks: the same deliveries POSTed, signed, to a loopback receiver by the
   webhook process, then its latency at 50 deliveries a second
   (``tests/perf/bench_webhooks.py``);
@@ -27,18 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
 
-import infra
-from consumers.errors import ConsumerError
-from consumers.subscriber import subscribe
 from rps.reading import read_to_end
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.operators.replay import rebuild
-from tests.perf import bench_publish, broker, workload
+from tests.perf import bench_publish, bench_subscriber, broker, workload
 from tests.perf.scenario import Running, Scenario, measure
 
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
@@ -166,55 +161,15 @@ async def replay(settings: Settings, live_rate: float) -> dict[str, Any]:
     }
 
 
-async def subscribers(running: Running) -> dict[str, Any]:
-    """The reference subscriber's apply rate into SQLite and PostgreSQL, busiest council."""
+async def subscribers(running: Running, profiles: Path | None = None) -> dict[str, Any]:
+    """The reference subscriber's apply rate into SQLite and PostgreSQL, busiest council;
+    with ``profiles``, each run under cProfile, its statistics written there."""
     settings = running.settings
     topics = Topics(settings.topic_prefix)
     sizes = {c: await broker.total(settings, [topics.deliveries(c)]) for c in running.councils}
     council = max(sizes, key=lambda c: sizes[c])
-    server = infra.local_url(running.base)
-    name = f"perf_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    results: dict[str, Any] = {"authority": council, "deliveries": sizes[council]}
-    scratch = settings.state_dir
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-        for kind, url in (
-            ("sqlite", f"sqlite+aiosqlite:///{scratch / 'subscriber.db'}"),
-            ("postgresql", f"{server.rsplit('/', 1)[0]}/{name}"),
-        ):
-            started = time.perf_counter()
-            try:
-                stats = await subscribe(settings, council, url, stop_at_end=True)
-            except ConsumerError as error:  # reported, so the other figures survive
-                results[kind] = {"error": type(error).__name__}
-                continue
-            seconds = time.perf_counter() - started
-            results[kind] = {
-                "records": stats.records,
-                "written": stats.written,
-                "seconds": round(seconds, 2),
-                "records_per_second": round(stats.records / seconds, 1),
-            }
-        await _drop_database(admin, name)
-    finally:
-        await admin.dispose()
-    return results
-
-
-async def _drop_database(admin: Any, name: str) -> None:
-    """Drop the scratch database once its last connection has gone (without ``FORCE``, which
-    this role may not use on an autovacuum worker: the server stops those itself); a database
-    left behind never ends the run."""
-    for attempt in range(10):
-        try:
-            async with admin.connect() as connection:
-                await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            return
-        except DBAPIError:
-            await asyncio.sleep(0.5 * (attempt + 1))
-    print(f"   scratch database {name} left behind (still in use)", flush=True)
+    figures = await bench_subscriber.rates(settings, council, running.base, profiles)
+    return {"authority": council, "deliveries": sizes[council], **figures}
 
 
 async def headline(

@@ -66,6 +66,41 @@ def _rate(value: float, ceiling: float) -> str:
     return f"{value:>10,.0f}/s  {value / ceiling:>5.2f}x"
 
 
+def subscriber_lines(subs: dict[str, Any], ceiling: float | None) -> list[str]:
+    """The reference subscriber's rate into each database (with its ratio when ``ceiling``)."""
+    lines = []
+    for kind in ("sqlite", "postgresql"):
+        if "error" in subs[kind]:
+            lines.append(f"subscriber apply into {kind}: failed ({subs[kind]['error']})")
+            continue
+        rate = subs[kind]["records_per_second"]
+        lines.append(
+            f"subscriber apply into {kind:<10} ({subs[kind]['records']:,} deliveries): "
+            + (_rate(rate, ceiling) if ceiling else f"{rate:>10,.0f}/s")
+            + f"  ({subs[kind]['seconds']:,.2f} s, "
+            + f"{subs[kind]['cpu_us_per_record']:,.0f} us CPU each)"
+        )
+    return lines
+
+
+def subscribers_table(results: dict[str, Any]) -> str:
+    """The table of ``--only subscribers``: the worker's run that made the deliveries, then
+    the subscriber's rates."""
+    head = results["scenarios"][0]
+    return "\n".join(
+        [
+            f"Resident Profile Sync, reference subscriber, {results['date']}",
+            f"({results['machine']['cpus']} cores, shared with other work; Kafka "
+            f"{results['machine']['kafka']}; suite {results['seconds']:,.0f} s)",
+            f"deliveries made by {head['store'].split(':')[0]}, {head['residents']:,} residents, "
+            f"{head['authorities']} LAs, {head['live']['events']:,} events "
+            f"({head['live']['events_per_second']:,.0f} events/s); busiest council "
+            f"{head['subscribers']['authority']}",
+            *subscriber_lines(head["subscribers"], None),
+        ]
+    )
+
+
 def table(results: dict[str, Any]) -> str:
     """A plain-text table of every figure, with its ratio to the passthrough."""
     head = results["scenarios"][0]
@@ -108,15 +143,7 @@ def table(results: dict[str, Any]) -> str:
         f"{_rate(replay['events_per_second'], ceiling)}"
         f"  ({replay['ratio_to_live']:.2f}x live)"
     )
-    subs = head["subscribers"]
-    for kind in ("sqlite", "postgresql"):
-        if "error" in subs[kind]:
-            lines.append(f"subscriber apply into {kind}: failed ({subs[kind]['error']})")
-            continue
-        lines.append(
-            f"subscriber apply into {kind:<10} ({subs[kind]['records']:,} deliveries): "
-            f"{_rate(subs[kind]['records_per_second'], ceiling)}"
-        )
+    lines += subscriber_lines(head["subscribers"], ceiling)
     hooks = head["webhooks"]
     late = hooks["latency"]
     lines.append(

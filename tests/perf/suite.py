@@ -4,6 +4,7 @@ Against the local Kafka and PostgreSQL (``rps infra up``)::
 
     .venv/bin/python -m tests.perf.suite                       # default size (make perf)
     .venv/bin/python -m tests.perf.suite --residents 10000,1000000 --events 20000
+    .venv/bin/python -m tests.perf.suite --only subscribers       # the subscriber figure alone
 
 Scenarios (each a fresh worker on fresh topics, and the passthrough on the
 same events): the in-memory store at the smallest population (the headline,
@@ -37,7 +38,7 @@ from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
 from tests.perf import broker, extras, scenario, workload
-from tests.perf.report import summary, table
+from tests.perf.report import subscribers_table, summary, table
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,6 +63,18 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--keep-topics", action="store_true", help="keep each run's topics for inspection"
     )
     parser.add_argument("--out", type=Path, default=Path("artifacts") / "perf" / today)
+    parser.add_argument(
+        "--only",
+        choices=["subscribers"],
+        help="subscribers: only the headline's worker (to make the deliveries) and the "
+        "reference subscriber's figure, into SQLite and PostgreSQL",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --only subscribers: cProfile each subscriber run into "
+        "subscriber-<database>.pstats and .txt under --out",
+    )
     return parser.parse_args(argv)
 
 
@@ -167,9 +180,17 @@ async def _measure(
             "broker": options.broker,
             "note": "2 cores shared with other work; figures vary from run to run",
         },
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
+        "options": {  # those given (or with a default)
+            k: str(v) if isinstance(v, Path) else v
+            for k, v in vars(options).items()
+            if v is not None
+        },
         "scenarios": [],
     }
+    if options.only == "subscribers":
+        results["scenarios"] = [await subscribers_only(base, shared, options, scratch)]
+        results["seconds"] = round(time.perf_counter() - began, 1)
+        return results
     for plan in scenarios(options):
         headline = results["scenarios"][0] if results["scenarios"] else None
         results["scenarios"].append(await run_one(base, shared, plan, options, scratch, headline))
@@ -180,6 +201,38 @@ async def _measure(
     return results
 
 
+async def subscribers_only(
+    base: Settings, shared: Settings, options: argparse.Namespace, scratch: Path
+) -> dict[str, Any]:
+    """The headline scenario's worker decides the measured events (so each council has the
+    same deliveries as in the whole suite), then only the subscriber figure is taken."""
+    plan = scenarios(options)[0]
+    tag = uuid.uuid4().hex[:8]
+    print(f"-- {plan.name}, subscribers only (topics perf{tag}.*)", flush=True)
+    running = await scenario.start(base, shared, plan, scratch, tag)
+    topics = Topics(running.settings.topic_prefix)
+    records = workload.mix(options.events, plan.residents, running.councils, topics)
+    try:
+        live = await scenario.measure(running, records)
+        live.pop("stamps")
+    finally:
+        scenario.stop(running)
+    profiles = options.out if options.profile else None
+    try:
+        figures = await extras.subscribers(running, profiles)
+    finally:
+        if not options.keep_topics:
+            await broker.delete_prefixed(base, f"perf{tag}")
+    return {
+        "store": plan.store,
+        "residents": plan.residents,
+        "authorities": plan.authorities,
+        "events": options.events,
+        "live": live,
+        "subscribers": figures,
+    }
+
+
 def _keep_logs(scratch: Path, out: Path) -> None:
     for log in scratch.glob("*.log"):
         (out / log.name).write_bytes(log.read_bytes())
@@ -188,7 +241,8 @@ def _keep_logs(scratch: Path, out: Path) -> None:
 def write(results: dict[str, Any], out: Path) -> str:
     """Write ``results.json`` and ``table.txt`` into ``out``; the table."""
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    text = table(results)
+    only = results["options"].get("only")
+    text = subscribers_table(results) if only == "subscribers" else table(results)
     (out / "table.txt").write_text(text + "\n")
     return text
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rps.settings import Settings
-from tests.perf import bench_hotpath, bench_webhooks, floor, rounds
+from tests.perf import bench_hotpath, bench_subscriber, bench_webhooks, floor, rounds
 
 
 @pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
@@ -55,3 +55,16 @@ async def test_the_webhook_benchmark_drains_and_times_deliveries(
     assert figures["throughput"]["applied"] == figures["throughput"]["deliveries"] == 60
     assert figures["throughput"]["signatures_refused"] == 0
     assert figures["latency"]["count"] == 10
+
+
+async def test_the_subscriber_benchmark_drains_into_both_databases(
+    local_services: Settings, tmp_path: Path
+) -> None:
+    """Every synthetic delivery is read and written into SQLite and into PostgreSQL, each run
+    timed and its CPU counted."""
+    figures = await bench_subscriber.measure(local_services, 300, tmp_path)
+    for kind in ("sqlite", "postgresql"):
+        run = figures[kind]
+        assert run["records"] == run["written"] == 300
+        assert run["batches"] >= 1
+        assert run["cpu_us_per_record"] > 0

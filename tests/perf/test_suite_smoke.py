@@ -57,3 +57,21 @@ async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) ->
     assert (tmp_path / "profile.txt").stat().st_size > 0
     assert "passthrough" in text
     assert (tmp_path / "table.txt").read_text() == text + "\n"
+
+
+async def test_only_subscribers_takes_the_subscriber_figure_alone(tmp_path: Path) -> None:
+    """``--only subscribers``: the headline's worker makes the deliveries, then only the
+    subscriber reads every one into each database, profiled with ``--profile``."""
+    options = suite.parse(["--only", "subscribers", *TINY, "--profile", "--out", str(tmp_path)])
+    results = await suite.run(options)
+    text = suite.write(results, tmp_path)
+    (head,) = results["scenarios"]
+    assert head["live"]["events"] == 200
+    assert not {"latency", "passthrough", "replay", "webhooks"} & set(head)
+    subs = head["subscribers"]
+    assert subs["deliveries"] > 0
+    for kind in ("sqlite", "postgresql"):
+        assert subs[kind]["records"] == subs[kind]["written"] == subs["deliveries"]
+        assert (tmp_path / f"subscriber-{kind}.pstats").stat().st_size > 0
+        assert "cumulative" in (tmp_path / f"subscriber-{kind}.txt").read_text()
+        assert f"subscriber apply into {kind}" in text

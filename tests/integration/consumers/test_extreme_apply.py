@@ -36,19 +36,23 @@ EXAMPLES = settings(
 )
 
 
-async def _through_the_subscriber(db_url: str, events: list[Event], *, retain: bool) -> None:
-    """Each delivery applied in its own transaction, then read back; with ``retain``, values
-    whose consent ended are kept for a day and then purged."""
+async def _through_the_subscriber(
+    db_url: str, events: list[Event], *, retain: bool, batched: bool = False
+) -> None:
+    """Each delivery applied in its own transaction (or all in one batch), then read back;
+    with ``retain``, values whose consent ended are kept for a day and then purged."""
     store = open_store(db_url, Settings(subscriber_retention_days=1 if retain else 0))
     try:
         await store.prepare()
+        deliveries = []
         for offset, event in enumerate(events):
             try:
-                delivery = to_delivery(record(encode(event), offset=offset), AUTHORITY)
+                deliveries.append(to_delivery(record(encode(event), offset=offset), AUTHORITY))
             except PoisonRecord:
                 continue
+        for batch in [deliveries] if batched else [[d] for d in deliveries]:
             async with store.unit() as unit:
-                await unit.apply(delivery, NOW)
+                await unit.apply_all(batch, NOW)
         await store.holdings(with_values=True)
         await store.history()
         await store.pending_acks()
@@ -105,6 +109,15 @@ def test_extreme_deliveries_apply_in_the_subscriber(
 ) -> None:
     """Deliveries at the edges apply, read back and are purged in the authority's database."""
     asyncio.run(_through_the_subscriber(backend_url, events, retain=retain))
+
+
+@EXAMPLES
+@given(st.lists(extreme_deliveries(AUTHORITY, REFERENCES), min_size=1, max_size=12), st.booleans())
+def test_extreme_deliveries_apply_in_the_subscriber_as_one_batch(
+    backend_url: str, events: list[Event], retain: bool
+) -> None:
+    """The same deliveries applied together, in one transaction's set-based statements."""
+    asyncio.run(_through_the_subscriber(backend_url, events, retain=retain, batched=True))
 
 
 @EXAMPLES

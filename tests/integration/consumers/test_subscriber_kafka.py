@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -47,6 +48,27 @@ async def test_deliveries_reach_the_authoritys_table_and_are_acknowledged(
     assert sorted(a.data.decision_id for a in acks if isinstance(a, DeliveryApplied)) == [
         h.decision_id for h in await history(backend_url)
     ]
+
+
+async def test_each_batch_is_acknowledged_once_while_the_next_is_applied(
+    settings: Settings, kafka_io: KafkaIO, backend_url: str
+) -> None:
+    """In batches of two, each batch's acknowledgements go out as the next one is applied;
+    at the end every decision is acknowledged exactly once and marked so in history."""
+    await _deliver(
+        kafka_io,
+        *[profile_updated(v, f"r{v}@example.org", attribute="email") for v in range(1, 12)],
+    )
+    small = settings.model_copy(update={"subscriber_batch_size": 2})
+    stats = await subscribe(small, AUTHORITY, backend_url, stop_at_end=True)
+    assert (stats.records, stats.written) == (11, 11)
+    assert stats.batches >= 6  # two at most to a batch
+    entries = await history(backend_url)
+    acks = [decode(r.value) for r in await kafka_io.read_all(kafka_io.topics.acknowledgements)]
+    acked = Counter(a.data.decision_id for a in acks if isinstance(a, DeliveryApplied))
+    assert acked == Counter(e.decision_id for e in entries)
+    assert len(acked) == 11
+    assert all(e.acknowledged_at is not None for e in entries)
 
 
 async def test_redelivery_and_out_of_order_delivery_leave_the_newest_value(

@@ -1,4 +1,5 @@
-"""Hypothesis strategies for deliveries to one authority about one resident.
+"""Hypothesis strategies for deliveries to one authority about one resident (or, with
+:func:`mixed_deliveries`, two residents sharing two references).
 
 Versions are unique per delivery (the hub numbers its decisions for a resident
 and authority in order); attributes are few so that updates, clears and consent
@@ -7,6 +8,8 @@ endings collide often.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import strategies as st
 
 from consumers._apply import Delivery, Ending, Update
@@ -14,6 +17,8 @@ from consumers._apply import Delivery, Ending, Update
 REFERENCE = "LCC-CT-10045821"
 SUBJECT = "9d2f6b1a-3e4c-5a7b-8c9d-0e1f2a3b4c5d"
 ATTRS = ("address", "email", "phone")
+REFERENCES = (REFERENCE, "LCC-CT-20000002")
+SUBJECTS = (SUBJECT, "2c7e1f0a-5b6d-4e8f-9a0b-1c2d3e4f5a6b")
 
 
 def _update(version: int, attribute: str, value: str | None) -> Update:
@@ -53,6 +58,19 @@ def deliveries(draw: st.DrawFn, max_size: int = 12) -> list[Delivery]:
         else:
             value = draw(st.one_of(st.none(), st.sampled_from(['"a"', '"b"', '"c"'])))
             made.append(_update(version, draw(st.sampled_from(ATTRS)), value))
+    return made
+
+
+@st.composite
+def mixed_deliveries(draw: st.DrawFn, max_size: int = 14) -> list[Delivery]:
+    """Deliveries in the order decided, each under one of two references for one of two
+    residents: a reference is bound by its first update, and the other resident's deliveries
+    under it are conflicts."""
+    made: list[Delivery] = []
+    for delivery in draw(deliveries(max_size)):
+        reference = draw(st.sampled_from(REFERENCES))
+        subject = draw(st.sampled_from(SUBJECTS))
+        made.append(replace(delivery, local_reference=reference, subject=subject))
     return made
 
 
