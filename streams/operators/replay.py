@@ -41,8 +41,8 @@ from streams.operators import scanning
 from streams.operators.scanning import inbound_total
 from streams.runtime.names import changelog_topic, faust_id
 from streams.worker import codec, stored, trust
-from streams.worker.audit_chain import is_reserved
 from streams.worker.errors import StreamsError
+from streams.worker.keeping import carried
 
 Progress = Callable[[int], None]
 """Told how many more inbound records were read."""
@@ -138,7 +138,7 @@ async def _latest(settings: Settings) -> dict[str, tuple[bytes, int]]:
     return {
         key.decode(): (value, partition)
         for key, (value, partition) in latest.items()
-        if value and not is_reserved(key)
+        if value and stored.is_profile_key(key)
     }
 
 
@@ -249,9 +249,10 @@ async def active_members(settings: Settings) -> int:
 async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
     """Write the rebuilt states that differ as the new latest changelog values; how many.
 
-    Holdings (what authorities were sent) and pending outboxes are kept from the live record
-    where one exists; residents with no inbound event are removed. Refused while any worker of
-    the group is running, and for a partial replay.
+    Holdings (what authorities were sent) are kept from the live record where one exists;
+    outbox entries, under keys of their own, are left as they are (a first-format record's,
+    kept inside it, are moved under theirs); residents with no inbound event are removed.
+    Refused while any worker of the group is running, and for a partial replay.
     """
     if comparison.partial:
         raise RebuildRefused("--rebuild needs a full replay: leave out --from")
@@ -284,8 +285,9 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
                 profile.state
             ):
                 continue  # equal already: leave the live record as it is
-            value = stored.encode_profile(profile, outbox)
-            await producer.send(topic, value, key, partition=partition)
+            for entry, kept in carried(profile, outbox):  # a first-format profile's entries
+                await producer.send(topic, kept, entry, partition=partition)
+            await producer.send(topic, stored.encode_profile(profile), key, partition=partition)
             written += 1
         await producer.flush()
     finally:

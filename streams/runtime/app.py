@@ -151,6 +151,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         last_audit,
         checkpoints,
         observer,
+        profiles.delete,
     )
     processor = Processor(
         settings,
@@ -158,10 +159,8 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         schedule,
         directory,
         functools.partial(topic_admin.ensure_delivery_topic, settings),
-        stages.known_sent,
         FaustSend(app),
         observer,
-        stages.drain,
         keys=CachedKeys(settings) if settings.seal_profiles else None,
         registry=registry,
     )

@@ -64,7 +64,7 @@ async def test_replay_names_a_planted_difference_and_rebuild_repairs_it(
     latest = await replay._latest(worker_settings)
     victim = sorted(latest)[0]
     raw, partition = latest[victim]
-    profile, outbox = stored.decode_stored(raw)
+    profile = stored.decode_profile(raw)
     planted = Claim(
         "planted-claim-id",
         victim,
@@ -79,8 +79,7 @@ async def test_replay_names_a_planted_difference_and_rebuild_repairs_it(
         "0" * 32,
     )
     tampered = stored.encode_profile(
-        type(profile)(victim, fold(profile.state, planted), profile.holdings, profile.sequence),
-        outbox,
+        type(profile)(victim, fold(profile.state, planted), profile.holdings, profile.sequence)
     )
     producer = AIOKafkaProducer(acks="all", **worker_settings.kafka_client_options())
     await producer.start()
