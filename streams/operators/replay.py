@@ -49,8 +49,8 @@ from streams.operators.refusals import Refusals
 from streams.operators.scanning import facts_total
 from streams.runtime.names import changelog_topic, faust_id
 from streams.worker import stored
-from streams.worker.audit_chain import is_reserved
 from streams.worker.errors import StreamsError
+from streams.worker.keeping import carried
 
 __all__ = [
     "Comparison",
@@ -80,14 +80,15 @@ async def live(settings: Settings) -> dict[str, Profile]:
 
 
 async def _latest(settings: Settings) -> dict[str, tuple[bytes, int]]:
-    """The latest stored value and its partition per resident (reserved keys left out)."""
+    """The latest stored value and its partition per resident (chain heads and outbox entries
+    left out)."""
     latest: dict[bytes, tuple[bytes | None, int]] = {}
     for record in await read_to_end(settings, changelog_topic(settings)):
         latest[record.key] = (record.value, record.partition)
     return {
         key.decode(): (value, partition)
         for key, (value, partition) in latest.items()
-        if value and not is_reserved(key)
+        if value and stored.is_profile_key(key)
     }
 
 
@@ -208,11 +209,12 @@ async def active_members(settings: Settings) -> int:
 async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
     """Write the rebuilt states that differ as the new latest changelog values; how many.
 
-    Holdings (what authorities were sent) and pending outboxes are kept from the live record
-    where one exists; residents with nothing on the facts log are removed. With
-    ``RPS_SEAL_PROFILES`` the values written are sealed under each resident's data key, as the
-    worker stores them. Refused while any worker of the group is running, and for a partial
-    replay.
+    Holdings (what authorities were sent) are kept from the live record where one exists;
+    outbox entries, under keys of their own, are left as they are (a first-format record's,
+    kept inside it, are moved under theirs); residents with nothing on the facts log are
+    removed. With ``RPS_SEAL_PROFILES`` the values written are sealed under each resident's
+    data key, as the worker stores them. Refused while any worker of the group is running,
+    and for a partial replay.
     """
     if comparison.partial:
         raise RebuildRefused("--rebuild needs a full replay: leave out --from")
@@ -239,9 +241,12 @@ async def rebuild_live(settings: Settings, comparison: Comparison) -> int:
                 stored.decode_profile(latest[resident][0]).state
             ) == stored.state_digest(profile.state):
                 continue  # equal already: leave the live record as it is
+            partition = rebuilt.partitions[resident]
+            for entry, kept in carried(profile, outbox):  # a first-format profile's entries
+                await producer.send(topic, kept, entry, partition=partition)
             data_key = await keys.get(resident) if keys is not None else None
-            value = stored.encode_profile(profile, outbox, data_key)
-            await producer.send(topic, value, key, partition=rebuilt.partitions[resident])
+            value = stored.encode_profile(profile, data_key)
+            await producer.send(topic, value, key, partition=partition)
             written += 1
         await producer.flush()
     finally:
@@ -255,7 +260,7 @@ def _with_live(
     resident: str, state: ResidentState, latest: dict[str, tuple[bytes, int]]
 ) -> tuple[Profile, stored.Outbox]:
     """The rebuilt ``state`` with what the live record holds besides it (holdings, decision
-    count, erased ids, pending outbox), or alone when there is no live record."""
+    count, erased ids, a first-format record's outbox), or alone when there is no live record."""
     if resident not in latest:
         return Profile(resident, state), {}
     old, outbox = stored.decode_stored(latest[resident][0])

@@ -159,6 +159,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         last_audit,
         checkpoints,
         observer,
+        profiles.delete,
     )
     processor = Processor(
         settings,
@@ -166,11 +167,9 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         schedule,
         directory,
         functools.partial(topic_admin.ensure_delivery_topic, settings),
-        stages.known_sent,
         FaustSend(app),
         CachedKeys(settings),
         observer,
-        stages.drain,
         registry=registry,
     )
     guard = StallGuard(app, inputs, directory.ready.is_set)

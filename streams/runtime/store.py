@@ -29,6 +29,10 @@ class TableStore:
     def put(self, key: bytes, value: bytes) -> None:
         self._table.data[key] = value  # the local store: no changelog write of Faust's own
 
+    def delete(self, key: bytes) -> None:
+        """Drop ``key`` from the local store (its changelog tombstone is the stages' job)."""
+        self._table.data.pop(key, None)
+
     def items(self) -> Iterable[tuple[bytes, bytes | None]]:
         return list(self._table.data.items())
 

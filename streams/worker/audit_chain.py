@@ -247,8 +247,9 @@ HeadOutbox = dict[str, list[tuple[str, str, str]]]
 
 @dataclass(slots=True)
 class Head:
-    """What a partition keeps beside its profiles: the outbox of decisions recorded nowhere
-    else (they changed no profile), so their redelivery resends the same outputs."""
+    """What a partition kept beside its profiles in stores written before outbox entries had
+    keys of their own: the outbox of decisions that changed no profile (read, no longer
+    written: ``streams.worker.keeping``)."""
 
     outbox: HeadOutbox = field(default_factory=dict)
 

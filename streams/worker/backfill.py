@@ -28,7 +28,12 @@ async def backfill(profiles: ProfileStore, change: SubscriptionChange, request: 
     needle = f'"{change.authority}"'.encode()
     count = 0
     for key, raw in list(profiles.items()):
-        if raw and needle in raw and change.authority in stored.decode_profile(raw).state.grants:
+        if (
+            raw
+            and needle in raw
+            and stored.is_profile_key(key)
+            and change.authority in stored.decode_profile(raw).state.grants
+        ):
             await request(key.decode(), "subscription", change.id)
             count += 1
     log.info("backfill requested", authority=change.authority, count=count)

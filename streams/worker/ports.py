@@ -3,8 +3,8 @@
 - :class:`InputRecord`: one record of an input topic, as the consumer fetched it.
 - :class:`Registry`: the publisher registry view, fresh enough to judge a record's timestamp.
 - :class:`Acknowledgeable`: what the stages ack once an input's outputs are in Kafka.
-- :class:`ProfileStore`: the resident profiles (and each partition's audit head), read
-  and written *without* recording: the stages record what the worker decided.
+- :class:`ProfileStore`: the resident profiles (and the outbox entries, under keys of their
+  own), read and written *without* recording: the stages record what the worker decided.
 - :class:`Outlet`, :class:`ProducerBatch`, :class:`Delivered`: the producer's batch interface.
 - :class:`Send`: one record sent on its own (the worker's control requests).
 - :class:`Checkpoints`: told how far the stages got (fault injection stops the process there).

@@ -4,42 +4,42 @@ The stages carry out the rule :mod:`streams.worker.outbox` states. The order
 is what makes "nothing accepted is lost" and "no second effect" hold without
 Kafka transactions:
 
-1. the resident's new profile, which holds an *outbox* (the encoded outputs of
-   the decision), is written to the table's changelog;
-2. once the changelog has it, the outputs (deliveries, endings, audit records)
+1. the decision's outbox entry (the encoded outputs, under a key of its own) is
+   written to the table's changelog, then, once the changelog has it, the
+   resident's new profile: so a recorded profile always has its entry;
+2. once the changelog has both, the outputs (deliveries, endings, audit records)
    are sent;
-3. once Kafka has every output, the input is acked, so its offset may be
-   committed (Faust flushes the producer before it commits).
+3. once Kafka has every output, the entry is deleted (a tombstone on the
+   changelog, acknowledged before the input is) and the input is acked, so its
+   offset may be committed (Faust flushes the producer before it commits).
 
 A crash before (2) sent nothing: the input is decided afresh on restart, as if
-for the first time. A crash after (2) left the decision recorded: the input is
-seen again as a duplicate and its outbox is sent again (deliveries byte for
-byte, audit records linked afresh at the chain's end), which a subscriber
-applying by decision id and version ignores. No output ever leaves the worker
-that its recorded state does not account for.
+for the first time (an entry recorded without its profile is replaced). A crash
+after (2) left the decision recorded: the input is seen again as a duplicate and
+its entry is sent again (deliveries byte for byte, audit records linked afresh
+at the chain's end), which a subscriber applying by decision id and version
+ignores. No output ever leaves the worker that its recorded state does not
+account for. After (3) the stored state is the profile alone.
 
 Decisions go through the stages in *batches*: each stage takes every decision
 waiting for it, up to :data:`BATCH`, and handles them together, in input order.
-So under load one changelog write per resident stands for all of that
-resident's decisions in the batch (a profile holds the outboxes of every
-decision not yet known sent, so its last value accounts for them all), and the
-awaits, produce requests and acks are shared by the batch; when the worker is
-quiet a batch is one decision and nothing waits for company. The agent goes on
-deciding while earlier batches are in flight, and inputs are acked strictly in
-order.
+So under load one changelog write per key stands for all of the batch's
+decisions on it, and the awaits, produce requests and acks are shared by the
+batch; when the worker is quiet a batch is one decision and nothing waits for
+company. The agent goes on deciding while earlier batches are in flight, and
+inputs are acked strictly in order.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from rps.logs import get_logger
 from rps.settings import Settings
 from schemas.binding import structured_headers as structured
 from schemas.topics import Topics
-from streams.worker import audit_chain
+from streams.worker import audit_chain, entries
 from streams.worker.batches import Batches
 from streams.worker.observer import NoObserver, Observer
 from streams.worker.outbox import Pending
@@ -48,7 +48,6 @@ from streams.worker.ports import Checkpoints, Delivered, NoCheckpoints, Outlet
 log = get_logger("worker")
 
 BATCH = 500  # decisions handled together by a stage, at most
-_REMEMBERED = 100_000  # input ids whose outputs are known sent, so outboxes can drop them
 _TIP_SECONDS = 15.0  # one read of an audit partition's newest record, at most
 _TIP_ATTEMPTS = 4  # then the worker stops, and the group hands the partition on
 
@@ -66,7 +65,10 @@ class Stages:
         last_audit: Callable[[int], Awaitable[bytes | None]],
         checkpoints: Checkpoints | None = None,
         observer: Observer | None = None,
+        discard: Callable[[bytes], None] | None = None,
     ) -> None:
+        """``persisted`` is told the changelog offset each partition reached, ``discard``
+        removes a settled outbox entry from the local store."""
         self._audit = Topics(settings.topic_prefix).audit
         self._outlet = outlet
         self._changelog = changelog
@@ -85,7 +87,7 @@ class Stages:
             asyncio.Queue(maxsize=4)
         )
         self._tasks: list[asyncio.Task[None]] = []
-        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._discard = discard or (lambda key: None)
         self._checkpoints = checkpoints or NoCheckpoints()
         self._observer = observer or NoObserver()
         self._settled = self._recorded = 0
@@ -98,10 +100,6 @@ class Stages:
                 asyncio.create_task(self._ack_when_sent()),
             ]
         await self._decided.put(pending)
-
-    def known_sent(self, entry: str) -> bool:
-        """Whether every output of outbox ``entry`` is known to be in Kafka (the entry can go)."""
-        return entry in self._sent
 
     async def drain(self) -> None:
         """Wait until every input handed over is acked."""
@@ -146,13 +144,23 @@ class Stages:
                     self._decided.task_done()
 
     async def _record(self, batch: list[Pending]) -> None:
-        """Write the batch's changelog records, one per key (its last value), and wait for them."""
-        latest: dict[tuple[int, bytes], bytes] = {}
+        """Write the batch's outbox entries, then its profiles, one changelog record per key
+        (its last value), and wait for each."""
+        kept: dict[tuple[int, bytes], bytes] = {}
+        profiles: dict[tuple[int, bytes], bytes] = {}
         for pending in batch:
-            for key, value in pending.decision.writes:
-                latest[(pending.decision.partition, key)] = value
-        if not latest:
-            return
+            partition = pending.decision.partition
+            kept.update(((partition, key), value) for key, value in pending.decision.kept)
+            profiles.update(((partition, key), value) for key, value in pending.decision.writes)
+        for latest in (kept, profiles):  # entries first: a recorded profile has its entry
+            if latest:
+                await self._write(latest)
+        before = self._recorded
+        self._recorded += sum(1 for p in batch if p.decision.writes or p.decision.kept)
+        self._checkpoints.recorded(before, self._recorded)
+
+    async def _write(self, latest: Mapping[tuple[int, bytes], bytes | None]) -> None:
+        """Changelog records (a value of None deletes), acknowledged; the offsets passed on."""
         writes = Batches(self._outlet)
         for (partition, key), value in latest.items():
             await writes.add(self._changelog, key, value, None, partition)
@@ -162,9 +170,18 @@ class Stages:
             offsets[sent.partition] = max(last, offsets.get(sent.partition, -1))
         for partition, offset in offsets.items():
             self._persisted(partition, offset)
-        before = self._recorded
-        self._recorded += sum(1 for pending in batch if pending.decision.writes)
-        self._checkpoints.recorded(before, self._recorded)
+
+    async def _settle(self, batch: list[Pending]) -> None:
+        """Delete the outbox entries whose outputs Kafka now has, here and on the changelog."""
+        done: dict[tuple[int, bytes], bytes | None] = {
+            (p.decision.partition, entries.entry_key(p.decision.entry)): None
+            for p in batch
+            if p.decision.entry
+        }
+        for _, key in done:
+            self._discard(key)
+        if done:
+            await self._write(done)
 
     # -- the audit chain -----------------------------------------------------------------
 
@@ -210,15 +227,12 @@ class Stages:
             try:
                 for ack in acks:
                     await ack
+                await self._settle(batch)
                 self._observer.settled(batch)
                 for pending in batch:
                     self._settled += 1
                     self._checkpoints.settled(self._settled)
-                    if pending.decision.entry:
-                        self._sent[pending.decision.entry] = None
                     pending.event.ack()
-                while len(self._sent) > _REMEMBERED:
-                    self._sent.popitem(last=False)
             except BaseException as error:
                 await self._fail(error)
                 raise

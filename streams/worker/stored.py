@@ -1,22 +1,31 @@
-"""A resident's profile as the worker stores it (the table's values), and its outbox.
+"""A resident's profile as the worker stores it (the table's values): the profile alone.
 
-Compact JSON: the lattice state, the holdings, the decision count, the ids an
-erasure dropped, and the outbox of outputs not yet known sent. ``state_digest``
+The current format (2) is a compact JSON array, the format's number first::
+
+    [2, resident, sequence, claims, retractions, grants, withdrawals, seen, holdings, erased]
+
+Records are positional lists; instants are integer microseconds since the epoch
+(ISO 8601 text for the rare one not in UTC, so it is given back as it came);
+``seen`` (the fingerprint of every input id) leaves out what the claims,
+retractions, grants and withdrawals already say (each carries its own id and
+fingerprint), holding only the rest (``null`` for a record's id not seen, which
+the core never makes). The outbox is not here: each entry has a key of its own
+(:mod:`streams.worker.entries`). Values of the first format (a JSON object,
+with its outbox inside) are still read (:mod:`streams.worker.stored_v1`), and
+written in this one the next time their resident is decided. ``state_digest``
 is what replay compares.
 
 Given the resident's data key, each claim's value is stored sealed
-(``{"$sealed": envelope}``, the claim's id bound) and each kept output's bytes
-too (the input's id bound). Reading leaves them sealed: the core never looks at
-a value, so only what is sent is opened (``opened_value``, ``opened_entry``),
-and a value sealed once is stored as it is from then on. A value whose key is
-gone (an erasure) stays sealed, opaque.
+(``{"$sealed": envelope}``, the claim's id bound). Reading leaves them sealed:
+the core never looks at a value, so only what is sent is opened
+(``opened_value``), and a value sealed once is stored as it is from then on. A
+value whose key is gone (an erasure) stays sealed, opaque.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -31,21 +40,40 @@ from streams.core import (
     ResidentState,
     Retraction,
 )
+from streams.worker import entries, stored_v1
+from streams.worker.audit_chain import is_reserved
+from streams.worker.outbox import Entry
 
+FORMAT = 2
+"""The format profiles are written in (the first element of the stored array)."""
 
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
-
-
-Outbox = dict[str, list[tuple[str, str, str]]]
-"""Outputs decided but not yet known to be in Kafka, by input id: (topic, key, value)."""
-
+Outbox = dict[str, Entry]
+"""A first-format profile's outbox: outputs not yet known sent, by input id."""
 
 SEALED = "$sealed"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_ZERO = timedelta(0)
+
+
+def _ts(value: datetime | None) -> int | str | None:
+    """An instant as integer microseconds (UTC), or its ISO text when it carries another offset."""
+    if value is None:
+        return None
+    if value.utcoffset() == _ZERO:
+        return (value - _EPOCH) // _MICROSECOND
+    return value.isoformat()
+
+
+def _at(value: int | str) -> datetime:
+    if isinstance(value, int):
+        return _EPOCH + value * _MICROSECOND
+    return datetime.fromisoformat(value)
+
+
+def _dt(value: int | str | None) -> datetime | None:
+    return None if value is None else _at(value)
 
 
 def _sealed(key: DataKey | None, claim: Claim) -> Any:
@@ -68,160 +96,141 @@ def opened_value(key: DataKey | None, value: Any, resident: str, claim_id: str) 
         return value  # erased (or not ours): stays sealed, opaque
 
 
-def _sealed_outbox(
-    outbox: Outbox,
-    key: DataKey | None,
-    resident: str,
-    plain: frozenset[str],
-    sealed: frozenset[str] = frozenset(),
-) -> Outbox:
-    """Each kept output's bytes sealed (bound to resident and input), but those of ``plain``
-    and those for the topics in ``sealed`` (their records hold nothing personal unsealed)."""
-    if key is None:
-        return outbox
-    return {
-        i: entry
-        if i in plain
-        else [
-            (
-                t,
-                k,
-                v
-                if v.startswith(SEALED) or t in sealed
-                else SEALED + seal(key, v, resident, f"outbox|{i}"),
-            )
-            for t, k, v in entry
-        ]
-        for i, entry in outbox.items()
-    }
-
-
-def opened_entry(
-    key: DataKey | None, resident: str, input_id: str, entry: list[tuple[str, str, str]]
-) -> list[tuple[str, str, str]]:
-    """One input's kept outputs, their sealed bytes opened where ``key`` opens them."""
-    if key is None:
-        return entry
-    records = []
-    for t, k, v in entry:
-        if v.startswith(SEALED):
-            with contextlib.suppress(SealingError):  # erased: stays sealed
-                v = open_sealed(key, v[len(SEALED) :], resident, f"outbox|{input_id}")
-        records.append((t, k, v))
-    return records
-
-
-def encode_profile(
-    profile: Profile,
-    outbox: Outbox | None = None,
-    key: DataKey | None = None,
-    plain: frozenset[str] = frozenset(),
-    sealed: frozenset[str] = frozenset(),
-) -> bytes:
-    """A profile as compact JSON: the lattice state, the holdings, the decision count, and
-    the outbox of outputs that must be sent again if their input is seen again; with the
-    resident's data ``key``, each claim's value and each kept output sealed (but the
-    outputs of the inputs in ``plain``: an erasure's, whose key is about to go; and those
-    for the topics in ``sealed``, whose records are sealed already: the facts log's)."""
+def encode_profile(profile: Profile, key: DataKey | None = None) -> bytes:
+    """A profile in the current format; with the resident's data ``key``, each claim's value
+    sealed."""
     state = profile.state
+    claims = [
+        [
+            c.id,
+            c.attribute,
+            _sealed(key, c),
+            c.level,
+            c.source,
+            c.method,
+            _ts(c.verified_at),
+            c.digest,
+        ]
+        for c in state.claims.values()
+    ]
+    retractions = [
+        [x.id, x.claim_id, x.attribute, x.source, x.reason, _ts(x.issued_at), x.digest]
+        for x in state.retractions.values()
+    ]
+    grants = [
+        [
+            g.id,
+            g.authority,
+            sorted(g.attributes),
+            g.purpose,
+            g.local_reference,
+            _ts(g.expires_at),
+            _ts(g.issued_at),
+            g.digest,
+            g.source,
+        ]
+        for g in state.grants.values()
+    ]
+    withdrawals = [
+        [a, attr, w.id, sorted(w.attributes), _ts(w.issued_at), w.digest, w.source]
+        for (a, attr), w in state.withdrawals.items()
+    ]
+    holdings = {
+        a: [h.local_reference, sorted(h.consented), dict(h.values)]
+        for a, h in profile.holdings.items()
+    }
     return orjson.dumps(
-        {
-            "o": _sealed_outbox(outbox or {}, key, profile.resident, plain, sealed),
-            "r": profile.resident,
-            "q": profile.sequence,
-            "c": [
-                [
-                    c.id,
-                    c.attribute,
-                    _sealed(key, c),
-                    c.level,
-                    c.source,
-                    c.method,
-                    _ts(c.verified_at),
-                    c.digest,
-                ]
-                for c in state.claims.values()
-            ],
-            "x": [
-                [x.id, x.claim_id, x.attribute, x.source, x.reason, _ts(x.issued_at), x.digest]
-                for x in state.retractions.values()
-            ],
-            "g": [
-                [
-                    g.id,
-                    g.authority,
-                    sorted(g.attributes),
-                    g.purpose,
-                    g.local_reference,
-                    _ts(g.expires_at),
-                    _ts(g.issued_at),
-                    g.digest,
-                    g.source,
-                ]
-                for g in state.grants.values()
-            ],
-            "w": [
-                [a, attr, w.id, sorted(w.attributes), _ts(w.issued_at), w.digest, w.source]
-                for (a, attr), w in state.withdrawals.items()
-            ],
-            "s": dict(state.seen),
-            "h": {
-                a: [h.local_reference, sorted(h.consented), dict(h.values)]
-                for a, h in profile.holdings.items()
-            },
-            **({"e": sorted(profile.erased)} if profile.erased else {}),
-        }
+        [
+            FORMAT,
+            profile.resident,
+            profile.sequence,
+            claims,
+            retractions,
+            grants,
+            withdrawals,
+            _unsaid(state),
+            holdings,
+            sorted(profile.erased),
+        ]
     )
 
 
-MAX_RECORD_BYTES = 900 * 1024
-"""A stored profile larger than this waits for the outputs in flight (its outbox) to be sent."""
+def _said(state: ResidentState) -> dict[str, str]:
+    """The ids and fingerprints the state's records carry."""
+    said = {c.id: c.digest for c in state.claims.values()}
+    said |= {x.id: x.digest for x in state.retractions.values()}
+    said |= {g.id: g.digest for g in state.grants.values()}
+    said |= {w.id: w.digest for w in state.withdrawals.values()}
+    return said
+
+
+def _unsaid(state: ResidentState) -> dict[str, str | None]:
+    """What ``seen`` holds that the records do not say (``None``: a record's id not seen)."""
+    said = _said(state)
+    rest: dict[str, str | None] = {i: d for i, d in state.seen.items() if said.get(i) != d}
+    rest |= {i: None for i in said if i not in state.seen}
+    return rest
+
+
+def decode_stored(raw: bytes) -> tuple[Profile, Outbox]:
+    """A stored profile and, for one of the first format, the outbox it kept (sealed values
+    left sealed; empty for the current format, whose entries are stored on their own)."""
+    d = orjson.loads(raw)
+    if isinstance(d, dict):
+        return stored_v1.profile(d), stored_v1.outbox(d)
+    return _profile(d), {}
+
+
+def decode_profile(raw: bytes) -> Profile:
+    """The inverse of ``encode_profile``; a first-format value read too (its outbox aside)."""
+    d = orjson.loads(raw)
+    return stored_v1.profile(d) if isinstance(d, dict) else _profile(d)
+
+
+def _profile(d: list[Any]) -> Profile:
+    if d[0] != FORMAT:
+        raise ValueError(f"stored profile format {d[0]} is not known")
+    _, resident, sequence, cs, xs, gs, ws, rest, hs, erased = d
+    at = _at
+    claims = {c[0]: Claim(c[0], resident, c[1], c[2], c[3], c[4], c[5], at(c[6]), c[7]) for c in cs}
+    retractions = {
+        x[0]: Retraction(x[0], resident, x[1], x[2], x[3], x[4], at(x[5]), x[6]) for x in xs
+    }
+    grants = {
+        g[1]: ConsentGrant(
+            g[0], resident, g[1], frozenset(g[2]), g[3], g[4], _dt(g[5]), at(g[6]), g[7], g[8]
+        )
+        for g in gs
+    }
+    withdrawals = {
+        (w[0], w[1]): ConsentWithdrawal(w[2], resident, w[0], frozenset(w[3]), at(w[4]), w[5], w[6])
+        for w in ws
+    }
+    seen = _said(ResidentState(claims, retractions, grants, withdrawals))
+    for record_id, digest in rest.items():
+        if digest is None:
+            seen.pop(record_id, None)
+        else:
+            seen[record_id] = digest
+    holdings = {a: Holding(h[0], frozenset(h[1]), h[2]) for a, h in hs.items()}
+    state = ResidentState(claims, retractions, grants, withdrawals, seen)
+    return Profile(resident, state, holdings, sequence, frozenset(erased))
+
+
+def is_profile_key(key: bytes | None) -> bool:
+    """Whether a table key holds a resident's profile (not a chain head or an outbox entry)."""
+    return bool(key) and not is_reserved(key) and not entries.is_entry_key(key)
+
 
 MAX_STATE_BYTES = 512 * 1024
-"""The most a resident's lattice state may take, encoded: the stored record (state, holdings
-and outbox) must stay under Kafka's 1 MiB record limit, or the worker could not store it."""
+"""The most a resident's lattice state may take, encoded: the stored profile (state and
+holdings) must stay under Kafka's 1 MiB record limit, or the worker could not store it."""
 
 
 def state_too_large(resident: str, state: ResidentState) -> bool:
     """Whether ``state``, encoded alone, passes ``MAX_STATE_BYTES`` (the input that would make
     it so is refused as ``state_too_large``, live and in replay alike)."""
     return len(encode_profile(Profile(resident, state))) > MAX_STATE_BYTES
-
-
-def decode_stored(raw: bytes) -> tuple[Profile, Outbox]:
-    """A stored profile and its outbox (sealed values left sealed)."""
-    d = orjson.loads(raw)
-    outbox: Outbox = {k: [(r[0], r[1], r[2]) for r in v] for k, v in d.get("o", {}).items()}
-    return _profile(d), outbox
-
-
-def decode_profile(raw: bytes) -> Profile:
-    """The inverse of ``encode_profile`` (the outbox aside)."""
-    return _profile(orjson.loads(raw))
-
-
-def _profile(d: dict[str, Any]) -> Profile:
-    resident = d["r"]
-    at = datetime.fromisoformat
-    claims = {
-        c[0]: Claim(c[0], resident, c[1], c[2], c[3], c[4], c[5], at(c[6]), c[7]) for c in d["c"]
-    }
-    retractions = {
-        x[0]: Retraction(x[0], resident, x[1], x[2], x[3], x[4], at(x[5]), x[6]) for x in d["x"]
-    }
-    grants = {
-        g[1]: ConsentGrant(
-            g[0], resident, g[1], frozenset(g[2]), g[3], g[4], _dt(g[5]), at(g[6]), g[7], g[8]
-        )
-        for g in d["g"]
-    }
-    withdrawals = {
-        (w[0], w[1]): ConsentWithdrawal(w[2], resident, w[0], frozenset(w[3]), at(w[4]), w[5], w[6])
-        for w in d["w"]
-    }
-    holdings = {a: Holding(h[0], frozenset(h[1]), h[2]) for a, h in d["h"].items()}
-    state = ResidentState(claims, retractions, grants, withdrawals, d["s"])
-    return Profile(resident, state, holdings, d["q"], frozenset(d.get("e", ())))
 
 
 def state_digest(state: ResidentState) -> str:

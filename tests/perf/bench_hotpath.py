@@ -2,8 +2,8 @@
 
 It runs, in one process, what ``streams.worker.processor.Processor.handle`` and its send stage do
 for every input (decode the input, read the stored profile, decide, encode the outputs,
-seal the input whole for the facts log when it changed the state, encode the profile with its
-outbox, link the audit records) over the benchmark's own
+seal the input whole for the facts log when it changed the state, encode the profile and the
+outbox entry, link the audit records) over the benchmark's own
 workload (``tests.perf.workload``), and prints each step's cost per event, without and
 with the stored values sealed under each resident's data key (``RPS_SEAL_PROFILES``; the
 keys come from an in-memory cache, as the worker's do once a resident is known)::
@@ -27,7 +27,7 @@ from dataclasses import replace
 from rps.sealing import DataKey, new_data_key
 from schemas.topics import Topics
 from streams.core import Directory, Outcome, Profile, SubscriptionChange, apply_all, decide
-from streams.worker import audit_chain, audit_records, codec, facts_log, stored
+from streams.worker import audit_chain, audit_records, codec, entries, facts_log, stored
 from tests.perf import workload
 
 _KEYS = audit_chain.Keys("k1", {"k1": b"bench-key"})
@@ -115,12 +115,12 @@ def run(events: int, residents: int, authorities: int, sealed: bool = False) -> 
         with timed("facts log record"):
             logged = _logged(record, item.id, profile, outcome, keys, now)
         outputs += len(encoded) + len(logged)
-        kept = {item.id: [("t", k.decode(), v.decode()) for k, v in encoded]}
-        kept[item.id] += [("f", item.resident, v.decode()) for v in logged]
+        kept: list[tuple[str, bytes | None, bytes | None]] = [("t", k, v) for k, v in encoded]
+        kept += [("f", key, v) for v in logged]
         with timed("encode profile"):
-            store[key] = stored.encode_profile(
-                outcome.profile, kept, data_key, sealed=frozenset({"f"})
-            )
+            store[key] = stored.encode_profile(outcome.profile, data_key)
+        with timed("encode outbox entry"):
+            entries.encode_entry(kept, True, item.id, data_key, item.resident, frozenset({"f"}))
         with timed("link audit records"):
             for _, value in encoded[len(outcome.endings) + len(outcome.deliveries) :]:
                 _, tip = audit_chain.link_bytes(value, tip, _KEYS)

@@ -2,9 +2,11 @@
 
 One scenario of the suite (a store, residents, councils) is started as the suite starts it,
 then ``--rounds`` batches of ``--events`` are sent one after the other to the same worker,
-and each round prints the worker's events per second and CPU time per event. Run it on the
-code before and after a change, alternately, and compare the CPU figures (the steadier
-ones on a shared machine)::
+and each round prints the worker's events per second, CPU time per event and RSS, and what
+the round left in the worker's table (``tests.perf.footprint``): changelog bytes written per
+event, the average size of the profiles it wrote, and the outbox entries not yet deleted.
+Run it on the code before and after a change, alternately, and compare the CPU figures (the
+steadier ones on a shared machine)::
 
     .venv/bin/python -m tests.perf.rounds                       # memory, 10,000 residents, 5 LAs
     .venv/bin/python -m tests.perf.rounds --store rocksdb:// --residents 1000000
@@ -24,7 +26,7 @@ from typing import Any
 from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
-from tests.perf import broker, scenario, workload
+from tests.perf import broker, footprint, scenario, workload
 
 
 async def run(
@@ -47,14 +49,19 @@ async def run(
             print(f"{plan.name}: {rounds} rounds of {events:,} events", flush=True)
             for n in range(1, rounds + 1):
                 records = workload.mix(events, residents, running.councils, topics, seed=n)
+                before = await footprint.ends(running.settings)
                 live = await scenario.measure(running, records)
                 rss, _ = running.memory_mib()
-                figures.append({**live, "rss_mib": rss})
+                table = await footprint.measure(running.settings, before)
+                figures.append({**live, "rss_mib": rss, "footprint": table})
                 print(
                     f"round {n}: {live['events_per_second']:>8,.0f} events/s "
                     f"{live['worker_cpu_us_per_event']:>7,.0f} us CPU per event "
                     f"{live['outputs'] / live['events']:>5.1f} outputs per event "
-                    f"{rss:>6,.0f} MiB",
+                    f"{rss:>6,.0f} MiB; changelog {table.per_event(len(records)):>6,.0f} B "
+                    f"per event, profile {table.average_profile():>6,.0f} B "
+                    f"({table.profiles:,} written), outbox entries left {table.entries_left:,} "
+                    f"({table.entry_bytes_left:,} B)",
                     flush=True,
                 )
         finally:

@@ -20,7 +20,9 @@ def test_the_hot_path_benchmark_times_every_step(sealed: bool) -> None:
         "decode stored profile",
         "decide",
         "encode outputs",
+        "facts log record",
         "encode profile",
+        "encode outbox entry",
         "link audit records",
     ]
     assert all(figures[step] > 0 for step in steps)
@@ -40,11 +42,14 @@ async def test_the_faust_floor_measures_each_mode(
 
 
 async def test_rounds_time_one_worker_round_after_round(local_services: Settings) -> None:
-    """Each round through the same running worker is decided and timed."""
+    """Each round through the same running worker is decided and timed, and what it wrote to
+    the table is read back: profiles, and no outbox entry left once the round is settled."""
     figures = await rounds.run("memory://", 100, 2, 100, 2, local_services)
     assert [f["events"] for f in figures] == [100, 100]
     assert all(f["outputs"] > f["events"] for f in figures)
     assert all(f["worker_cpu_us_per_event"] > 0 for f in figures)
+    assert all(f["footprint"].profiles > 0 and f["footprint"].bytes > 0 for f in figures)
+    assert [f["footprint"].entries_left for f in figures] == [0, 0]
 
 
 async def test_the_webhook_benchmark_drains_and_times_deliveries(

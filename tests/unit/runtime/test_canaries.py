@@ -87,10 +87,14 @@ def test_faust_skips_events_of_an_older_generation() -> None:
 async def test_table_stores_can_be_written_and_told_their_persisted_offset(
     app: faust.App,
 ) -> None:
-    """TableStore writes ``table.data`` directly and calls ``set_persisted_offset``."""
+    """TableStore writes and deletes through ``table.data`` directly (a delete outside any
+    event, as the stages drop a settled outbox entry) and calls ``set_persisted_offset``."""
     table = app.Table("canary", default=None, key_type=bytes, value_type=bytes)
     table.data[b"k"] = b"v"
     assert table.get(b"k") == b"v"
+    assert table.data.pop(b"k", None) == b"v"
+    assert table.get(b"k") is None
+    assert table.data.pop(b"absent", None) is None
     assert callable(table.data.set_persisted_offset)  # type: ignore[attr-defined]
     assert callable(Store.set_persisted_offset)
 

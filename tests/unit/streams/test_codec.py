@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import schemas
 from schemas import strategies
 from streams.core import (
+    EMPTY,
     AuditDecision,
     AuditEntry,
     Claim,
@@ -21,28 +22,69 @@ from streams.core import (
     Reevaluate,
     SubscriptionChange,
     decide_all,
+    fold,
     rejection,
     subscription_rejection,
 )
 from streams.worker import audit_records, codec, stored
 from streams.worker.errors import OutputRejected
 from tests.unit.core.strategies import NOW, RESIDENT, directories, worlds
+from tests.unit.streams import first_format
 
 NOW_UTC = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 @given(worlds(), directories())
-def test_a_profile_and_its_outbox_survive_the_table_encoding(
+def test_a_profile_survives_the_table_encoding_and_is_smaller_than_the_first_format(
     facts: list[Fact], directory: Directory
 ) -> None:
-    """encode_profile/decode_stored give back the same profile and outbox."""
+    """encode_profile/decode_stored give back the same profile, with no outbox inside it, in
+    fewer bytes than the first format took for the same profile."""
     outcomes = decide_all(Profile(RESIDENT), facts, directory, NOW)
     profile = outcomes[-1].profile if outcomes else Profile(RESIDENT)
-    outbox = {"e1": [("t", "k", "v")]}
-    again, box = stored.decode_stored(stored.encode_profile(profile, outbox))
+    raw = stored.encode_profile(profile)
+    again, box = stored.decode_stored(raw)
     assert again == profile
-    assert box == outbox
+    assert again.state.seen == profile.state.seen
+    assert box == {}
+    assert stored.decode_profile(raw) == profile
     assert stored.state_digest(again.state) == stored.state_digest(profile.state)
+    assert len(raw) <= len(first_format.encode_profile(profile))
+
+
+@given(worlds(), directories())
+def test_a_profile_of_the_first_format_is_read_as_it_is_with_its_outbox(
+    facts: list[Fact], directory: Directory
+) -> None:
+    """A value written before the compact format decodes to the same profile and gives its
+    outbox back (as bytes), so stores need no migration."""
+    outcomes = decide_all(Profile(RESIDENT), facts, directory, NOW)
+    profile = outcomes[-1].profile if outcomes else Profile(RESIDENT)
+    raw = first_format.encode_profile(profile, {"e1": [("t", "k", '{"v":1}')]})
+    again, box = stored.decode_stored(raw)
+    assert again == profile
+    assert box == {"e1": [("t", b"k", b'{"v":1}')]}
+    assert stored.decode_profile(raw) == profile
+    assert stored.decode_profile(stored.encode_profile(again)) == profile
+
+
+def test_an_instant_keeps_its_offset_and_microseconds_through_the_table_encoding() -> None:
+    """Instants in UTC are stored as integers, others as text, and both come back exactly
+    (an output built from them again writes them as before)."""
+    paris = dt.timezone(dt.timedelta(hours=1))
+    for verified_at in (
+        dt.datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 1, 13, 0, 0, 1, tzinfo=paris),
+    ):
+        claim = Claim("c1", RESIDENT, "email", "a@example.org", 1, "src", "m", verified_at, "d")
+        state = fold(EMPTY, claim)
+        again = stored.decode_profile(stored.encode_profile(Profile(RESIDENT, state)))
+        kept = again.state.claims["c1"].verified_at
+        assert (kept, kept.utcoffset(), kept.isoformat()) == (
+            verified_at,
+            verified_at.utcoffset(),
+            verified_at.isoformat(),
+        )
 
 
 @given(strategies.inbound_events())

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Iterable
 from dataclasses import dataclass, field, replace
 
+import orjson
 import pytest
 
 import schemas
@@ -17,9 +18,10 @@ from schemas.registry import KeyRecorded, PublisherRegistered, RegistryView, Rol
 from schemas.signing import SigningKey, sign_value
 from schemas.topics import Topics
 from streams.core import SubscriptionChange, apply_all
-from streams.worker import facts_log, stored
+from streams.worker import audit_chain, codec, entries, facts_log, keeping, stored
 from streams.worker.directory import Poll, SubscriptionDirectory
 from streams.worker.processor import Processor
+from tests.unit.streams import first_format
 from tests.unit.streams.memory_keys import MemoryKeys
 
 pytestmark = pytest.mark.asyncio
@@ -112,10 +114,8 @@ def processor(
     store: Store,
     registry: Registry | None = None,
     keys: MemoryKeys | None = None,
-    *,
-    sent: bool = False,
 ) -> Processor:
-    """A processor over ``store``; ``sent``: every outbox entry is known to be in Kafka."""
+    """A processor over ``store`` (its residents' keys unless ``keys`` are given)."""
     directory = SubscriptionDirectory(SETTINGS, no_follow)
     directory.directory = apply_all(
         [
@@ -130,7 +130,6 @@ def processor(
         {},
         directory,
         ensure_topic,
-        lambda entry: sent,
         never_sent,
         keys or store.keys,
         registry=registry,
@@ -166,8 +165,9 @@ def inputs(resident: str) -> list[Record]:
 
 
 async def test_a_decision_says_what_to_record_and_what_to_send() -> None:
-    """A claim Wirral may see: its profile is recorded (with the outputs in its outbox) and
-    a delivery and audit records are to be sent, under the claim's own outbox entry."""
+    """A claim Wirral may see: its outputs are kept under the decision's own outbox entry,
+    recorded before the profile (which holds no outbox), and a delivery and audit records
+    are to be sent."""
     resident = str(uuid.uuid4())
     store = Store()
     worker = processor(store)
@@ -178,16 +178,33 @@ async def test_a_decision_says_what_to_record_and_what_to_send() -> None:
     assert TOPICS.deliveries(WIRRAL) in topics
     assert TOPICS.audit in topics
     assert decision.partition == 0
-    (key, value), *_ = decision.writes
+    ((key, value),) = decision.writes
     assert key == resident.encode()
     assert store.get(key) == value  # the next input sees it at once
     _, outbox = stored.decode_stored(value)
-    assert decision.entry in outbox
+    assert outbox == {}  # the profile alone
+    assert orjson.loads(value)[0] == stored.FORMAT
+    item = codec.decode_inbound(claim.value)
+    assert not isinstance(item, SubscriptionChange)
+    assert decision.entry == keeping.entry_id(item)
+    ((entry_key, kept),) = decision.kept
+    assert entry_key == entries.entry_key(decision.entry)
+    assert store.get(entry_key) == kept
+    found = entries.decode_entry(kept)
+    assert found.changed
+    key_now = await store.keys.key_for(resident, create=False)
+    sent = [(t, k, v) for t, k, v, _ in decision.records]
+    assert entries.opened(key_now, resident, found) == sent
+    facts, delivery = found.outputs[0], found.outputs[1]
+    assert facts[0] == TOPICS.facts
+    assert facts == sent[0]  # sealed already: kept as it is, not sealed again
+    assert delivery[0] == TOPICS.deliveries(WIRRAL)
+    assert (delivery[2] or b"").startswith(entries.SEALED)  # the delivered value kept sealed
 
 
 async def test_an_input_seen_again_is_given_the_same_outputs_not_a_second_decision() -> None:
     """After a restart, a recorded input comes again: the outputs are the stored ones, byte
-    for byte, and the profile is not changed again."""
+    for byte, its entry and profile are recorded again, and the profile is not changed."""
     resident = str(uuid.uuid4())
     store = Store()
     grant, claim = inputs(resident)
@@ -199,7 +216,53 @@ async def test_an_input_seen_again_is_given_the_same_outputs_not_a_second_decisi
     assert [(t, k, v) for t, k, v, _ in again.records] == [
         (t, k, v) for t, k, v, _ in first.records
     ]
-    assert store.data[resident.encode()] == recorded[resident.encode()]
+    assert again.kept == first.kept
+    assert again.writes == first.writes
+    assert store.data == recorded
+
+
+async def test_an_entry_recorded_without_its_profile_is_decided_afresh() -> None:
+    """A crash after the entry was recorded but before the profile was: the profile never saw
+    the input, so the entry is stale; the input is decided again and its entry replaced."""
+    resident = str(uuid.uuid4())
+    store = Store()
+    grant, claim = inputs(resident)
+    await processor(store).handle(grant)
+    before = dict(store.data)
+    first = await processor(store).handle(claim)
+    store.data = {**before, **dict(first.kept)}  # the entry, not the profile
+    again = await processor(store).handle(claim)
+    assert again.writes  # decided afresh: the profile is recorded now
+    assert again.entry == first.entry
+    assert {t for t, *_ in again.records} == {t for t, *_ in first.records}
+    assert stored.decode_profile(store.data[resident.encode()]).sequence == 2
+
+
+async def test_a_first_format_profile_gives_its_kept_outputs_and_moves_them_to_their_keys() -> None:
+    """A store written before entries had keys of their own: an input seen again is given
+    the outputs its first-format profile kept, byte for byte; the profile is written again
+    in the current format and every kept entry moves under its own key."""
+    resident = str(uuid.uuid4())
+    store = Store()
+    grant, claim = inputs(resident)
+    granted = await processor(store).handle(grant)
+    decided = await processor(store).handle(claim)
+    profile = stored.decode_profile(store.data[resident.encode()])
+    grant_id = codec.decode_inbound(grant.value).id
+    claim_id = codec.decode_inbound(claim.value).id
+    as_text = [(t, (k or b"").decode(), (v or b"").decode()) for t, k, v, _ in decided.records]
+    outbox = {claim_id: as_text, grant_id: [("audit", "", '{"a":1}')]}
+    store.data = {resident.encode(): first_format.encode_profile(profile, outbox)}
+    again = await processor(store).handle(claim)
+    assert [(t, k, v) for t, k, v, _ in again.records] == [
+        (t, k, v) for t, k, v, _ in decided.records
+    ]
+    assert again.entry == decided.entry
+    assert orjson.loads(store.data[resident.encode()])[0] == stored.FORMAT
+    assert sorted(k for k, _ in again.kept) == sorted(
+        [entries.entry_key(decided.entry), entries.entry_key(granted.entry)]
+    )
+    assert all(store.data[k] == v for k, v in again.kept)
 
 
 async def test_a_poison_input_is_dead_lettered_and_filed_under_its_resident_once() -> None:
@@ -215,6 +278,21 @@ async def test_a_poison_input_is_dead_lettered_and_filed_under_its_resident_once
     assert dead_headers["rps.dlq.reason"] == b"invalid_event"
     again = await processor(store).handle(poison)
     assert again.records[1][:3] == first.records[1][:3]
+    assert again.kept == first.kept
+
+
+async def test_a_poison_input_kept_in_a_first_format_chain_head_is_given_the_same_outputs() -> None:
+    """A store written before entries had keys of their own kept a rejection's outputs in its
+    partition's chain head: seen again, the input is given those outputs, not new ones."""
+    resident = str(uuid.uuid4())
+    poison = Record(TOPICS.attributes, 2, 41, resident.encode(), b"{not json")
+    entry = f"kafka:{TOPICS.attributes}:2:41"
+    head = audit_chain.Head({entry: [(TOPICS.audit, resident, '{"kept":"before"}')]})
+    store = Store({audit_chain.head_key(2): audit_chain.encode_head(head)})
+    again = await processor(store).handle(poison)
+    assert again.records[1][:3] == (TOPICS.audit, resident.encode(), b'{"kept":"before"}')
+    assert again.entry == entry
+    assert [k for k, _ in again.kept] == [entries.entry_key(entry)]
 
 
 async def test_enforcing_trust_an_unproven_input_is_refused_and_a_signed_one_names_its_key() -> (

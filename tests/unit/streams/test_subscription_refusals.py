@@ -15,6 +15,7 @@ from producers import events as build
 from rps.settings import Settings
 from schemas.registry import KeyRecorded, PublisherRegistered, RegistryView, Role
 from schemas.signing import SigningKey, sign_value
+from streams.worker import entries
 from streams.worker.directory import SubscriptionDirectory
 from streams.worker.outbox import Decision
 from streams.worker.processor import Processor
@@ -66,7 +67,6 @@ def processor(store: Store, registry: Registry | None = None) -> Processor:
         {},
         SubscriptionDirectory(Settings(), no_follow),
         ensure_topic,
-        lambda entry: False,
         never_sent,
         MemoryKeys(),
         registry=registry,
@@ -119,11 +119,14 @@ async def test_a_change_for_another_authority_is_dead_lettered_and_audited_under
     assert (audit.data.attribute, audit.data.assurance) == ("email", "low")
     assert decision.partition == 3
     assert decision.entry == f"kafka:{TOPICS.subscriptions}:3:7"
-    assert decision.writes, "the audit is kept in the partition's head until sent"
+    ((kept_key, kept),) = decision.kept
+    assert kept_key == entries.entry_key(decision.entry)
+    assert store.get(kept_key) == kept, "the audit is kept under its own entry until sent"
+    assert entries.decode_entry(kept).outputs == [(t, k, v) for t, k, v, _ in decision.records[1:]]
 
 
 async def test_a_refusal_seen_again_gets_the_same_audit_record_not_a_second_one() -> None:
-    """After a restart the same record comes again: the audit record kept in the head is
+    """After a restart the same record comes again: the audit record kept in its entry is
     given again, byte for byte, so its id (and content) is the one already decided."""
     store = Store()
     _, record = subscription(WIRRAL)
@@ -150,7 +153,12 @@ async def test_an_admitted_change_or_a_tombstone_leaves_nothing_to_record_or_sen
     _, record = subscription(LIVERPOOL)
     for read in (record, replace(record, value=None)):
         decision = await processor(store, Registry()).handle(read)
-        assert (decision.records, decision.writes, decision.entry) == ([], [], "")
+        assert (decision.records, decision.writes, decision.kept, decision.entry) == (
+            [],
+            [],
+            [],
+            "",
+        )
     assert store.data == {}
 
 
