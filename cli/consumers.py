@@ -134,7 +134,8 @@ def readmodel_command(
         stats = asyncio.run(run_read_model(settings, db, stop_at_end=stop_at_end, rebuild=rebuild))
     typer.echo(
         f"read model: {stats.records} records read, {stats.written} recorded, "
-        f"{stats.skipped} passed by, {stats.dead_lettered} dead-lettered"
+        f"{stats.skipped} passed by ({stats.forgotten} of erased residents), "
+        f"{stats.dead_lettered} dead-lettered"
     )
 
 

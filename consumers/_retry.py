@@ -10,11 +10,13 @@ import stamina
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from consumers.errors import TransientFailure
+from rps.keystore import KeyStoreUnavailable
 from rps.logs import get_logger
 
-_TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError)
-"""The database is away or busy. An integrity error is not among them: a write that breaks a
-constraint is tried again alone (``consumer_poison_attempts``), and then dead-lettered."""
+_TRANSIENT = (OperationalError, InterfaceError, OSError, TimeoutError, KeyStoreUnavailable)
+"""The database (or the key store in it) is away or busy. An integrity error is not among
+them: a write that breaks a constraint is tried again alone (``consumer_poison_attempts``),
+and then dead-lettered."""
 
 log = get_logger("consumers.runner")
 

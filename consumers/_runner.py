@@ -91,6 +91,8 @@ class RunStats:
     batches: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     """Dead-lettered records by reason."""
+    forgotten: int = 0
+    """Sealed records passed by because their resident was erased (counted in ``skipped``)."""
 
 
 class Runner(Generic[T]):

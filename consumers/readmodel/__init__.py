@@ -1,11 +1,14 @@
 """The hub's read model: each resident's profile, consents and full decision history in SQL.
 
-``rps readmodel`` runs ``run_read_model``: it reads the attributes, consents,
-audit and acknowledgements topics into the hub's database (``RPS_DATABASE_URL``),
-each fact once, in the tables of ``consumers.readmodel._tables``. It is
-rebuildable: ``rebuild=True`` empties the tables and reads every topic again
-from the beginning. ``open_read_model`` gives the queries the resident pages
-and operators use; ``export`` a resident's own copy of all of it.
+``rps readmodel`` runs ``run_read_model``: it reads the facts log (claims,
+retractions and consents, each opened with its resident's data key from the key
+store, and erasures), the audit topic and the acknowledgements topic into the
+hub's database (``RPS_DATABASE_URL``), each fact once, in the tables of
+``consumers.readmodel._tables``. It is rebuildable: ``rebuild=True`` empties the
+tables and reads every topic again from the beginning; the facts log is kept for
+ever, so a rebuild recovers every claim and consent whose resident was not erased.
+``open_read_model`` gives the queries the resident pages and operators use;
+``export`` a resident's own copy of all of it.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from aiokafka import AIOKafkaProducer
 from consumers._database import create_engine
 from consumers._runner import Positions, Runner, RunStats
 from consumers.readmodel._export import export
-from consumers.readmodel._facts import Fact
 from consumers.readmodel._merge import ConsentNow
+from consumers.readmodel._opening import Opener
 from consumers.readmodel._store import ReadModelStore
 from consumers.readmodel._views import Decision, ProfileEntry, ReadModel, ResidentView
-from consumers.readmodel._wire import to_fact
+from consumers.readmodel._wire import Read, to_fact
+from rps.keystore import SqlKeyStore
 from rps.logs import get_logger
 from rps.settings import Settings, redact_url
 from schemas.topics import Topics
@@ -44,21 +48,26 @@ log = get_logger("consumers.readmodel")
 
 
 class _ReadModelProjection:
-    """The four hub topics into the read model's tables."""
+    """The facts log, the audit and the acknowledgements into the read model's tables."""
 
     def __init__(self, settings: Settings, store: ReadModelStore, *, rebuild: bool) -> None:
+        self._settings = settings
         self._names = Topics(settings.topic_prefix)
         self.topics: tuple[str, ...] = (
-            self._names.attributes,
-            self._names.consents,
+            self._names.facts,
             self._names.audit,
             self._names.acknowledgements,
         )
         self._store = store
         self._rebuild = rebuild
+        self._keys: SqlKeyStore | None = None
+        self.opener: Opener | None = None
 
     async def start(self, producer: AIOKafkaProducer) -> None:
         await self._store.prepare()
+        if self._keys is None:
+            self._keys = await SqlKeyStore.open(self._settings)
+            self.opener = Opener(self._keys)
         if self._rebuild:
             await self._store.empty()
             log.info("read model emptied: rebuilding from the topics")
@@ -66,14 +75,16 @@ class _ReadModelProjection:
     async def positions(self) -> dict[tuple[str, int], int]:
         return await self._store.positions()
 
-    def decode(self, record: Any) -> Fact | None:
+    def decode(self, record: Any) -> Read | None:
         return to_fact(record, self._names)
 
-    async def write(self, items: Sequence[Fact], positions: Positions, now: datetime) -> None:
-        await self._store.write(items, positions)
+    async def write(self, items: Sequence[Read], positions: Positions, now: datetime) -> None:
+        assert self.opener is not None, "started first"
+        await self._store.write(await self.opener.open(items), positions)
 
     async def after_commit(self, producer: AIOKafkaProducer) -> None:
-        return None
+        if self.opener is not None:
+            self.opener.committed()
 
     async def drain(self, producer: AIOKafkaProducer) -> None:
         return None
@@ -83,6 +94,8 @@ class _ReadModelProjection:
 
     async def close(self) -> None:
         await self._store.close()
+        if self._keys is not None:
+            await self._keys.close()
 
 
 async def run_read_model(
@@ -97,10 +110,21 @@ async def run_read_model(
     log.info("read model starting", database=redact_url(url))
     store = ReadModelStore(create_engine(url))
     projection = _ReadModelProjection(settings, store, rebuild=rebuild)
-    runner: Runner[Fact] = Runner(
+    runner: Runner[Read] = Runner(
         settings, projection, group_id=group_id(settings), client_id="rps-readmodel"
     )
-    return await runner.run(stop_at_end=stop_at_end)
+    stats = await runner.run(stop_at_end=stop_at_end)
+    if projection.opener is not None:  # sealed records that did not open: not written
+        passed = projection.opener.forgotten + projection.opener.unreadable
+        stats.forgotten = projection.opener.forgotten
+        stats.skipped += passed
+        stats.written -= passed
+        log.info(
+            "facts log records passed by",
+            forgotten_count=projection.opener.forgotten,
+            unreadable_count=projection.opener.unreadable,
+        )
+    return stats
 
 
 def group_id(settings: Settings) -> str:

@@ -1,12 +1,12 @@
 """The read model forgetting an erased resident.
 
-An ``erased`` audit record deletes every claim, retraction, consent and
-profile row of its resident that dates from before the erasure (by the fact's
-own time: ``verified_at`` or ``issued_at``), and records when the erasure
-happened; a fact of that resident read later (a rebuild reads the topics in
-no fixed order) is kept only if it dates from after. The audit rows stay:
-they hold no values, and they are the resident's history, the erasure
-included.
+An ``erased`` audit record, or the erasure record of the facts log, deletes
+every claim, retraction, consent and profile row of its resident that dates from
+before the erasure (by the fact's own time: ``verified_at`` or ``issued_at``),
+and records when the erasure happened; a fact of that resident read later (a
+rebuild reads the topics in no fixed order) is kept only if it dates from after.
+The audit rows stay: they hold no values, and they are the resident's history,
+the erasure included.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consumers.readmodel._facts import AuditSeen, ClaimSeen, Fact, GrantSeen, RetractionSeen
+from consumers.readmodel._facts import (
+    AuditSeen,
+    ClaimSeen,
+    ErasureSeen,
+    Fact,
+    GrantSeen,
+    RetractionSeen,
+)
 from consumers.readmodel._tables import (
     claims,
     consent_grants,
@@ -31,7 +38,9 @@ ERASED = "erased"
 
 
 def is_erasure(fact: Fact) -> bool:
-    return isinstance(fact, AuditSeen) and fact.decision == ERASED
+    return isinstance(fact, ErasureSeen) or (
+        isinstance(fact, AuditSeen) and fact.decision == ERASED
+    )
 
 
 def _time_of(fact: Fact) -> datetime | None:
@@ -62,10 +71,17 @@ def erased_before(erased: dict[str, datetime], fact: Fact) -> bool:
     return when is not None and erased_at is not None and when <= erased_at
 
 
-async def forget(connection: AsyncConnection, fact: AuditSeen) -> datetime:
+def erased_resident(fact: AuditSeen | ErasureSeen) -> str:
+    return fact.subject if isinstance(fact, AuditSeen) else fact.resident
+
+
+async def forget(connection: AsyncConnection, fact: AuditSeen | ErasureSeen) -> datetime:
     """Record the erasure and delete what the resident's rows held from before it; the time
     the resident's latest erasure happened."""
-    resident, at = fact.subject, fact.recorded_at
+    if isinstance(fact, AuditSeen):
+        resident, at = fact.subject, fact.recorded_at
+    else:
+        resident, at = fact.resident, fact.erased_at
     current = await connection.scalar(
         select(erasures.c.erased_at).where(erasures.c.resident == resident)
     )

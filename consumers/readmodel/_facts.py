@@ -97,4 +97,13 @@ class AckSeen:
     status: str = "applied"  # or "conflict": kept aside, the reference is another resident's
 
 
-Fact = ClaimSeen | RetractionSeen | GrantSeen | WithdrawalSeen | AuditSeen | AckSeen
+@dataclass(frozen=True, slots=True)
+class ErasureSeen:
+    """An erasure record of the facts log: the resident's values are to be forgotten."""
+
+    event_id: str
+    resident: str
+    erased_at: datetime
+
+
+Fact = ClaimSeen | RetractionSeen | GrantSeen | WithdrawalSeen | AuditSeen | AckSeen | ErasureSeen

@@ -16,11 +16,18 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consumers._database import migrate
-from consumers.readmodel._erasure import erased_before, erasures_of, forget, is_erasure
+from consumers.readmodel._erasure import (
+    erased_before,
+    erased_resident,
+    erasures_of,
+    forget,
+    is_erasure,
+)
 from consumers.readmodel._facts import (
     AckSeen,
     AuditSeen,
     ClaimSeen,
+    ErasureSeen,
     Fact,
     GrantSeen,
     RetractionSeen,
@@ -67,9 +74,10 @@ class ReadModelStore:
             erased = await erasures_of(connection, facts)
             for fact in facts:
                 if is_erasure(fact):
-                    assert isinstance(fact, AuditSeen)
-                    erased[fact.subject] = await forget(connection, fact)
-                    touched.update(await _attributes_of(connection, fact.subject))
+                    assert isinstance(fact, AuditSeen | ErasureSeen)
+                    resident = erased_resident(fact)
+                    erased[resident] = await forget(connection, fact)
+                    touched.update(await _attributes_of(connection, resident))
                 elif erased_before(erased, fact):
                     continue  # from before the resident's erasure: not kept
                 await _record(connection, fact)

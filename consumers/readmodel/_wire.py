@@ -1,13 +1,18 @@
 """The read model's one translation point from Kafka records to its facts.
 
-Inbound topics (attributes, consents) are the worker's to police: it
-dead-letters what it cannot read and audits it as rejected, so here such a
-record is passed by (and counted). Audit records and acknowledgements have no
+Claims, retractions and consents come from the facts log (``<prefix>.facts.v1``,
+``streams.worker.facts_log``): a recorded fact is kept sealed here
+(:class:`Sealed`) and opened with the resident's data key before it is written
+(``consumers.readmodel._opening``); an erasure record is an :class:`ErasureSeen`.
+The facts log is the worker's output, read by replay too: a record that is not
+one is passed by (and counted). Audit records and acknowledgements have no
 other reader, so one that cannot be read is a ``PoisonRecord`` (dead letter).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,6 +23,7 @@ from consumers.readmodel._facts import (
     AckSeen,
     AuditSeen,
     ClaimSeen,
+    ErasureSeen,
     Fact,
     GrantSeen,
     RetractionSeen,
@@ -35,35 +41,74 @@ from schemas import (
     decode,
 )
 from schemas.topics import Topics
+from streams.worker import facts_log
 
 log = get_logger("consumers.readmodel")
 
 
-def to_fact(record: Any, topics: Topics) -> Fact | None:
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A recorded fact of the facts log, still sealed, and where it was read."""
+
+    fact: facts_log.LoggedFact
+    partition: int
+    offset: int
+
+
+Read = Fact | Sealed
+"""What a record gives the read model before it is written."""
+
+
+def to_fact(record: Any, topics: Topics) -> Read | None:
     """The fact a record states; None for one the read model passes by."""
-    inbound = record.topic in (topics.attributes, topics.consents)
+    if record.topic == topics.facts:
+        return _logged(record)
+    if record.value is None:
+        raise PoisonRecord("invalid:$:empty_record")
     try:
-        if record.value is None:
-            raise PoisonRecord("invalid:$:empty_record")
-        try:
-            event = decode(record.value, tuple(record.headers))
-        except InvalidEvent as error:
-            raise PoisonRecord(invalid_reason(error)) from None
-        fact = _fact(event, record)
-        if fact is None:
-            raise PoisonRecord("unexpected_type:type")
-        return fact
-    except PoisonRecord as poison:
-        if not inbound:
-            raise
-        log.info(
-            "passed by: the worker dead-letters it",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=poison.reason,
-        )
+        event = decode(record.value, tuple(record.headers))
+    except InvalidEvent as error:
+        raise PoisonRecord(invalid_reason(error)) from None
+    fact = _fact(event, record)
+    if fact is None:
+        raise PoisonRecord("unexpected_type:type")
+    return fact
+
+
+def _logged(record: Any) -> Read | None:
+    """A facts log record: sealed, or an erasure; None (logged) for one that is not."""
+    try:
+        fact = facts_log.decode(record.value)
+    except facts_log.FactsLogError as error:
+        _passed_by(record, str(error))
         return None
+    if (record.key or b"") != fact.resident.encode():
+        _passed_by(record, "key_not_resident")
+        return None
+    if fact.reason is not None:
+        at = fact.decided_at or datetime.fromtimestamp(fact.timestamp_ms / 1000, UTC)
+        return ErasureSeen(event_id=fact.id, resident=fact.resident, erased_at=at)
+    return Sealed(fact, record.partition, record.offset)
+
+
+def _passed_by(record: Any, reason: str) -> None:
+    log.info(
+        "passed by: not a facts log record",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        reason=reason,
+    )
+
+
+def opened_fact(value: bytes, headers: list[tuple[str, bytes]]) -> Fact | None:
+    """The claim, retraction or consent an opened facts log record holds; None if it holds
+    none (an event the read model does not keep, or one that does not decode)."""
+    try:
+        event = decode(value, tuple(headers))
+    except InvalidEvent:
+        return None
+    return _inbound_fact(event)
 
 
 def _fact(event: Any, record: Any) -> Fact | None:

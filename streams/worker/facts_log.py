@@ -61,6 +61,8 @@ class LoggedFact:
     """The original record's value and headers, sealed; None for an erasure."""
     reason: str | None = None
     """An erasure's reason code (None for a recorded fact)."""
+    decided_at: datetime | None = None
+    """When the worker decided the input (the record's ``time``)."""
 
     def erasure(self) -> Erase | None:
         """The erasure this record carries, if it is one."""
@@ -144,10 +146,12 @@ def decode(value: bytes | None) -> LoggedFact:
             str(document["rpstopic"]),
             int(document["rpsrecordtime"]),
         )
+        decided_at = datetime.fromisoformat(str(document["time"]))
         if kind == RECORDED_TYPE:
-            return LoggedFact(*fields, sealed=str(data["sealed"]))
+            return LoggedFact(*fields, sealed=str(data["sealed"]), decided_at=decided_at)
         if kind == ERASED_TYPE:
-            return LoggedFact(*fields, sealed=None, reason=str(data["reason"]))
+            reason = str(data["reason"])
+            return LoggedFact(*fields, sealed=None, reason=reason, decided_at=decided_at)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise FactsLogError("not a facts log record") from error
     raise FactsLogError("not a facts log record type")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from consumers._sql_store import SqlAuthorityStore
 from consumers.subscriber import open_store
 from infra.topics import ensure_delivery_topic
+from rps.keystore import SqlKeyStore
 from rps.settings import Settings
 from schemas.topics import Topics
+from streams.worker import facts_log
 from tests.conftest import read_records
 
 Headers = Sequence[tuple[str, bytes]]
@@ -57,6 +62,23 @@ class KafkaIO:
                 await producer.send_and_wait(topic, value=value, key=key, headers=list(headers))
         finally:
             await producer.stop()
+
+    async def record_facts(self, topic: str, values: Sequence[bytes], *, key: bytes) -> None:
+        """Append ``values`` to the facts log as the worker does when it decides them from
+        ``topic``: each sealed whole under its resident's data key, keyed by the resident."""
+        keys = await SqlKeyStore.open(self.settings)
+        try:
+            sealed = []
+            for value in values:
+                event_id = str(orjson.loads(value)["id"])
+                resident = key.decode()
+                original = facts_log.Original(topic, 0, 0, key, value, [], time.time())
+                data_key = await keys.get_or_create(resident)
+                now = datetime.now(UTC)
+                sealed.append(facts_log.recorded(original, event_id, resident, data_key, now))
+        finally:
+            await keys.close()
+        await self.produce(self.topics.facts, sealed, key=key)
 
     async def read_all(self, topic: str) -> list[Any]:
         """Every record on ``topic`` now, read without a group."""

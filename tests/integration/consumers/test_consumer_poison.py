@@ -105,8 +105,9 @@ async def test_a_delivery_the_database_refuses_is_dead_lettered_and_the_others_a
 async def test_the_read_model_dead_letters_an_extreme_audit_record_and_reads_on(
     settings: Settings, kafka_io: KafkaIO, backend_url: str
 ) -> None:
-    """An audit record with version 2^64-1 is dead-lettered; an extreme claim on the inbound
-    topic is passed by (the worker dead-letters it); the valid claim after both is recorded."""
+    """An audit record with version 2^64-1 is dead-lettered; an extreme claim sealed on the
+    facts log is passed by (the worker would have refused it); the valid claim after both is
+    recorded."""
     topics = kafka_io.topics
     audit = example_lines(AUDIT_RECORDED)[0]
     huge = orjson.loads(audit)
@@ -116,7 +117,9 @@ async def test_the_read_model_dead_letters_an_extreme_audit_record_and_reads_on(
     extreme["id"], extreme["data"]["verified_at"] = "claim-extreme", EXTREME
     key = claim["subject"].encode()
     await kafka_io.produce(topics.audit, [orjson.dumps(huge), audit], key=key)
-    await kafka_io.produce(topics.attributes, [orjson.dumps(extreme), orjson.dumps(claim)], key=key)
+    await kafka_io.record_facts(
+        topics.attributes, [orjson.dumps(extreme), orjson.dumps(claim)], key=key
+    )
 
     stats = await run_read_model(settings, backend_url, stop_at_end=True)
     assert (stats.records, stats.written, stats.skipped, stats.dead_lettered) == (4, 2, 1, 1)

@@ -15,8 +15,9 @@ from consumers._database import create_engine
 from consumers._wire import to_delivery
 from consumers.errors import PoisonRecord
 from consumers.readmodel import ReadModel
+from consumers.readmodel._facts import Fact
 from consumers.readmodel._store import ReadModelStore
-from consumers.readmodel._wire import to_fact
+from consumers.readmodel._wire import Sealed, opened_fact, to_fact
 from consumers.subscriber import open_store
 from rps.settings import Settings
 from schemas import AttributeVerified, Event, encode
@@ -84,10 +85,16 @@ async def _through_the_read_model(db_url: str, events: list[Event]) -> None:
             topic = _topic(event)
             if topic is None:
                 continue
-            try:
-                fact = to_fact(record(encode(event), topic=topic, offset=offset), TOPICS)
-            except PoisonRecord:
-                continue
+            fact: Fact | None
+            if topic in (TOPICS.attributes, TOPICS.consents):  # as opened from the facts log
+                fact = opened_fact(encode(event), [])
+            else:
+                try:
+                    read = to_fact(record(encode(event), topic=topic, offset=offset), TOPICS)
+                except PoisonRecord:
+                    continue
+                assert not isinstance(read, Sealed)
+                fact = read
             if fact is not None:
                 await store.write([fact], {(topic, 0): offset + 1})
         model = ReadModel(store.engine)
