@@ -121,7 +121,9 @@ def readmodel_command(
         help="Exit once caught up with the topics as they were at start.",
     ),
     rebuild: bool = typer.Option(
-        False, "--rebuild", help="Empty the read model first and read every topic again."
+        False,
+        "--rebuild",
+        help="Empty the read model first and read the facts log, audit and acks again.",
     ),
 ) -> None:
     """Keep the hub's read model (profiles, consents, deliveries, acknowledgements) current."""
