@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.perf import costs
+
 GIB_MIB = 1024
 
 
@@ -30,6 +32,7 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     rocks_many = _find(results, "rocksdb://", small, many)
     mem_large = _find(results, "memory://", large, few)
     slow = head["latency"][0]
+    paid = results["costs"]
     return {
         "end_to_end_ratio": {"value": head["ratio"], "target": ">= 0.5"},
         "p99_ms_at_20_percent": {"value": slow.get("p99_ms"), "target": "<= 50"},
@@ -58,6 +61,14 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
             "value": mem_large["rss_mib"],
             "peak": mem_large["hwm_mib"],
             "residents": large,
+        },
+        "verification_us_per_event": {
+            "value": paid["verification_cpu_us_per_event"],
+            "of": paid["runs"][0]["worker_cpu_us_per_event"],
+        },
+        "profile_sealing_us_per_event": {
+            "value": paid["profile_sealing_cpu_us_per_event"],
+            "of": paid["runs"][0]["worker_cpu_us_per_event"],
         },
     }
 
@@ -125,6 +136,7 @@ def table(results: dict[str, Any]) -> str:
             f"{ceil.get('cpu_us_per_event', float('nan')):>13,.0f} "
             f"{live['outputs'] / live['events']:>13.1f} {run['rss_mib']:>8,}"
         )
+    lines += ["", *costs.lines(results["costs"], head)]
     lines += [
         "",
         f"headline: {head['store']}, {head['residents']:,} residents, "

@@ -30,8 +30,9 @@ def _missing(value: Any, where: str = "") -> list[str]:
 
 
 async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) -> None:
-    """Every scenario, latency point, profile, replay, subscriber, webhook and publishing figure is
-    measured and written to results.json and table.txt (nothing about time is asserted)."""
+    """Every scenario, latency point, profile, replay, subscriber, webhook and publishing figure,
+    and the headline's worker with verification off and with profile sealing off, is measured
+    and written to results.json and table.txt (nothing about time is asserted)."""
     options = suite.parse([*TINY, "--out", str(tmp_path)])
     results = await suite.run(options)
     text = suite.write(results, tmp_path)
@@ -52,10 +53,35 @@ async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) ->
         assert run["live"]["outputs"] > run["live"]["events"]
         assert run["passthrough"]["outputs"] == run["live"]["outputs"]
         assert run["passthrough"]["cpu_us_per_event"] > 0
-    assert set(results["summary"]) >= {"end_to_end_ratio", "cost_growth_residents"}
+    paid = results["costs"]
+    assert [r["name"] for r in paid["runs"]] == [
+        "everything on",
+        "verification off",
+        "profile sealing off",
+    ]
+    assert [(r["trust"], r["seal_profiles"]) for r in paid["runs"]] == [
+        ("enforce", True),
+        ("off", True),
+        ("enforce", False),
+    ]
+    assert paid["runs"][0]["worker_cpu_us_per_event"] == head["live"]["worker_cpu_us_per_event"]
+    for run in paid["runs"]:
+        assert run["events"] == 200
+        assert run["worker_cpu_us_per_event"] > 0
+        assert run["ratio"] > 0
+    for cost in ("verification_cpu_us_per_event", "profile_sealing_cpu_us_per_event"):
+        assert isinstance(paid[cost], float)
+    assert set(results["summary"]) >= {
+        "end_to_end_ratio",
+        "cost_growth_residents",
+        "verification_us_per_event",
+        "profile_sealing_us_per_event",
+    }
     assert json.loads((tmp_path / "results.json").read_text()) == results
     assert (tmp_path / "profile.txt").stat().st_size > 0
     assert "passthrough" in text
+    assert "cost of verification and sealing" in text
+    assert "verification off" in text
     assert (tmp_path / "table.txt").read_text() == text + "\n"
 
 
