@@ -194,6 +194,7 @@ def _attach(settings: Settings, worker: Worker) -> None:
         partitions=settings.partitions,
     )
     rewind_uncommitted_inputs(worker.app, inputs, worker.guard.sought)
+    worker.guard.attach()
     _attach_tasks(worker)
     _attach_agent_and_timers(settings, worker, inbound, topics)
 

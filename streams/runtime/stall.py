@@ -18,18 +18,26 @@ log, the guard's own seeks) and moved on only by records handed over in order.
 - A record *beyond* that offset is not processed (:meth:`Handed.handing` says
   :data:`REWIND`, then :data:`SKIP` for the records fetched after it): they are
   passed over, unacknowledged, until the partition is read again from the hole.
-  The guard's timer seeks it back there at its next look (outside a rebalance)
-  and drops Faust's gap over it, and seeks again at each look until the hole is
-  read. The first record read again at or past the hole is where the log
-  resumes, so offsets the log does not hold (a transaction's marker,
-  compaction, retention) cost one seek each and are not asked for again. A
-  record below the hole is a duplicate from a read begun before the seek (an
-  earlier, repeated seek's records still on their way) and ends no rewind. So
-  the agent is handed every partition's records in order.
+  The guard's timer asks for a seek back there at each look (outside a
+  rebalance) until the hole is read.
 - On the same timer, when the agent has been idle for a whole interval (handed
   nothing, processing nothing, flow not stopped) and a partition's fetch
   position stood still since the previous look beyond that offset, the guard
-  seeks the partition back to it.
+  asks for a seek back to it, and holds the partition as in a rewind.
+
+The seek is made at the consumer's next fetch, once Faust has handed on every
+record of the batch before it (:meth:`StallGuard.attach`). Faust hands a
+record on only at or above the last offset it handed from that partition, and
+records of a batch fetched before a seek would raise that mark past the hole:
+the read from the hole was then dropped below it, and the one record at the
+mark handed again. Seeking between batches, every record after the seek comes
+from the read from the hole, and that read's first record, as fetched, is where
+the log resumes (offsets the log does not hold, a transaction's marker,
+compaction or retention, are not asked for again). A rewind ends only at the
+hole itself or at that record; any other record is passed over and comes
+again. A record below the hole is a duplicate from an earlier read and ends
+no rewind. So the agent is handed every partition's records in order, and
+none is passed over for good.
 
 Records read twice are duplicates, which the worker already absorbs (decision
 ids, outboxes).
@@ -39,9 +47,11 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from aiokafka.errors import IllegalStateError
 
 from rps.logs import get_logger
 
@@ -67,18 +77,28 @@ class Handed:
     """Per partition, the next offset the agent should be handed, and rewinds under way."""
 
     next: dict[Hashable, int] = field(default_factory=dict)
-    resuming: set[Hashable] = field(default_factory=set)
     rewinding: dict[Hashable, int] = field(default_factory=dict)
     """Partitions with a hole, to be sought back to it: the highest offset passed over."""
+    resumes: dict[Hashable, int] = field(default_factory=dict)
+    """Partitions in a rewind read again by the guard: the first offset that read fetched."""
 
-    def sought(self, tp: Hashable, offset: int, *, by_guard: bool = False) -> None:
-        """The consumer of ``tp`` was sought to ``offset``: the agent gets that record next."""
+    def sought(self, tp: Hashable, offset: int) -> None:
+        """The consumer of ``tp`` was sought to ``offset`` (not by the guard): the agent gets
+        that record next."""
         self.next[tp] = offset
         self.rewinding.pop(tp, None)
-        if by_guard:
-            self.resuming.add(tp)
-        else:
-            self.resuming.discard(tp)
+        self.resumes.pop(tp, None)
+
+    def hold(self, tp: Hashable) -> None:
+        """The guard seeks ``tp`` back to the next offset wanted: records beyond it are passed
+        over, as in a rewind, until the read from there arrives."""
+        self.rewinding.setdefault(tp, self.next[tp] - 1)
+
+    def resumed(self, tp: Hashable, offset: int) -> None:
+        """The read from the guard's seek of ``tp`` fetched ``offset`` first: where the log
+        resumes (the log holds nothing between the hole and it)."""
+        if tp in self.rewinding:
+            self.resumes[tp] = offset
 
     def handing(self, tp: Hashable, offset: int) -> Verdict:
         """The record at ``offset`` reached the agent: :data:`TAKE`, :data:`SKIP` or
@@ -88,23 +108,20 @@ class Handed:
             self.next[tp] = offset + 1
             return TAKE
         if offset < wanted:
-            # Handed before: a duplicate. In a rewind, or after the guard's seek, it comes
-            # from a read begun before that seek (the timer repeats its seek to an earlier
-            # hole while that read is on its way), so it says nothing of where the log
-            # resumes from ``wanted`` and ends neither.
-            return TAKE
-        if tp in self.resuming:  # the first record after the guard's seek
-            self.resuming.discard(tp)
-            self.next[tp] = offset + 1
+            # Handed before: a duplicate, from a read begun before a seek. It ends no rewind.
             return TAKE
         skipped = self.rewinding.get(tp)
         if skipped is not None:
-            if offset > skipped:  # fetched before the rewind took effect
-                self.rewinding[tp] = offset
-                return SKIP
-            del self.rewinding[tp]  # read again from the hole: where the log resumes
-            self.next[tp] = offset + 1
-            return TAKE
+            if offset == wanted or offset == self.resumes.get(tp):
+                # The hole itself, or the first record of the read from it: the log resumes.
+                del self.rewinding[tp]
+                self.resumes.pop(tp, None)
+                self.next[tp] = offset + 1
+                return TAKE
+            # Fetched before the read from the hole, or handed again by Faust after dropping
+            # that read's records below it: it says nothing of what the log holds before it.
+            self.rewinding[tp] = max(skipped, offset)
+            return SKIP
         if offset > wanted:
             self.rewinding[tp] = offset
             return REWIND
@@ -115,8 +132,8 @@ class Handed:
         """The partitions were revoked."""
         for tp in partitions:
             self.next.pop(tp, None)
-            self.resuming.discard(tp)
             self.rewinding.pop(tp, None)
+            self.resumes.pop(tp, None)
 
     def left_behind(
         self, positions: Mapping[Hashable, int], previous: Mapping[Hashable, int]
@@ -150,7 +167,7 @@ class StallGuard:
     The agent calls :meth:`handing` for every record it gets and, when that says so,
     processes it and calls :meth:`done` after; every seek of an input partition is
     reported to :meth:`sought`; revoked partitions go to :meth:`forget`; a timer calls
-    :meth:`check`.
+    :meth:`check`; :meth:`attach` makes the seeks it asks for at the consumer's fetches.
     """
 
     def __init__(self, app: Any, inputs: set[str], started: Callable[[], bool]) -> None:
@@ -162,6 +179,26 @@ class StallGuard:
         self._busy = False
         self._received_at_look: int | None = None
         self._positions: dict[Any, int] = {}
+        self._seeks: dict[Any, int] = {}  # to seek back at the next fetch: the least offset
+        self._reading: set[Any] = set()  # sought back; the read's first record not fetched yet
+
+    def attach(self) -> None:
+        """Make the seeks the guard asks for just before the consumer fetches.
+
+        Faust's fetcher hands on a fetched batch record by record, and a seek made while it
+        does leaves the rest of the batch to be handed on after it (see the module's text);
+        at the next fetch the batch is done. The first record fetched after the seek is
+        noted as where the log resumes."""
+        consumer = self._app.consumer
+        fetch = consumer._getmany
+
+        async def fetch_after_seeks(*args: Any, **kwargs: Any) -> Any:
+            await self._seek_asked()
+            records = await fetch(*args, **kwargs)
+            self._fetched(records)
+            return records
+
+        consumer._getmany = fetch_after_seeks
 
     def sought(self, offsets: Mapping[Any, int]) -> None:
         """Input partitions were sought to these offsets (by Faust, or the worker)."""
@@ -169,13 +206,15 @@ class StallGuard:
             if tp.topic in self._inputs:
                 self.handed.sought(tp, offset)
                 self._positions.pop(tp, None)
+                self._seeks.pop(tp, None)
+                self._reading.discard(tp)
 
     def handing(self, tp: Any, offset: int) -> bool:
         """The record at ``offset`` of ``tp`` reached the agent: whether to process it now.
 
-        A record beyond a hole is not: the guard's timer seeks the partition back to the
-        hole. (Not the agent: a seek waits for the consumer's thread, which in a rebalance
-        waits for the agent to let go of its records.)"""
+        A record beyond a hole is not: the guard's timer asks for a seek back to the hole.
+        (Not the agent: a seek waits for the consumer's thread, which in a rebalance waits
+        for the agent to let go of its records.)"""
         verdict = self.handed.handing(tp, offset)
         if verdict == REWIND:
             log.warning(
@@ -191,17 +230,42 @@ class StallGuard:
         self._busy = True
         return True
 
-    async def _seek(self, tp: Any, offset: int) -> None:
-        """Seek ``tp`` back to ``offset``, and drop Faust's gap from there on.
+    async def _seek_asked(self) -> None:
+        """Seek the partitions asked for back to their hole, and drop Faust's gap from there.
 
         Faust marks offsets it saw skipped as a gap it may commit past without their
         acknowledgement; those about to be read again must be acknowledged first. Real gaps
         (a transaction's marker) are marked again as the records are read again."""
         consumer = self._app.consumer
-        await consumer.seek_wait({tp: offset})
-        gap = consumer._gap.get(tp)
-        if gap:
-            gap.chop(offset, sys.maxsize)
+        if not self._seeks or not consumer.flow_active:  # a rebalance seeks on its own
+            return
+        asked, self._seeks = self._seeks, {}
+        assigned = consumer.assignment()
+        for tp, least in asked.items():
+            if tp not in assigned or tp not in self.handed.rewinding:
+                continue  # revoked, or the hole was read meanwhile
+            offset = max(self.handed.next[tp], least)
+            try:
+                await consumer.seek_wait({tp: offset})
+            except (IllegalStateError, TimeoutError) as error:  # revoked meanwhile
+                log.warning(
+                    "input not sought back",
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    error_type=type(error).__name__,
+                )
+                continue
+            gap = consumer._gap.get(tp)
+            if gap:
+                gap.chop(offset, sys.maxsize)
+            self._reading.add(tp)
+
+    def _fetched(self, records: Mapping[Any, Sequence[Any]]) -> None:
+        """The consumer fetched ``records``: the first of a partition read again is where its
+        log resumes."""
+        for tp in [tp for tp in self._reading if records.get(tp)]:
+            self.handed.resumed(tp, records[tp][0].offset)
+            self._reading.discard(tp)
 
     def done(self) -> None:
         """The agent finished the record it was handed."""
@@ -213,6 +277,8 @@ class StallGuard:
         self.handed.forget(partitions)
         for tp in partitions:
             self._positions.pop(tp, None)
+            self._seeks.pop(tp, None)
+            self._reading.discard(tp)
 
     def _idle(self) -> bool:
         """Nothing handed over since the previous look, nothing in hand, flow not stopped."""
@@ -221,20 +287,19 @@ class StallGuard:
         return received == self._received and not self._busy and flowing and self._started()
 
     async def check(self) -> None:
-        """Seek partitions with a hole back to it (again, if the last seek was not read);
-        then look at every assigned input partition once and seek back those left behind."""
+        """Ask for partitions with a hole to be sought back to it (again, if the last seek was
+        not read); then look at every assigned input partition once and ask for those left
+        behind to be sought back."""
         if self._app.consumer.flow_active:  # not in a rebalance, which seeks on its own
-            holes: list[tuple[Any, int]] = [
-                (tp, self.handed.next[tp]) for tp in self.handed.rewinding
-            ]
-            for tp, offset in holes:
+            rewinding: list[Any] = list(self.handed.rewinding)
+            for tp in rewinding:
                 log.warning(
                     "reading from the hole again",
                     topic=tp.topic,
                     partition=tp.partition,
-                    offset=offset,
+                    offset=self.handed.next[tp],
                 )
-                await self._seek(tp, offset)
+                self._seeks.setdefault(tp, 0)
         if not self._idle():
             self._positions.clear()
             return
@@ -257,6 +322,6 @@ class StallGuard:
                 offset=offset,
                 position=positions[tp],
             )
-            await self._seek(tp, offset)
-            self.handed.sought(tp, offset, by_guard=True)
+            self.handed.hold(tp)
+            self._seeks[tp] = offset
             self._positions.pop(tp, None)

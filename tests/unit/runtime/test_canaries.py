@@ -18,9 +18,10 @@ import faust.transport.consumer as faust_consumer
 import pytest
 from aiokafka.client import AIOKafkaClient
 from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.structs import TopicPartition
 from faust.stores.base import Store
 from faust.transport.drivers import aiokafka as faust_kafka
-from faust.types import tuples
+from faust.types import TP, tuples
 
 from rps.producing import TrackingProducer
 from rps.settings import Settings
@@ -62,6 +63,28 @@ async def test_the_consumer_runs_aiokafka_on_a_thread_it_can_call(app: faust.App
     assert callable(thread.call_thread)
     for name in ("flow_active", "seek_wait", "earliest_offsets", "assignment"):
         assert hasattr(app.consumer, name), name
+
+
+def test_faust_fetches_through_getmany_on_the_instance() -> None:
+    """The stall guard wraps ``_getmany`` on the consumer instance to seek between two fetches;
+    Faust must look it up there for every fetch."""
+    source = inspect.getsource(faust_consumer.Consumer._wait_next_records)
+    assert "await self._getmany(" in source
+    assert callable(faust_consumer.ThreadDelegateConsumer._getmany)
+
+
+def test_faust_hands_on_only_records_at_or_above_the_last_it_handed_on() -> None:
+    """The behaviour the stall guard's seek between fetches answers: records of a batch
+    fetched before a seek raise Faust's read offset, and the read from the offset sought is
+    dropped below it. If this fails, read the README's entry before changing the guard."""
+    source = inspect.getsource(faust_consumer.Consumer._drain_messages)
+    assert "if r_offset is None or offset >= r_offset:" in source
+    assert "set_read_offset(tp, offset)" in source
+
+
+def test_fetched_records_are_keyed_by_partitions_equal_to_fausts() -> None:
+    """The stall guard looks a fetch's records up by Faust's TP."""
+    assert {TopicPartition("t", 1): 1}.get(TP("t", 1)) == 1
 
 
 def test_faust_seeks_to_committed_through_the_instance() -> None:

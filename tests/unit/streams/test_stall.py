@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Hashable
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -34,43 +35,61 @@ def consume(
     log: list[int], start: int, dropped: set[int], fetch: int, tick: int
 ) -> tuple[list[int], int]:
     """Run a consumer over ``log`` from ``start``, as Faust feeds the agent: it fetches
-    ``fetch`` records at a time; each record in ``dropped`` is lost once between the fetch
-    and the agent; a seek takes effect for the next fetch, so records fetched before it
-    still reach the agent. The guard's timer looks every ``tick`` records and whenever
-    the consumer has nothing more: it seeks back partitions with a hole, and (when idle)
-    partitions left behind. The offsets the agent processed (duplicates included), and
-    the rewinds it asked for.
+    ``fetch`` records at a time, and its fetcher hands a batch on record by record into the
+    agent's buffer (room for ``fetch``), but only a record at or above the last offset it
+    handed on (a seek sets that mark to the offset sought); each record in ``dropped`` is
+    lost once between the fetcher and the agent. The guard's timer looks every ``tick``
+    steps and whenever the consumer has nothing more: it asks for partitions with a hole to
+    be sought back, and (when idle) partitions left behind; the guard seeks at the next
+    fetch, once the batch before it is handed on, and notes the first record fetched. The
+    offsets the agent processed (duplicates included), and the rewinds it asked for.
     """
     handed = Handed()
     handed.sought(TP, start)
     position = bisect_left(log, start)
-    on_the_way: deque[int] = deque()
+    mark: int | None = start or None  # Faust's read offset
+    batch: deque[int] = deque()
+    buffer: deque[int] = deque()
+    asked: dict[Hashable, int] = {}
+    reading = False
     lost: set[int] = set()
     taken: list[int] = []
     rewinds = 0
     steps = 0
     for _ in range(50 * len(log) + 500):  # bounded: a livelock fails the test
-        idle = not on_the_way and position >= len(log)
+        idle = not batch and not buffer and position >= len(log)
         if idle or steps % tick == 0:  # the guard's timer
-            for tp in list(handed.rewinding):
-                position = bisect_left(log, handed.next[tp])
+            asked.update({tp: 0 for tp in handed.rewinding})
             if idle and not handed.rewinding:
                 end = log[-1] + 1
                 behind = handed.left_behind({TP: end}, {TP: end})
                 if not behind:
                     break
-                handed.sought(TP, behind[TP], by_guard=True)
-                position = bisect_left(log, behind[TP])
+                handed.hold(TP)
+                asked[TP] = behind[TP]
         steps += 1
-        if not on_the_way:
-            batch, position = log[position : position + fetch], position + fetch
-            for offset in batch:
-                if offset in dropped and offset not in lost:
-                    lost.add(offset)
-                    continue
-                on_the_way.append(offset)
+        if not batch and (position < len(log) or asked):  # a fetch
+            if TP in asked and TP in handed.rewinding:  # the guard's seek, between batches
+                mark = max(handed.next[TP], asked[TP]) or None
+                position, reading = bisect_left(log, mark or 0), True
+            asked.clear()
+            batch.extend(log[position : position + fetch])
+            position += fetch
+            if reading and batch:
+                handed.resumed(TP, batch[0])
+                reading = False
             continue
-        offset = on_the_way.popleft()
+        if batch and len(buffer) < fetch:  # the fetcher hands a record on
+            offset = batch.popleft()
+            if mark is not None and offset < mark:
+                continue  # below the last offset handed on: Faust drops it
+            mark = offset
+            if offset in dropped and offset not in lost:
+                lost.add(offset)
+            else:
+                buffer.append(offset)
+            continue
+        offset = buffer.popleft()
         verdict = handed.handing(TP, offset)
         if verdict == TAKE:
             taken.append(offset)
@@ -119,32 +138,61 @@ def test_offsets_the_log_does_not_hold_cost_one_rewind_and_are_not_asked_for_aga
     """A transaction's marker at 11: read again from 11, the log resumes at 12."""
     handed = Handed()
     handed.sought(TP, 10)
-    verdicts = [handed.handing(TP, o) for o in (10, 12, 13, 12, 13, 14)]
-    assert verdicts == [TAKE, REWIND, SKIP, TAKE, TAKE, TAKE]
+    assert [handed.handing(TP, o) for o in (10, 12, 13)] == [TAKE, REWIND, SKIP]
+    handed.resumed(TP, 12)  # the guard's read from 11 fetched 12 first
+    assert [handed.handing(TP, o) for o in (12, 13, 14)] == [TAKE, TAKE, TAKE]
     assert handed.next[TP] == 15
+    assert not handed.rewinding
 
 
 def test_a_record_from_before_the_seek_to_a_hole_does_not_end_its_rewind() -> None:
     """The timer sought back to 0 twice: the second read brings 0 again after the first
-    read has found the next hole, at 1; only a record from 1 on says where the log resumes."""
+    read has found the next hole, at 1; only the read from 1 says where the log resumes."""
     handed = Handed()
     handed.sought(TP, 0)
     assert handed.handing(TP, 0) == TAKE
     assert handed.handing(TP, 2) == REWIND  # 1 never reached the agent
     assert handed.handing(TP, 0) == TAKE  # the repeated read from 0: a duplicate
     assert handed.rewinding == {TP: 2}
+    handed.resumed(TP, 2)  # the guard's read from 1 fetched 2 first: the log holds no 1
     assert handed.handing(TP, 2) == TAKE  # read again from the hole: the log resumes at 2
     assert handed.next[TP] == 3
     assert not handed.rewinding
 
 
+def test_a_record_faust_hands_again_after_dropping_the_read_below_it_does_not_end_a_rewind() -> (
+    None
+):
+    """The full kill test's loss. 13 to 17 never reached the agent; the guard sought back to
+    13 while Faust's fetcher was still handing on a batch fetched before the seek, up to
+    2159. It then dropped the read from 13 below the last offset it had handed on, and handed
+    2159 again. Taken as where the log resumes, that left 13 to 2158 never decided (and
+    Faust's gap over them let them be committed)."""
+    handed = Handed()
+    handed.sought(TP, 0)
+    assert [handed.handing(TP, o) for o in range(13)] == [TAKE] * 13
+    assert handed.handing(TP, 18) == REWIND
+    assert {handed.handing(TP, o) for o in range(19, 2160)} == {SKIP}
+    assert handed.handing(TP, 2159) == SKIP  # handed on again, not read from the hole
+    assert handed.next[TP] == 13
+    assert handed.rewinding == {TP: 2159}
+    handed.resumed(TP, 13)  # the guard's read from 13, sought between two fetches
+    assert [handed.handing(TP, o) for o in range(13, 2161)] == [TAKE] * 2148
+    assert handed.next[TP] == 2161
+    assert not handed.rewinding
+
+
 def test_a_record_from_before_the_guards_seek_is_not_where_the_log_resumes() -> None:
     handed = Handed()
-    handed.sought(TP, 10, by_guard=True)
+    handed.sought(TP, 10)
+    handed.hold(TP)  # left behind: the guard seeks back to 10
     assert handed.handing(TP, 7) == TAKE  # read before the seek: a duplicate
     assert handed.next[TP] == 10
-    assert handed.handing(TP, 12) == TAKE  # 10 and 11 compacted away: the log resumes at 12
+    assert handed.handing(TP, 15) == SKIP  # fetched before the seek: it comes again
+    handed.resumed(TP, 12)  # 10 and 11 compacted away: the read from 10 fetched 12 first
+    assert handed.handing(TP, 12) == TAKE
     assert handed.next[TP] == 13
+    assert not handed.rewinding
 
 
 def test_a_partition_is_left_behind_only_with_a_hole_and_a_position_standing_still() -> None:
@@ -159,13 +207,15 @@ def test_a_partition_is_left_behind_only_with_a_hole_and_a_position_standing_sti
 
 
 @given(st.integers(0, 500), st.integers(0, 50), st.integers(1, 50))
-def test_after_the_guard_seeks_the_first_record_handed_is_where_the_log_resumes(
+def test_after_the_guards_seek_the_first_record_its_read_fetched_is_where_the_log_resumes(
     sought: int, gap: int, more: int
 ) -> None:
     """Offsets the log no longer holds (compaction, retention) are not asked for again."""
     handed = Handed()
-    handed.sought(TP, sought, by_guard=True)
+    handed.sought(TP, sought)
+    handed.hold(TP)
     resumed = sought + gap
+    handed.resumed(TP, resumed)
     assert [handed.handing(TP, o) for o in range(resumed, resumed + more)] == [TAKE] * more
     assert handed.next[TP] == resumed + more
     assert handed.left_behind({TP: resumed + more}, {TP: resumed + more}) == {}
