@@ -71,6 +71,8 @@ def _print_result(result: Replayed, rate: float) -> None:
     _print_refusals(found.refusals)
     if result.written is not None:
         typer.echo(f"rebuilt: {result.written} changelog records written")
+        if found.refusals.missing:  # the state is rebuilt; the audit trail still lacks them
+            raise typer.Exit(1)
         return
     if found.differing or found.refusals.missing:
         raise typer.Exit(1)

@@ -48,9 +48,9 @@ def test_every_operator_command_has_help() -> None:
         assert "Usage" in result.output
 
 
-def _replayed(refusals: Refusals) -> Replayed:
+def _replayed(refusals: Refusals, written: int | None = None) -> Replayed:
     rebuilt = Rebuilt({}, 0, 0)
-    return Replayed(Comparison(0, 0, 0, 0, [], [], False, rebuilt, refusals), None)
+    return Replayed(Comparison(0, 0, 0, 0, [], [], False, rebuilt, refusals), written)
 
 
 def test_replay_fails_on_a_refused_subscription_change_live_did_not_audit(
@@ -69,3 +69,18 @@ def test_replay_fails_on_a_refused_subscription_change_live_did_not_audit(
     out = capsys.readouterr().out
     assert "3 subscription changes refused, 2 audited as replayed, 1 not checkable" in out
     assert "replay equals live" in out
+
+
+def test_a_rebuild_still_fails_on_a_refused_subscription_change_live_did_not_audit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--rebuild` writes the state, and still exits 1 while the audit trail lacks a refusal;
+    with every refusal found it exits 0."""
+    with pytest.raises(typer.Exit) as failed:
+        _print_result(_replayed(Refusals(3, ("1:17",), 0), written=4), 0.0)
+    assert failed.value.exit_code == 1
+    out = capsys.readouterr().out
+    assert "rebuilt: 4 changelog records written" in out
+    assert "not audited as replayed: subscription change at 1:17" in out
+    _print_result(_replayed(Refusals(3, (), 0), written=4), 0.0)
+    assert "rebuilt: 4 changelog records written" in capsys.readouterr().out
