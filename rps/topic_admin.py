@@ -44,7 +44,7 @@ def retention_ms(settings: Settings, spec: TopicSpec) -> int | None:
         return settings.records_retention_ms
     if spec.name == topics.attributes and settings.attributes_retention_ms is not None:
         return settings.attributes_retention_ms
-    if spec.name in (topics.attributes, topics.consents, topics.control, topics.deadletter):
+    if spec.name in topics.passing:
         return settings.inbound_retention_ms
     return settings.default_retention_ms
 

@@ -68,6 +68,18 @@ class Topics:
         return (self.attributes, self.consents, self.subscriptions)
 
     @property
+    def passing(self) -> tuple[str, ...]:
+        """The topics that hold what arrived in plain text, and the dead letters: kept for
+        days (``RPS_INBOUND_RETENTION_MS``), the facts log keeping what was decided."""
+        return (self.attributes, self.consents, self.control, self.deadletter)
+
+    @property
+    def worker_inputs(self) -> tuple[str, ...]:
+        """The topics the workers' group reads, co-partitioned: attributes, consents, control
+        and the subscription changes (the one owner of a partition audits a refused change)."""
+        return (self.attributes, self.consents, self.control, self.subscriptions)
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}.audit.v1"
 

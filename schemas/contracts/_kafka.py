@@ -147,7 +147,7 @@ def records_topics(topics: Topics) -> frozenset[str]:
 
 def inbound_topics(topics: Topics) -> frozenset[str]:
     """The topics that hold what arrived in plain text (and the dead letters): kept a week."""
-    return frozenset({topics.attributes, topics.consents, topics.control, topics.deadletter})
+    return frozenset(topics.passing)
 
 
 def topic_binding(

@@ -106,11 +106,9 @@ def faust_app(settings: Settings) -> faust.App:
 
 
 def _inputs(topics: Topics) -> set[str]:
-    """The topics the agent reads as the group, co-partitioned: the resident's attributes,
-    consents and control messages, and the subscription changes, so that the one owner of a
-    partition dead-letters and audits a refused change (every worker's directory reads the
-    whole subscriptions topic besides, and applies what it admits)."""
-    return {topics.attributes, topics.consents, topics.control, topics.subscriptions}
+    """The topics the agent reads as the group (``Topics.worker_inputs``); every worker's
+    directory reads the whole subscriptions topic besides, and applies what it admits."""
+    return set(topics.worker_inputs)
 
 
 def build(settings: Settings) -> Worker:

@@ -163,7 +163,7 @@ async def inputs_settled(settings: Settings) -> tuple[int, int]:
     topics = Topics(settings.topic_prefix)
     tps = [
         TopicPartition(topic, p)
-        for topic in (topics.attributes, topics.consents, topics.control)
+        for topic in topics.worker_inputs
         for p in range(settings.partitions)
     ]
     admin = AIOKafkaAdminClient(**settings.kafka_client_options())
