@@ -13,17 +13,31 @@ from streams.worker import codec, rejections, trust
 from streams.worker.errors import PoisonMessage, RefusedChange, Untrusted
 from streams.worker.ports import InputRecord, Registry
 
+MAX_INPUT_BYTES = 256 * 1024
+"""The most an inbound record's value and headers may hold together. Each decided record is
+kept on the facts log, its value and headers sealed whole (JSON-escaped, then base64: up to
+about 2.7 times the size), which must stay under Kafka's 1 MiB record limit; a real event is
+a few kilobytes."""
+
+
+def input_size(message: InputRecord) -> int:
+    """The bytes of an inbound record's value and headers (names and values)."""
+    headers = message.headers or ()
+    return len(message.value or b"") + sum(len(k) + len(v or b"") for k, v in headers)
+
 
 async def decode(
     message: InputRecord, topics: Topics, registry: Registry | None
 ) -> tuple[Input, Signer | None]:
     """The input's core value and, when trust is enforced (``registry`` given), its proven
-    signer."""
+    signer. A record over :data:`MAX_INPUT_BYTES` is refused (``input_too_large``) unread."""
     if message.topic == topics.control:
         try:
             return codec.decode_control(message.value), None
         except codec.ControlError as error:
             raise PoisonMessage("not_a_control_message") from error
+    if input_size(message) > MAX_INPUT_BYTES:
+        raise PoisonMessage("input_too_large", "value and headers over 256 KiB")
     signer = None
     try:
         if registry is None:
