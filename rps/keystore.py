@@ -9,8 +9,12 @@ a new version and never opens what was sealed before.
 The master key is named by an id (``RPS_MASTER_KEY_ID``); retired master keys
 stay readable (``RPS_MASTER_KEYS``) until ``rotate_master`` has rewrapped every
 data key under the current one. A KMS replaces the master key by implementing
-:class:`Wrapper` (wrap and unwrap a data key under a named key): the data keys
-and the tables stay as they are.
+:class:`rps.master_keys.Wrapper` (wrap and unwrap a data key under a named key):
+the data keys and the tables stay as they are.
+
+Many residents' keys are read in one statement (``get_many``: the worker reads a
+fetched batch's keys ahead of deciding it) and made in one transaction
+(``get_or_create_many``: loading residents already known elsewhere).
 
 A database briefly unreachable is a transient fault: each operation is retried
 with backoff (stamina) before :class:`KeyStoreUnavailable` is raised.
@@ -23,14 +27,13 @@ reclaims its space (docs/data-lifecycle.md).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+import functools
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import stamina
-from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from sqlalchemy import (
     Column,
     DateTime,
@@ -46,6 +49,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from rps.master_keys import MasterKeys, UnknownMasterKey, Wrapper, master_keys
 from rps.sealing import DataKey, SealingError, new_data_key
 from rps.settings import Settings
 
@@ -54,11 +58,13 @@ __all__ = [
     "KeyStoreUnavailable",
     "MasterKeys",
     "SqlKeyStore",
+    "UnknownMasterKey",
     "Wrapper",
     "master_keys",
 ]
 
 _T = TypeVar("_T")
+_CHUNK = 500  # residents a statement names at most (well within SQLite's limit of variables)
 _TRANSIENT = (OperationalError, InterfaceError, IntegrityError, OSError)
 """Retried: a lost or refused connection, and a concurrent first key for one resident
 (the insert that lost the race is retried and reads the winner's key)."""
@@ -80,10 +86,6 @@ class KeyStoreUnavailable(SealingError):
     """The key store could not be reached after retrying: a transient fault, try again later."""
 
 
-class UnknownMasterKey(SealingError):
-    """A data key wrapped under a master key this process was not given."""
-
-
 class KeyStore(Protocol):
     """Where the residents' data keys live."""
 
@@ -95,6 +97,10 @@ class KeyStore(Protocol):
         """The resident's live data key, or None (never made, or forgotten)."""
         ...
 
+    async def get_many(self, residents: Iterable[str]) -> dict[str, DataKey]:
+        """The live data keys of those of ``residents`` that have one."""
+        ...
+
     async def forget(self, resident: str) -> bool:
         """Delete the resident's data key for good; True if there was one."""
         ...
@@ -102,50 +108,6 @@ class KeyStore(Protocol):
     async def rotate_master(self) -> int:
         """Rewrap every data key under the current master key; how many were rewrapped."""
         ...
-
-
-class Wrapper(Protocol):
-    """Wraps data keys under named master keys (local AES key wrap, or a KMS)."""
-
-    current: str
-
-    def wrap(self, secret: bytes) -> bytes: ...
-
-    def unwrap(self, key_id: str, wrapped: bytes) -> bytes: ...
-
-
-class MasterKeys:
-    """Master keys given as settings: the current one and retired ones still readable."""
-
-    def __init__(self, current: str, keys: Mapping[str, bytes]) -> None:
-        self.current = current
-        self._keys = dict(keys)
-
-    def wrap(self, secret: bytes) -> bytes:
-        return aes_key_wrap(self._keys[self.current], secret)
-
-    def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
-        key = self._keys.get(key_id)
-        if key is None:
-            raise UnknownMasterKey(f"master key {key_id!r} is not configured")
-        try:
-            return aes_key_unwrap(key, wrapped)
-        except InvalidUnwrap as error:
-            raise UnknownMasterKey(f"master key {key_id!r} does not unwrap this key") from error
-
-
-def _derive(secret: str) -> bytes:
-    """A 256-bit key from a configured secret (a long random string in production)."""
-    return hashlib.sha256(f"rps-master-key|{secret}".encode()).digest()
-
-
-def master_keys(settings: Settings) -> MasterKeys:
-    """The master keys a process was given: ``master_key`` and the retired ``master_keys``."""
-    keys = {settings.master_key_id: _derive(settings.master_key.get_secret_value())}
-    for pair in filter(None, settings.master_keys.get_secret_value().split(",")):
-        key_id, _, secret = pair.partition(":")
-        keys.setdefault(key_id.strip(), _derive(secret.strip()))
-    return MasterKeys(settings.master_key_id, keys)
 
 
 def hub_engine(url: str) -> AsyncEngine:
@@ -230,9 +192,76 @@ class SqlKeyStore:
                 ).first()
             if row is None or row.wrapped is None:
                 return None
-            return DataKey(row.version, self._wrapper.unwrap(row.master_key_id, row.wrapped))
+            return self._opened(row)
 
         return await self._retried(read)
+
+    async def get_many(self, residents: Iterable[str]) -> dict[str, DataKey]:
+        """The live keys of those of ``residents`` that have one: a statement per few hundred."""
+        wanted = sorted(set(residents))
+
+        async def read(chunk: list[str]) -> dict[str, DataKey]:
+            async with self._engine.connect() as connection:
+                rows = await connection.execute(
+                    select(data_keys).where(
+                        data_keys.c.resident.in_(chunk), data_keys.c.wrapped.is_not(None)
+                    )
+                )
+                return {row.resident: self._opened(row) for row in rows}
+
+        found: dict[str, DataKey] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found.update(await self._retried(functools.partial(read, chunk)))
+        return found
+
+    async def get_or_create_many(self, residents: Iterable[str]) -> dict[str, DataKey]:
+        """Every one of ``residents``' live data key, those with none made now (a transaction
+        per few hundred residents); for loading residents known elsewhere, not per event."""
+        wanted = sorted(set(residents))
+
+        async def make(chunk: list[str]) -> dict[str, DataKey]:
+            async with self._engine.begin() as connection:
+                rows = (
+                    await connection.execute(
+                        select(data_keys).where(data_keys.c.resident.in_(chunk))
+                    )
+                ).all()
+                known = {row.resident: row for row in rows}
+                keys = {r: self._opened(row) for r, row in known.items() if row.wrapped}
+                made = {
+                    r: new_data_key(known[r].version + 1 if r in known else 1)
+                    for r in chunk
+                    if r not in keys
+                }
+                fresh = [self._stored(key) | {"resident": r} for r, key in made.items()]
+                gone = [r for r in made if r in known]
+                if gone:  # forgotten before: a new version replaces the tombstone
+                    await connection.execute(
+                        data_keys.delete().where(data_keys.c.resident.in_(gone))
+                    )
+                if fresh:
+                    await connection.execute(data_keys.insert(), fresh)
+                return keys | made
+
+        found: dict[str, DataKey] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found.update(await self._retried(functools.partial(make, chunk)))
+        return found
+
+    def _opened(self, row: Any) -> DataKey:
+        return DataKey(row.version, self._wrapper.unwrap(row.master_key_id, row.wrapped))
+
+    def _stored(self, key: DataKey) -> dict[str, Any]:
+        """The columns that keep ``key``, wrapped under the current master key."""
+        return {
+            "version": key.version,
+            "wrapped": self._wrapper.wrap(key.secret),
+            "master_key_id": self._wrapper.current,
+            "created_at": _now(),
+            "forgotten_at": None,
+        }
 
     async def get_or_create(self, resident: str) -> DataKey:
         async def make() -> DataKey:
@@ -243,17 +272,9 @@ class SqlKeyStore:
                     )
                 ).first()
                 if row is not None and row.wrapped is not None:
-                    return DataKey(
-                        row.version, self._wrapper.unwrap(row.master_key_id, row.wrapped)
-                    )
+                    return self._opened(row)
                 key = new_data_key(row.version + 1 if row is not None else 1)
-                values = {
-                    "version": key.version,
-                    "wrapped": self._wrapper.wrap(key.secret),
-                    "master_key_id": self._wrapper.current,
-                    "created_at": _now(),
-                    "forgotten_at": None,
-                }
+                values = self._stored(key)
                 if row is None:
                     await connection.execute(data_keys.insert().values(resident=resident, **values))
                 else:

@@ -140,3 +140,23 @@ async def test_an_unreachable_store_is_reported_after_retries(local_services: Se
     )
     with pytest.raises(KeyStoreUnavailable):
         await SqlKeyStore.open(down)
+
+
+async def test_many_keys_are_read_and_made_at_once(store: SqlKeyStore) -> None:
+    """get_many reads the live keys of many residents (across statements), get_or_create_many
+    makes the missing ones and keeps the others, and a forgotten resident gets a new version."""
+    known = [str(uuid.uuid4()) for _ in range(3)]
+    kept = {r: await store.get_or_create(r) for r in known}
+    await store.forget(known[0])
+    newcomers = [str(uuid.uuid4()) for _ in range(1_200)]  # more than one statement's worth
+
+    assert await store.get_many([*known, *newcomers[:5]]) == {r: kept[r] for r in known[1:]}
+
+    made = await store.get_or_create_many([*known, *newcomers])
+    assert set(made) == {*known, *newcomers}
+    assert made[known[1]] == kept[known[1]]
+    assert made[known[2]] == kept[known[2]]
+    assert made[known[0]].version == kept[known[0]].version + 1
+    assert len({key.secret for key in made.values()}) == len(made)
+    assert await store.get_many([*known, *newcomers]) == made
+    assert await store.get(newcomers[-1]) == made[newcomers[-1]]
