@@ -27,6 +27,7 @@ from rps.registry import RegistryFollower
 from rps.settings import Settings
 from schemas.topics import Topics
 from streams.core import SubscriptionChange
+from streams.runtime import read_ahead
 from streams.runtime.faults import CrashPoints, FetchedButDropped
 from streams.runtime.intake import Intake
 from streams.runtime.metrics import PrometheusObserver, Readiness
@@ -62,6 +63,7 @@ class Worker:
     readiness: Readiness
     registry: RegistryFollower | None
     """The publisher registry the worker follows; None when trust is off (``RPS_TRUST``)."""
+    keys: CachedKeys
 
 
 def _credentials(settings: Settings) -> Any:
@@ -147,6 +149,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         return await reading.last_value(settings, topics.audit, partition)
 
     outlet = FaustOutlet(app)
+    keys = CachedKeys(settings)
     checkpoints = CrashPoints(settings)
     stages = Stages(
         settings,
@@ -166,7 +169,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
         directory,
         functools.partial(topic_admin.ensure_delivery_topic, settings),
         FaustSend(app),
-        CachedKeys(settings),
+        keys,
         observer,
         registry=registry,
     )
@@ -175,7 +178,7 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
     intake = Intake(processor, stages, guard, dropper)
     sweep = expiry.Sweep(schedule, processor.request_reevaluation)
     return Worker(
-        app, processor, stages, directory, guard, intake, sweep, profiles, readiness, registry
+        app, processor, stages, directory, guard, intake, sweep, profiles, readiness, registry, keys
     )
 
 
@@ -193,6 +196,7 @@ def _attach(settings: Settings, worker: Worker) -> None:
     )
     rewind_uncommitted_inputs(worker.app, inputs, worker.guard.sought)
     worker.guard.attach()
+    read_ahead.attach(worker.app, topics, worker.keys)
     _attach_tasks(worker)
     _attach_agent_and_timers(settings, worker, inbound, topics)
 

@@ -4,6 +4,13 @@ The key store (``rps.keystore``) is opened on first use. Keys are cached in
 memory (a bounded, least-recently-used map) so the per-event path costs a
 dictionary look-up; an erasure drops the cached key with the stored one.
 
+The keys of a batch of inputs are read ahead, in one statement, as the batch is
+fetched (:meth:`CachedKeys.read_ahead`), so a resident's first input in this
+process finds its key waiting instead of costing a transaction of its own. Only
+reads go ahead: a key is made only for an input being decided. A read ahead that
+fails is only logged (the input's own look-up asks again), and one that overlaps
+an erasure is dropped, so it never brings a forgotten key back.
+
 The key store out of reach is a transient fault, never a reason to stop: each
 operation is retried by the store itself (``RPS_KEYSTORE_ATTEMPTS`` within
 ``RPS_KEYSTORE_TIMEOUT_SECONDS``), and when it still reports the store
@@ -14,8 +21,9 @@ sent or acked meanwhile, so nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import stamina
@@ -39,13 +47,44 @@ class CachedKeys:
         self._settings = settings
         self._store = store
         self._cache: OrderedDict[str, DataKey] = OrderedDict()
+        self._reading: dict[str, asyncio.Future[None]] = {}  # resident -> its read ahead
+        self._erasures = 0  # erasures begun: a read ahead that overlaps one is dropped
 
     async def _keys(self) -> KeyStore:
         if self._store is None:
             self._store = await SqlKeyStore.open(self._settings)
         return self._store
 
+    def read_ahead(self, residents: Iterable[str]) -> None:
+        """Start reading the keys of ``residents`` not cached or being read, in one go."""
+        wanted = [
+            r for r in dict.fromkeys(residents) if r not in self._cache and r not in self._reading
+        ]
+        if not wanted:
+            return
+        reading = asyncio.ensure_future(self._read(wanted, self._erasures))
+        for resident in wanted:
+            self._reading[resident] = reading
+
+    async def _read(self, residents: list[str], erasures: int) -> None:
+        try:
+            found = await (await self._keys()).get_many(residents)
+        except Exception as error:  # the input's own look-up asks again, patiently
+            log.warning(
+                "data keys not read ahead", count=len(residents), error_type=type(error).__name__
+            )
+            found = {}
+        finally:
+            for resident in residents:
+                self._reading.pop(resident, None)
+        if erasures == self._erasures:  # no erasure began meanwhile
+            for resident, key in found.items():
+                self._remember(resident, key)
+
     async def key_for(self, resident: str, *, create: bool) -> DataKey | None:
+        reading = self._reading.get(resident)
+        if reading is not None:
+            await asyncio.shield(reading)
         key = self._cache.get(resident)
         if key is not None:
             self._cache.move_to_end(resident)
@@ -57,18 +96,28 @@ class CachedKeys:
 
         key = await _patiently(fetch)
         if key is not None:
-            self._cache[resident] = key
-            if len(self._cache) > _CACHED:
-                self._cache.popitem(last=False)
+            self._remember(resident, key)
         return key
 
+    def _remember(self, resident: str, key: DataKey) -> None:
+        self._cache[resident] = key
+        self._cache.move_to_end(resident)
+        if len(self._cache) > _CACHED:
+            self._cache.popitem(last=False)
+
     async def forget(self, resident: str) -> None:
+        self._erasures += 1
+        reading = self._reading.get(resident)
+        if reading is not None:
+            await asyncio.shield(reading)
         self._cache.pop(resident, None)
 
         async def drop() -> bool:
             return await (await self._keys()).forget(resident)
 
         await _patiently(drop)
+        self._erasures += 1  # a read ahead begun while it was dropped may have cached it
+        self._cache.pop(resident, None)
 
 
 async def _patiently(work: Callable[[], Awaitable[_T]]) -> _T:

@@ -7,6 +7,7 @@ README's entry for it before changing anything else.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import faust.transport.consumer as faust_consumer
 import pytest
 from aiokafka.client import AIOKafkaClient
 from aiokafka.producer.message_accumulator import BatchBuilder
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from faust.stores.base import Store
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP, tuples
@@ -85,6 +86,12 @@ def test_faust_hands_on_only_records_at_or_above_the_last_it_handed_on() -> None
 def test_fetched_records_are_keyed_by_partitions_equal_to_fausts() -> None:
     """The stall guard looks a fetch's records up by Faust's TP."""
     assert {TopicPartition("t", 1): 1}.get(TP("t", 1)) == 1
+
+
+def test_fetched_records_carry_their_key() -> None:
+    """The keys are read ahead from the record keys of aiokafka's fetched records."""
+    fields = {f.name for f in dataclasses.fields(ConsumerRecord)}
+    assert {"topic", "partition", "offset", "key"} <= fields
 
 
 def test_faust_seeks_to_committed_through_the_instance() -> None:
