@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 import infra
 import schemas
 from cli.spawn import environment, start_worker, stop_worker
 from producers import Publisher
 from rps import registry
+from rps.keystore import SqlKeyStore
 from rps.settings import Settings
 from schemas.registry import Role
 from schemas.signing import SigningKey
@@ -108,6 +111,8 @@ async def start(
             "store": scenario.store,
             "state_dir": scratch / tag,
             "log_level": "warning",
+            # The scenario's own hub database (the data keys), as a hub of its own would have.
+            "database_url": SecretStr(f"sqlite+aiosqlite:///{scratch / tag / 'hub.db'}"),
         }
     )
     topics = Topics(settings.topic_prefix)
@@ -127,6 +132,7 @@ async def start(
     await broker.send_pairs(
         settings, changelog_topic(settings), workload.preload(scenario.residents, councils, now)
     )
+    await _keyed(settings, scenario.residents)
     log = scratch / f"{tag}.log"
     await broker.send(settings, signed([workload.warmup(topics, councils)], keys))
     limit = 60 + scenario.residents / 2_000  # restoring the changelog takes its time
@@ -254,6 +260,18 @@ async def ceiling(
 def stop(running: Running) -> None:
     """Stop the worker gracefully."""
     stop_worker(running.process)
+
+
+async def _keyed(settings: Settings, residents: int) -> None:
+    """The preloaded residents' data keys, made in the hub database: residents the hub knows
+    have keys (a resident's first event ever makes one, at a cost of its own)."""
+    store = await SqlKeyStore.open(settings)
+    try:
+        for start in range(0, residents, 10_000):
+            end = min(residents, start + 10_000)
+            await store.get_or_create_many(workload.resident_id(n) for n in range(start, end))
+    finally:
+        await store.close()
 
 
 async def _registered(settings: Settings, councils: list[str]) -> dict[str, SigningKey]:
