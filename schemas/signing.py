@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import re
@@ -35,9 +36,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from schemas._envelope import KEY_ID_PATTERN, SIGNATURE_PATTERN
 from schemas.validation import _binary_envelope
@@ -178,8 +180,14 @@ def signature_valid(document: Mapping[str, Any], public_key: str) -> bool:
     if not _PUBLIC_KEY.match(public_key):
         return False
     try:
-        verifier = Ed25519PublicKey.from_public_bytes(decode_key(public_key))
-        verifier.verify(decode_key(signature), canonical_bytes(document))
-    except (InvalidSignature, ValueError, UnicodeEncodeError):
+        _verifier(public_key).verify(canonical_bytes(document), decode_key(signature))
+    except (BadSignatureError, ValueError, TypeError, UnicodeEncodeError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _verifier(public_key: str) -> VerifyKey:
+    """A registered public key, ready to verify with (libsodium's Ed25519, about twice as fast
+    as OpenSSL's here; signing stays with ``cryptography``)."""
+    return VerifyKey(decode_key(public_key))
