@@ -74,6 +74,14 @@ def decode(
     ``now`` is the instant "not in the future" is measured against; it defaults
     to the current UTC time and five minutes of clock skew are allowed.
     """
+    return decode_with_document(value, headers, now=now)[0]
+
+
+def decode_with_document(
+    value: bytes, headers: Sequence[tuple[str, bytes]] = (), *, now: dt.datetime | None = None
+) -> tuple[Event, dict[str, Any]]:
+    """The event, as :func:`decode` gives it, and the CloudEvent as one JSON object as it came
+    off the wire (what ``schemas.signing.wire_document`` gives), parsed once for both."""
     envelope = _binary_envelope(headers)
     event_id = envelope.get("id") if envelope is not None else None
     if len(value) > MAX_BYTES:
@@ -88,7 +96,7 @@ def decode(
         event_id = document.get("id")
     if _too_deep(document):
         raise _invalid(_safe_id(event_id), ROOT, "too_deep", f"must nest at most {MAX_DEPTH} deep")
-    return parse(document, now=now)
+    return parse(document, now=now), document
 
 
 def parse(document: Any, *, now: dt.datetime | None = None) -> Event:

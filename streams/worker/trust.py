@@ -24,10 +24,9 @@ from schemas import (
     Event,
     SubscriptionChanged,
     authority_of_source,
-    decode,
 )
 from schemas.registry import RegistryView, Signer, verify
-from schemas.signing import wire_document
+from schemas.validation import decode_with_document
 from streams.core.permissions import Kind, Request, permitted
 
 
@@ -110,8 +109,8 @@ def admit_record(
     Raises ``schemas.InvalidEvent`` as ``schemas.decode`` does (a poison message,
     handled as today). The caller converts the event with ``codec.to_fact``.
     """
-    event = decode(value or b"", headers)
-    verdict = admit(wire_document(value or b"", headers), event, record_timestamp, view)
+    event, document = decode_with_document(value or b"", headers)
+    verdict = admit(document, event, record_timestamp, view)
     if isinstance(verdict, Rejected):
         return Rejected(verdict.reason, event)
     return event, verdict

@@ -34,6 +34,7 @@ from schemas.signing import (
     wire_document,
 )
 from schemas.strategies import inbound_events
+from schemas.validation import decode_with_document
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 KEY = SigningKey.generate("urn:gss:E08000015#2026-12-05a")
@@ -99,6 +100,21 @@ def test_structured_and_binary_modes_verify_the_same_signature(event: Event) -> 
     binary_value, headers = to_binary(signed)
     assert ("ce_rpssig", str(signed.rpssig).encode()) in headers  # type: ignore[union-attr]
     for document in (wire_document(value), wire_document(binary_value, headers)):
+        assert signature_valid(document, KEY.public_key())
+
+
+@settings(max_examples=40, deadline=None)
+@given(inbound_events())
+def test_one_parse_gives_the_event_and_the_document_its_signature_covers(event: Event) -> None:
+    """The worker parses each record once: the document decoding gives beside the event is the
+    wire document, in both modes, and the event is the one decoding alone gives."""
+    value = sign_value(encode(event), KEY)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    binary_value, headers = to_binary(decode(value, now=later))
+    for raw, pairs in ((value, []), (binary_value, headers)):
+        decoded, document = decode_with_document(raw, pairs, now=later)
+        assert document == wire_document(raw, pairs)
+        assert decoded == decode(raw, pairs, now=later)
         assert signature_valid(document, KEY.public_key())
 
 
