@@ -130,10 +130,9 @@ class Processor:
     ) -> tuple[Outcome, list[Record]] | None:
         """The core's outcome for a new input and its encoded outputs, traced; ``None`` when
         the resident's state would grow too large to store."""
-        parent = tracing.context_of(*tracing.of_record(record.value, record.headers))
-        with self._tracer.start_as_current_span(
-            "decide", context=parent, attributes={"rps.event_id": item.id}
-        ):
+        inbound = tracing.of_record(record.value, record.headers)
+        span = {"rps.event_id": item.id}
+        with tracing.continued(self._tracer, "decide", inbound, span) as parent:
             outcome = decide(profile, item, self._directory.directory, now)
             # The trace id travels on; an inbound tracestate (free text a publisher chose) does not.
             # One input adds at most a record's 64 KiB, so only a large stored profile can pass.
@@ -144,7 +143,7 @@ class Processor:
             records = await self._outputs.of(
                 outcome,
                 now,
-                (tracing.current()[0], None),
+                (parent, None),
                 data_key,
                 audit_records.signed(item.id, signer),
             )

@@ -4,9 +4,13 @@ never part of an event's fingerprint, exporting off unless the OTEL_* variables 
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opentelemetry import trace
 
 import schemas
 from rps import tracing
@@ -80,3 +84,33 @@ def test_exporting_is_off_unless_the_otel_variables_ask(monkeypatch: pytest.Monk
     assert tracing._wanted() == "console"
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert tracing._wanted() is None
+
+
+_HEX = "0123456789abcdef"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.none(),
+        st.tuples(
+            st.sampled_from(["0" * 32, "f" * 32]) | st.text(_HEX, min_size=32, max_size=32),
+            st.sampled_from(["0" * 16]) | st.text(_HEX, min_size=16, max_size=16),
+            st.sampled_from(["00", "01", "ff"]) | st.text(_HEX, min_size=2, max_size=2),
+        ).map(lambda parts: "00-" + "-".join(parts)),
+    )
+)
+def test_with_nothing_exporting_the_worker_passes_on_what_a_no_op_span_would(
+    parent: str | None,
+) -> None:
+    """No exporter: no span is made, and the traceparent passed on is the one a no-op span
+    started under the inbound context passes on. (The process may have a provider installed
+    by another test: both sides are made to see none.)"""
+    within = trace.NoOpTracer()
+    with within.start_as_current_span("decide", context=tracing.context_of(parent)):
+        expected = tracing.current()[0]
+    with (
+        mock.patch.object(trace, "get_tracer_provider", trace.NoOpTracerProvider),
+        tracing.continued(within, "decide", (parent, "a=1"), {"rps.event_id": "e1"}) as passed,
+    ):
+        assert passed == expected
