@@ -52,6 +52,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--authorities", type=number_list, default=[5, 50])
     parser.add_argument("--events", type=int, default=10_000, help="measured events per run")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--latency-runs", type=int, default=3, help="latency runs at each share of peak"
+    )
     parser.add_argument("--publish-events", type=int, default=20_000)
     parser.add_argument("--single", type=int, default=2_000, help="gateway: one a request")
     parser.add_argument(

@@ -13,6 +13,7 @@ TINY = [
     "--authorities", "2,3",
     "--events", "200",
     "--latency-seconds", "2",
+    "--latency-runs", "2",
     "--publish-events", "200",
     "--single", "50",
 ]  # fmt: skip
@@ -30,7 +31,7 @@ def _missing(value: Any, where: str = "") -> list[str]:
 
 
 async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) -> None:
-    """Every scenario, latency point, profile, replay, subscriber, webhook and publishing figure,
+    """Every scenario, latency run, profile, replay, subscriber, webhook and publishing figure,
     and the headline's worker with verification off and with profile sealing off, is measured
     and written to results.json and table.txt (nothing about time is asserted)."""
     options = suite.parse([*TINY, "--out", str(tmp_path)])
@@ -42,6 +43,17 @@ async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) ->
     assert {"latency", "profile", "replay", "subscribers", "webhooks"} <= set(head)
     assert [p["share_of_peak"] for p in head["latency"]] == [0.2, 0.8]
     assert all(p["count"] > 0 for p in head["latency"])
+    for point in head["latency"]:
+        assert len(point["runs"]) == 2
+        assert all(run["count"] > 0 for run in point["runs"])
+        assert len({run["seed"] for run in point["runs"]}) == 2
+        assert point["p99_ms_runs"] == [run["p99_ms"] for run in point["runs"]]
+        assert point["p99_ms_worst"] == max(point["p99_ms_runs"])
+        assert min(point["p99_ms_runs"]) <= point["p99_ms_median"] <= point["p99_ms_worst"]
+    for share in ("20", "80"):
+        figure = results["summary"][f"p99_ms_at_{share}_percent"]
+        assert isinstance(figure["value"], float)
+        assert len(figure["runs"]) == 2
     assert head["profile"]["samples"] > 0
     assert head["subscribers"]["sqlite"]["records"] == head["subscribers"]["deliveries"]
     assert head["subscribers"]["postgresql"]["records"] == head["subscribers"]["deliveries"]
@@ -82,6 +94,7 @@ async def test_the_suite_produces_every_figure_at_a_tiny_size(tmp_path: Path) ->
     assert "passthrough" in text
     assert "cost of verification and sealing" in text
     assert "verification off" in text
+    assert "latency at 80% of peak" in text
     assert (tmp_path / "table.txt").read_text() == text + "\n"
 
 
