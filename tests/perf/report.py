@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.perf import costs
+from tests.perf import costs, scaleout
 
 GIB_MIB = 1024
 
@@ -87,6 +87,11 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         "profile_sealing_us_per_event": {
             "value": paid["profile_sealing_cpu_us_per_event"],
             "of": paid["runs"][0]["worker_cpu_us_per_event"],
+        },
+        "scale_out_two_workers_to_one": {
+            "value": results["scaleout"]["rate_ratio"],
+            "cpu_per_event": results["scaleout"]["cpu_per_event_ratio"],
+            "cores": results["scaleout"]["cores"],
         },
     }
 
@@ -172,6 +177,7 @@ def table(results: dict[str, Any]) -> str:
             f"{live['outputs'] / live['events']:>13.1f} {run['rss_mib']:>8,}"
         )
     lines += ["", *costs.lines(results["costs"], head)]
+    lines += ["", *scaleout.lines(results["scaleout"])]
     lines += [
         "",
         f"headline: {head['store']}, {head['residents']:,} residents, "

@@ -12,7 +12,9 @@ with latency, the profile, replay and the subscribers), RocksDB at every
 population, RocksDB with every further number of councils, and the in-memory
 store at the largest population (for its memory). Right after the headline, the
 same scenario runs twice more, with verification off and with the stored profiles
-not sealed, for what each costs per event (``tests.perf.costs``). Results go to
+not sealed, for what each costs per event (``tests.perf.costs``), then twice again, with one
+worker and with two workers of one group sharing the partitions (``tests.perf.scaleout``).
+Results go to
 ``--out`` (default ``artifacts/perf/<date>/``): ``results.json``,
 ``table.txt``, ``profile.txt`` (py-spy's collapsed stacks of the worker under
 load) and the processes' logs. Nothing is asserted about time.
@@ -39,7 +41,7 @@ from infra import kafka, postgres
 from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
-from tests.perf import broker, costs, extras, scenario, workload
+from tests.perf import broker, costs, extras, scaleout, scenario, workload
 from tests.perf.report import subscribers_table, summary, table
 
 
@@ -202,6 +204,8 @@ async def _measure(
         if headline is None:  # the same scenario with verification off, then sealing off
             head = results["scenarios"][0]
             results["costs"] = await costs.measure(base, shared, head, options, scratch)
+            # and with one worker, then two of one group sharing the partitions
+            results["scaleout"] = await scaleout.measure(base, shared, head, options, scratch)
     results["publishing"] = await extras.publishing(base, options, scratch)
     await asyncio.to_thread(_keep_logs, scratch, options.out)
     results["seconds"] = round(time.perf_counter() - began, 1)
