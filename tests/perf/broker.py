@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 import infra
@@ -129,6 +130,55 @@ async def wait_caught_up(
         alive()
         if time.monotonic() > deadline:
             raise TimeoutError(f"group {group} did not catch up within {limit:.0f} s")
+        await asyncio.sleep(0.5)
+
+
+async def assignment(
+    settings: Settings, group: str, topics: Sequence[str]
+) -> dict[str, list[TopicPartition]] | None:
+    """Each member's partitions of ``topics`` (by member id) while ``group`` is stable; ``None``
+    while it rebalances or has no coordinator yet."""
+    admin = AIOKafkaAdminClient(**settings.kafka_client_options())
+    await admin.start()
+    try:
+        described = await admin.describe_consumer_groups([group])
+    except GroupCoordinatorNotAvailableError:
+        return None
+    finally:
+        await admin.close()
+    groups = [g for response in described for g in response.to_object()["groups"]]
+    if len(groups) != 1 or groups[0]["state"] != "Stable":
+        return None
+    held: dict[str, list[TopicPartition]] = {}
+    for member in groups[0]["members"]:
+        if not member["member_assignment"]:
+            return None  # joined, not yet given its share
+        given = ConsumerProtocolMemberAssignment.decode(member["member_assignment"])
+        held[member["member_id"]] = sorted(tp for tp in given.partitions() if tp.topic in topics)
+    return held
+
+
+async def wait_assigned(
+    settings: Settings,
+    group: str,
+    topics: Sequence[str],
+    members: int,
+    alive: Callable[[], None],
+    *,
+    limit: float = 3600,
+) -> dict[str, list[TopicPartition]]:
+    """Wait until ``group`` is stable with ``members`` members, each holding partitions of
+    ``topics``; each member's partitions."""
+    deadline = time.monotonic() + limit
+    while True:
+        held = await assignment(settings, group, topics)
+        if held is not None and len(held) == members and all(held.values()):
+            return held
+        alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"group {group} did not share out among {members} within {limit:.0f} s"
+            )
         await asyncio.sleep(0.5)
 
 

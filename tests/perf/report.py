@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.perf import costs
+from tests.perf import costs, scaleout
 
 GIB_MIB = 1024
 
@@ -20,6 +20,23 @@ def _cost(run: dict[str, Any]) -> float:
     return float(run["live"]["worker_cpu_us_per_event"])
 
 
+def latency_runs(point: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of one latency point (a point of a single run, as results.json held before
+    2026-12-06, is its own run)."""
+    return list(point.get("runs", [point]))
+
+
+def p99(point: dict[str, Any]) -> dict[str, Any]:
+    """A latency point's p99 as a summary figure: the median of its runs', with each run's
+    and the worst beside it."""
+    runs = [run["p99_ms"] for run in latency_runs(point) if "p99_ms" in run]
+    return {
+        "value": point.get("p99_ms_median", point.get("p99_ms")),
+        "runs": runs,
+        "worst": max(runs) if runs else None,
+    }
+
+
 def summary(results: dict[str, Any]) -> dict[str, Any]:
     """The issue's targets, each with the figure it was judged on."""
     runs = results["scenarios"]
@@ -31,11 +48,12 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     rocks_large = _find(results, "rocksdb://", large, few)
     rocks_many = _find(results, "rocksdb://", small, many)
     mem_large = _find(results, "memory://", large, few)
-    slow = head["latency"][0]
+    slow, busy = head["latency"]
     paid = results["costs"]
     return {
         "end_to_end_ratio": {"value": head["ratio"], "target": ">= 0.5"},
-        "p99_ms_at_20_percent": {"value": slow.get("p99_ms"), "target": "<= 50"},
+        "p99_ms_at_20_percent": {**p99(slow), "target": "<= 50"},
+        "p99_ms_at_80_percent": p99(busy),
         "cost_growth_residents": {
             "value": round(_cost(rocks_large) / _cost(rocks_small), 2),
             "between": [small, large],
@@ -69,6 +87,11 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         "profile_sealing_us_per_event": {
             "value": paid["profile_sealing_cpu_us_per_event"],
             "of": paid["runs"][0]["worker_cpu_us_per_event"],
+        },
+        "scale_out_two_workers_to_one": {
+            "value": results["scaleout"]["rate_ratio"],
+            "cpu_per_event": results["scaleout"]["cpu_per_event_ratio"],
+            "cores": results["scaleout"]["cores"],
         },
     }
 
@@ -112,6 +135,23 @@ def subscribers_table(results: dict[str, Any]) -> str:
     )
 
 
+def latency_lines(point: dict[str, Any]) -> list[str]:
+    """One latency point: the median and worst p99 of its runs, then each run's figures."""
+    runs, figure = latency_runs(point), p99(point)
+    out = [
+        f"latency at {point['share_of_peak']:.0%} of peak ({point['rate']:,.0f}/s), "
+        f"{len(runs)} run{'s' if len(runs) > 1 else ''}: p99 median {figure['value']} ms, "
+        f"worst {figure['worst']} ms"
+    ]
+    for n, run in enumerate(runs, 1):
+        seed = f"seed {run['seed']}, " if "seed" in run else ""
+        out.append(
+            f"  run {n} ({seed}{run['count']} deliveries): p50 {run.get('p50_ms')} ms, "
+            f"p95 {run.get('p95_ms')} ms, p99 {run.get('p99_ms')} ms, max {run.get('max_ms')} ms"
+        )
+    return out
+
+
 def table(results: dict[str, Any]) -> str:
     """A plain-text table of every figure, with its ratio to the passthrough."""
     head = results["scenarios"][0]
@@ -137,18 +177,14 @@ def table(results: dict[str, Any]) -> str:
             f"{live['outputs'] / live['events']:>13.1f} {run['rss_mib']:>8,}"
         )
     lines += ["", *costs.lines(results["costs"], head)]
+    lines += ["", *scaleout.lines(results["scaleout"])]
     lines += [
         "",
         f"headline: {head['store']}, {head['residents']:,} residents, "
         f"{head['authorities']} LAs; ratios to its passthrough ({ceiling:,.0f} events/s)",
     ]
     for point in head["latency"]:
-        lines.append(
-            f"latency at {point['share_of_peak']:.0%} of peak ({point['rate']:,.0f}/s, "
-            f"{point['count']} deliveries): p50 {point.get('p50_ms')} ms, "
-            f"p95 {point.get('p95_ms')} ms, "
-            f"p99 {point.get('p99_ms')} ms, max {point.get('max_ms')} ms"
-        )
+        lines += latency_lines(point)
     replay = head["replay"]
     lines.append(
         f"replay (rebuild {replay['events']:,} events): "

@@ -5,7 +5,8 @@ For a store, a number of residents and a number of subscribing councils:
 1. fresh topics; the councils' subscriptions; every resident's profile
    (holding three consents) written straight onto the worker's changelog;
 2. ``rps worker`` started and proved running by one warm-up event (which also
-   waits out the restore of the changelog);
+   waits out the restore of the changelog); for scale-out, several workers of one
+   group, proved to share the inbound partitions and each to be deciding;
 3. the measured events sent as fast as Kafka takes them; the clock runs from
    the first send until the last output (delivery, ending, audit or dead
    letter) is written;
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiokafka import TopicPartition
 from pydantic import SecretStr
 
 import infra
@@ -58,7 +60,8 @@ class Scenario:
 
 @dataclass
 class Running:
-    """A started worker on a scenario's topics."""
+    """Started workers of one group on a scenario's topics: ``process`` (its output in ``log``),
+    and for scale-out the further workers in ``more``."""
 
     settings: Settings
     councils: list[str]
@@ -68,19 +71,31 @@ class Running:
     restarts: int = 0
     keys: dict[str, SigningKey] = field(default_factory=dict)
     """Each source's signing key when the worker enforces trust (``RPS_TRUST``)."""
+    more: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)
+    """Further workers of the same group, each with its log (``start(..., workers=2)``)."""
+
+    @property
+    def workers(self) -> list[tuple[subprocess.Popen[bytes], Path]]:
+        """Every worker process with its log, ``process`` first."""
+        return [(self.process, self.log), *self.more]
 
     def alive(self) -> None:
-        """Raise with the log's tail when the worker has exited."""
-        if self.process.poll() is not None:
-            tail = self.log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"worker exited with {self.process.returncode}:\n{tail}")
+        """Raise with the log's tail when a worker has exited."""
+        for process, log in self.workers:
+            if process.poll() is not None:
+                tail = log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"worker exited with {process.returncode}:\n{tail}")
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU the worker has used."""
-        return cpu_seconds(self.process.pid)
+        """User plus system CPU the workers have used, summed."""
+        return sum(self.cpu_each())
+
+    def cpu_each(self) -> list[float]:
+        """User plus system CPU each worker has used, ``process`` first."""
+        return [cpu_seconds(process.pid) for process, _ in self.workers]
 
     def memory_mib(self) -> tuple[float, float]:
-        """(VmRSS, VmHWM) of the worker in MiB."""
+        """(VmRSS, VmHWM) of the worker ``process`` in MiB."""
         status = Path(f"/proc/{self.process.pid}/status").read_text().splitlines()
         values = {line.split(":")[0]: int(line.split()[1]) for line in status if "kB" in line}
         return values["VmRSS"] / 1024, values["VmHWM"] / 1024
@@ -99,9 +114,11 @@ def outputs(settings: Settings, councils: list[str]) -> list[str]:
 
 
 async def start(
-    base: Settings, shared: Settings, scenario: Scenario, scratch: Path, tag: str
+    base: Settings, shared: Settings, scenario: Scenario, scratch: Path, tag: str, workers: int = 1
 ) -> Running:
-    """Topics, subscriptions, preloaded profiles, and a worker that has processed one event.
+    """Topics, subscriptions, preloaded profiles, and a worker that has processed one event;
+    with ``workers`` over 1, that many workers of one group, sharing the inbound partitions
+    and each deciding (``share_out``).
 
     ``shared`` locates the local PostgreSQL (the subscribers' database server)."""
     settings = base.model_copy(
@@ -138,17 +155,44 @@ async def start(
     limit = 60 + scenario.residents / 2_000  # restoring the changelog takes its time
     for attempt in range(3):
         process = start_worker(settings, log, RPS_WORKER_NAME="bench")
-        running = Running(settings, councils, process, log, shared, attempt, keys)
+        more = [_another(settings, scratch / f"{tag}-{n}.log", n) for n in range(1, workers)]
+        running = Running(settings, councils, process, log, shared, attempt, keys, more)
         try:
             await settle(running, limit=limit)
+            if more:
+                await share_out(running, limit)
             return running
         except TimeoutError:
             print(f"   worker did not start deciding within {limit:.0f} s; restarted", flush=True)
-            stop_worker(process, kill=True)
+            stop(running, kill=True)
         except BaseException:
-            stop_worker(process, kill=True)
+            stop(running, kill=True)
             raise
     raise RuntimeError(f"the worker never started deciding; see {log}")
+
+
+def _another(settings: Settings, log: Path, n: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """The ``n``-th further worker of the group: a state directory of its own by its name."""
+    return start_worker(settings, log, RPS_WORKER_NAME=f"bench{n}"), log
+
+
+async def share_out(running: Running, limit: float) -> dict[str, list[TopicPartition]]:
+    """Wait until the group is stable with every worker holding inbound partitions, then until
+    each partition's holder has decided a warm-up event of its own (its share of the changelog
+    restored), the group unchanged meanwhile; each member's inbound partitions."""
+    settings = running.settings
+    topics = Topics(settings.topic_prefix)
+    group, inputs, count = faust_id(settings), topics.worker_inputs, len(running.workers)
+    for _ in range(5):
+        held = await broker.wait_assigned(
+            settings, group, inputs, count, running.alive, limit=limit
+        )
+        warmups = workload.warmups(topics, running.councils, settings.partitions)
+        await broker.send(settings, signed(warmups, running.keys))
+        await settle(running, limit=limit)
+        if await broker.assignment(settings, group, inputs) == held:
+            return held
+    raise TimeoutError(f"group {group} kept rebalancing")
 
 
 async def settle(running: Running, limit: float = 3600) -> None:
@@ -257,9 +301,10 @@ async def ceiling(
     }
 
 
-def stop(running: Running) -> None:
-    """Stop the worker gracefully."""
-    stop_worker(running.process)
+def stop(running: Running, *, kill: bool = False) -> None:
+    """Stop every worker: gracefully, or at once (``kill``)."""
+    for process, _ in reversed(running.workers):
+        stop_worker(process, kill=kill)
 
 
 async def _keyed(settings: Settings, residents: int) -> None:

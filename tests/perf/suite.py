@@ -12,7 +12,9 @@ with latency, the profile, replay and the subscribers), RocksDB at every
 population, RocksDB with every further number of councils, and the in-memory
 store at the largest population (for its memory). Right after the headline, the
 same scenario runs twice more, with verification off and with the stored profiles
-not sealed, for what each costs per event (``tests.perf.costs``). Results go to
+not sealed, for what each costs per event (``tests.perf.costs``), then twice again, with one
+worker and with two workers of one group sharing the partitions (``tests.perf.scaleout``).
+Results go to
 ``--out`` (default ``artifacts/perf/<date>/``): ``results.json``,
 ``table.txt``, ``profile.txt`` (py-spy's collapsed stacks of the worker under
 load) and the processes' logs. Nothing is asserted about time.
@@ -39,7 +41,7 @@ from infra import kafka, postgres
 from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
-from tests.perf import broker, costs, extras, scenario, workload
+from tests.perf import broker, costs, extras, scaleout, scenario, workload
 from tests.perf.report import subscribers_table, summary, table
 
 
@@ -52,6 +54,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--authorities", type=number_list, default=[5, 50])
     parser.add_argument("--events", type=int, default=10_000, help="measured events per run")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--latency-runs", type=int, default=3, help="latency runs at each share of peak"
+    )
     parser.add_argument("--publish-events", type=int, default=20_000)
     parser.add_argument("--single", type=int, default=2_000, help="gateway: one a request")
     parser.add_argument(
@@ -199,6 +204,8 @@ async def _measure(
         if headline is None:  # the same scenario with verification off, then sealing off
             head = results["scenarios"][0]
             results["costs"] = await costs.measure(base, shared, head, options, scratch)
+            # and with one worker, then two of one group sharing the partitions
+            results["scaleout"] = await scaleout.measure(base, shared, head, options, scratch)
     results["publishing"] = await extras.publishing(base, options, scratch)
     await asyncio.to_thread(_keep_logs, scratch, options.out)
     results["seconds"] = round(time.perf_counter() - began, 1)

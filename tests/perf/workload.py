@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from aiokafka.partitioner import DefaultPartitioner
+
 import schemas
 from producers import events as build
 from producers.keys import key_for
@@ -244,3 +246,12 @@ def warmup(topics: Topics, councils: list[str]) -> Record:
     return Record(
         topic_for(event, topics), key_for(event), schemas.encode(event), event.id, event.source
     )
+
+
+def warmups(topics: Topics, councils: list[str], partitions: int) -> list[Record]:
+    """One warm-up event on each inbound partition (keys hashed as the producer hashes them)."""
+    found: dict[int, Record] = {}
+    while len(found) < partitions:
+        record = warmup(topics, councils)
+        found.setdefault(DefaultPartitioner()(record.key, list(range(partitions)), []), record)
+    return list(found.values())
