@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rps.settings import Settings
-from tests.perf import bench_hotpath, bench_subscriber, bench_webhooks, floor, rounds
+from tests.perf import bench_hotpath, bench_keys, bench_subscriber, bench_webhooks, floor, rounds
 
 
 @pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
@@ -73,3 +73,19 @@ async def test_the_subscriber_benchmark_drains_into_both_databases(
         assert run["records"] == run["written"] == 300
         assert run["batches"] >= 1
         assert run["cpu_us_per_record"] > 0
+
+
+async def test_the_key_benchmark_times_every_step_on_both_databases(
+    local_services: Settings, tmp_path: Path
+) -> None:
+    """Each way of getting keys is timed on SQLite and PostgreSQL, CPU and wall per resident."""
+    figures = await bench_keys.measure(local_services, 40, 16, tmp_path)
+    for kind in ("sqlite", "postgresql"):
+        steps = figures[kind]
+        assert set(steps) == {
+            "made one at a time",
+            "read one at a time",
+            "read ahead",
+            "made at once",
+        }
+        assert all(step["cpu_us"] > 0 and step["wall_us"] > 0 for step in steps.values())
