@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # Worker
     app_id: str = "rps-worker"
     store: str = "memory://"
+    rocksdb_cache_mib: int = Field(default=128, ge=8, le=65536)
+    """RocksDB's block cache, MiB, for each store a worker opens (``RPS_STORE=rocksdb://``:
+    one per table partition it holds). Faust's own default, 2 GiB each, let a worker's memory
+    grow with every block it ever read."""
     expiry_tick_seconds: float = Field(default=1.0, gt=0)
     worker_name: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """Names this worker's local state directory (RocksDB): give each worker on a host its own."""

@@ -107,6 +107,12 @@ def faust_app(settings: Settings) -> faust.App:
     return app
 
 
+def store_options(settings: Settings) -> dict[str, int]:
+    """A table's store options (a new dict each: Faust's RocksDB store takes keys out of it):
+    RocksDB's block cache for each of its partitions (the memory store ignores them)."""
+    return {"block_cache_size": settings.rocksdb_cache_mib * 1024 * 1024}
+
+
 def _inputs(topics: Topics) -> set[str]:
     """The topics the agent reads as the group (``Topics.worker_inputs``); every worker's
     directory reads the whole subscriptions topic besides, and applies what it admits."""
@@ -131,10 +137,16 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
             partitions=settings.partitions,
             key_type=bytes,
             value_type=bytes,
+            options=store_options(settings),
         )
     )
     schedule = app.Table(
-        "expiries", default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes
+        "expiries",
+        default=None,
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        options=store_options(settings),
     )
     registry = RegistryFollower(settings) if settings.trust == "enforce" else None
     directory = SubscriptionDirectory(settings, following.follow, registry)

@@ -21,12 +21,13 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from faust.stores.base import Store
+from faust.stores.rocksdb import DEFAULT_BLOCK_CACHE_SIZE, RocksDBOptions
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP, tuples
 
 from rps.producing import TrackingProducer
 from rps.settings import Settings
-from streams.runtime.app import faust_app
+from streams.runtime.app import build, faust_app
 
 
 @pytest.fixture
@@ -160,3 +161,19 @@ def test_a_batch_builder_refuses_a_record_when_full() -> None:
     assert builder.append(key=b"k", value=b"v" * 200, timestamp=None, headers=[]) is None
     builder.close()
     assert builder.record_count() == 1
+
+
+async def test_a_rocksdb_table_gets_the_block_cache_the_settings_give(tmp_path: Path) -> None:
+    """``RPS_ROCKSDB_CACHE_MIB`` reaches each RocksDB store the worker's tables open, whose
+    ``Cache`` is made of it; Faust's default (2 GiB a store) is not what a worker runs with."""
+    settings = Settings(state_dir=tmp_path, store="rocksdb://", rocksdb_cache_mib=24)
+    worker = build(settings)
+    for table in worker.app.tables.values():
+        store: Any = table.data
+        assert store.rocksdb_options.block_cache_size == 24 * 1024 * 1024, table.name
+    assert len(worker.app.tables) == 2
+    assert "rocksdict.Cache(self.block_cache_size)" in inspect.getsource(RocksDBOptions.as_options)
+    assert Settings().rocksdb_cache_mib * 1024 * 1024 < DEFAULT_BLOCK_CACHE_SIZE
+    consumer: Any = getattr(worker.app, "_consumer", None)
+    if consumer is not None:
+        consumer._thread.thread_loop.close()
