@@ -38,10 +38,9 @@ class Opener:
 
     async def open(self, items: Sequence[Read]) -> list[Fact]:
         """``items`` with each sealed record opened into its fact, or left out."""
-        keys: dict[str, DataKey | None] = {}
-        for item in items:
-            if isinstance(item, Sealed) and item.fact.resident not in keys:
-                keys[item.fact.resident] = await self._keys.get(item.fact.resident)
+        residents = {item.fact.resident for item in items if isinstance(item, Sealed)}
+        found = await self._keys.get_many(residents) if residents else {}
+        keys: dict[str, DataKey | None] = {r: found.get(r) for r in residents}
         facts: list[Fact] = []
         for item in items:
             if not isinstance(item, Sealed):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -65,15 +65,22 @@ class _WholeRegistry:
 
 
 class _Keys:
-    """Each resident's data key, read from the key store once (None: forgotten or none)."""
+    """Each resident's data key, read from the key store once, a scanned batch's residents in
+    one go (None: forgotten or none)."""
 
     def __init__(self, store: SqlKeyStore) -> None:
         self._store = store
         self._known: dict[str, DataKey | None] = {}
 
+    async def read(self, residents: Iterable[str]) -> None:
+        """Read the keys of those of ``residents`` not read before, in one go."""
+        wanted = {r for r in residents if r not in self._known}
+        if wanted:
+            found = await self._store.get_many(wanted)
+            self._known.update((r, found.get(r)) for r in wanted)
+
     async def of(self, resident: str) -> DataKey | None:
-        if resident not in self._known:
-            self._known[resident] = await self._store.get(resident)
+        await self.read([resident])
         return self._known[resident]
 
 
@@ -137,6 +144,7 @@ async def _rebuild(
     where: dict[str, int] = {}
     events = rejected = forgotten = 0
     async for batch in scanning.scan(settings, since):
+        await keys.read(r.key.decode("utf-8", "replace") for r in batch if r.key)
         for record in batch:
             events += 1
             try:
