@@ -19,6 +19,7 @@ from consumers._repository import PendingAck
 from consumers.errors import PoisonRecord
 from schemas import (
     ConsentEnded,
+    Event,
     InvalidEvent,
     ProfileUpdated,
     decode,
@@ -33,14 +34,19 @@ def invalid_reason(error: InvalidEvent) -> str:
     return f"invalid:{first.field}:{first.rule}" if first else "invalid"
 
 
-def to_delivery(record: Any, authority: str) -> Delivery:
-    """Decode one record of the authority's delivery topic, or raise ``PoisonRecord``."""
+def decoded(record: Any) -> Event:
+    """The event in a Kafka record (either mode), or ``PoisonRecord`` with the broken rule."""
     if record.value is None:
         raise PoisonRecord("invalid:$:empty_record")
     try:
-        event = decode(record.value, tuple(record.headers))
+        return decode(record.value, tuple(record.headers))
     except InvalidEvent as error:
         raise PoisonRecord(invalid_reason(error)) from None
+
+
+def to_delivery(record: Any, authority: str) -> Delivery:
+    """Decode one record of the authority's delivery topic, or raise ``PoisonRecord``."""
+    event = decoded(record)
     if isinstance(event, ProfileUpdated):
         data = event.data
         if data.authority != authority:

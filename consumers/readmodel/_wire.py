@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from consumers._wire import invalid_reason
+from consumers._wire import decoded
 from consumers.errors import PoisonRecord
 from consumers.readmodel._facts import (
     AckSeen,
@@ -63,13 +63,7 @@ def to_fact(record: Any, topics: Topics) -> Read | None:
     """The fact a record states; None for one the read model passes by."""
     if record.topic == topics.facts:
         return _logged(record)
-    if record.value is None:
-        raise PoisonRecord("invalid:$:empty_record")
-    try:
-        event = decode(record.value, tuple(record.headers))
-    except InvalidEvent as error:
-        raise PoisonRecord(invalid_reason(error)) from None
-    fact = _fact(event, record)
+    fact = _fact(decoded(record), record)
     if fact is None:
         raise PoisonRecord("unexpected_type:type")
     return fact
