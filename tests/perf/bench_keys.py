@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 import infra
 from rps.keystore import SqlKeyStore
 from rps.logs import configure
 from rps.settings import Settings
+from tests.perf import databases
 
 
 async def _timed(work: Callable[[], Awaitable[object]], count: int) -> dict[str, float]:
@@ -74,16 +73,11 @@ async def _steps(store: SqlKeyStore, residents: int, batch: int) -> dict[str, di
 
 async def measure(base: Settings, residents: int, batch: int, scratch: Path) -> dict[str, Any]:
     """Every step on SQLite and on PostgreSQL: CPU and wall µs per resident."""
-    server = infra.local_url(base)
-    name = f"perf_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
     results: dict[str, Any] = {}
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f"CREATE DATABASE {name}"))
+    async with databases.fresh_postgres(base) as postgresql:
         for kind, url in (
             ("sqlite", f"sqlite+aiosqlite:///{scratch / 'keys.db'}"),
-            ("postgresql", f"{server.rsplit('/', 1)[0]}/{name}"),
+            ("postgresql", postgresql),
         ):
             settings = base.model_copy(update={"database_url": SecretStr(url)})
             store = await SqlKeyStore.open(settings)
@@ -91,10 +85,6 @@ async def measure(base: Settings, residents: int, batch: int, scratch: Path) -> 
                 results[kind] = await _steps(store, residents, batch)
             finally:
                 await store.close()
-        async with admin.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-    finally:
-        await admin.dispose()
     return results
 
 

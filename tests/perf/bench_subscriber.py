@@ -29,9 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import infra
 from consumers.errors import ConsumerError
@@ -39,7 +36,7 @@ from consumers.subscriber import subscribe
 from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
-from tests.perf import broker
+from tests.perf import broker, databases
 from tests.unit.consumers.events import address, consent_ended, profile_updated
 
 AUTHORITY = "urn:org:bench"
@@ -91,25 +88,18 @@ async def rates(
     """Drain what waits on ``authority``'s topic into a fresh SQLite file (under the state
     directory) and a fresh PostgreSQL database (on ``base``'s server): for each, records, time,
     rate and CPU per record; with ``profiles``, each run under cProfile, written there."""
-    server = infra.local_url(base)
-    name = f"perf_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
     results: dict[str, Any] = {}
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f"CREATE DATABASE {name}"))
+    async with databases.fresh_postgres(base) as postgresql:
+        sqlite = settings.state_dir / f"subscriber-{uuid.uuid4().hex[:12]}.db"
         for kind, url in (
-            ("sqlite", f"sqlite+aiosqlite:///{settings.state_dir / f'subscriber-{name}.db'}"),
-            ("postgresql", f"{server.rsplit('/', 1)[0]}/{name}"),
+            ("sqlite", f"sqlite+aiosqlite:///{sqlite}"),
+            ("postgresql", postgresql),
         ):
             stem = profiles / f"subscriber-{kind}" if profiles else None
             try:
                 results[kind] = await _drain(settings, authority, url, stem)
             except ConsumerError as error:  # reported, so the other figures survive
                 results[kind] = {"error": type(error).__name__}
-        await _drop_database(admin, name)
-    finally:
-        await admin.dispose()
     return results
 
 
@@ -144,20 +134,6 @@ def _write_profile(profiler: cProfile.Profile, stem: Path) -> None:
     for order in ("cumulative", "tottime"):
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(40)
     stem.with_suffix(".txt").write_text(out.getvalue())
-
-
-async def _drop_database(admin: AsyncEngine, name: str) -> None:
-    """Drop the scratch database once its last connection has gone (without ``FORCE``, which
-    this role may not use on an autovacuum worker: the server stops those itself); a database
-    left behind never ends the run."""
-    for attempt in range(10):
-        try:
-            async with admin.connect() as connection:
-                await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            return
-        except DBAPIError:
-            await asyncio.sleep(0.5 * (attempt + 1))
-    print(f"   scratch database {name} left behind (still in use)", flush=True)
 
 
 async def measure(base: Settings, count: int, scratch: Path) -> dict[str, Any]:
