@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
-from faust.types import TP, TopicT
+from faust.types import TP, TableT, TopicT
 
 from rps import following, logs, metrics, reading, topic_admin, tracing
 from rps.logs import get_logger
@@ -107,10 +107,19 @@ def faust_app(settings: Settings) -> faust.App:
     return app
 
 
-def store_options(settings: Settings) -> dict[str, int]:
-    """A table's store options (a new dict each: Faust's RocksDB store takes keys out of it):
-    RocksDB's block cache for each of its partitions (the memory store ignores them)."""
-    return {"block_cache_size": settings.rocksdb_cache_mib * 1024 * 1024}
+def _table(app: faust.App, settings: Settings, name: str) -> TableT[bytes, bytes]:
+    """A table of bytes over the inbound partitions; with RocksDB, each partition's store has
+    a block cache of ``RPS_ROCKSDB_CACHE_MIB`` (the options are a new dict each time: Faust's
+    RocksDB store takes keys out of it; the memory store ignores them)."""
+    table: TableT[bytes, bytes] = app.Table(
+        name,
+        default=None,
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        options={"block_cache_size": settings.rocksdb_cache_mib * 1024 * 1024},
+    )
+    return table
 
 
 def _inputs(topics: Topics) -> set[str]:
@@ -130,24 +139,8 @@ def _parts(settings: Settings, app: faust.App) -> Worker:
     """The worker's parts on ``app``: tables, directory, stages, processor, guards."""
     topics = Topics(settings.topic_prefix)
     inputs = _inputs(topics)
-    profiles = TableStore(
-        app.Table(
-            "profiles",
-            default=None,
-            partitions=settings.partitions,
-            key_type=bytes,
-            value_type=bytes,
-            options=store_options(settings),
-        )
-    )
-    schedule = app.Table(
-        "expiries",
-        default=None,
-        partitions=settings.partitions,
-        key_type=bytes,
-        value_type=bytes,
-        options=store_options(settings),
-    )
+    profiles = TableStore(_table(app, settings, "profiles"))
+    schedule = _table(app, settings, "expiries")
     registry = RegistryFollower(settings) if settings.trust == "enforce" else None
     directory = SubscriptionDirectory(settings, following.follow, registry)
     readiness = Readiness(app, faust_id(settings), inputs, metrics.Health())
@@ -207,8 +200,7 @@ def _attach(settings: Settings, worker: Worker) -> None:
         partitions=settings.partitions,
     )
     rewind_uncommitted_inputs(worker.app, inputs, worker.guard.sought)
-    worker.guard.attach()
-    read_ahead.attach(worker.app, topics, worker.keys)
+    worker.guard.attach(read_ahead.on_fetch(topics, worker.keys))
     _attach_tasks(worker)
     _attach_agent_and_timers(settings, worker, inbound, topics)
 

@@ -11,10 +11,8 @@ nothing is made for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
-
-import faust
 
 from schemas.topics import Topics
 from streams.worker.keys import CachedKeys
@@ -22,19 +20,15 @@ from streams.worker.keys import CachedKeys
 _LONGEST = 64  # a resident id is at most this long (the key store's column)
 
 
-def attach(app: faust.App, topics: Topics, keys: CachedKeys) -> None:
-    """Read ahead the keys of every batch the consumer fetches (after the stall guard's seeks,
-    which wrap the same fetch)."""
-    consumer = app.consumer
-    fetch = consumer._getmany  # type: ignore[attr-defined]
+def on_fetch(topics: Topics, keys: CachedKeys) -> Callable[[Mapping[Any, Sequence[Any]]], None]:
+    """What to do with each batch the consumer fetches (the stall guard, which wraps the
+    fetch, shows it every batch): start reading its residents' keys."""
     inbound = frozenset((topics.attributes, topics.consents, topics.control))
 
-    async def fetch_then_read_ahead(*args: Any, **kwargs: Any) -> Any:
-        records = await fetch(*args, **kwargs)
+    def fetched(records: Mapping[Any, Sequence[Any]]) -> None:
         keys.read_ahead(residents(records, inbound))
-        return records
 
-    consumer._getmany = fetch_then_read_ahead  # type: ignore[attr-defined]
+    return fetched
 
 
 def residents(records: Mapping[Any, Sequence[Any]], inbound: frozenset[str]) -> Iterator[str]:

@@ -182,13 +182,14 @@ class StallGuard:
         self._seeks: dict[Any, int] = {}  # to seek back at the next fetch: the least offset
         self._reading: set[Any] = set()  # sought back; the read's first record not fetched yet
 
-    def attach(self) -> None:
+    def attach(self, *also: Callable[[Mapping[Any, Sequence[Any]]], None]) -> None:
         """Make the seeks the guard asks for just before the consumer fetches.
 
         Faust's fetcher hands on a fetched batch record by record, and a seek made while it
         does leaves the rest of the batch to be handed on after it (see the module's text);
         at the next fetch the batch is done. The first record fetched after the seek is
-        noted as where the log resumes."""
+        noted as where the log resumes. Each of ``also`` is then shown the fetched batch
+        too (the worker's one hook into what is fetched: the keys read ahead)."""
         consumer = self._app.consumer
         fetch = consumer._getmany
 
@@ -196,6 +197,8 @@ class StallGuard:
             await self._seek_asked()
             records = await fetch(*args, **kwargs)
             self._fetched(records)
+            for fetched in also:
+                fetched(records)
             return records
 
         consumer._getmany = fetch_after_seeks

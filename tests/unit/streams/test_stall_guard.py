@@ -3,7 +3,7 @@ only between two fetches, and the read's first record fetched is where the log r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -93,3 +93,23 @@ async def test_no_seek_is_made_for_a_hole_read_meanwhile_or_in_a_rebalance() -> 
     await fetch(consumer)
     assert consumer.seeks == []
     assert consumer.fetches == 2
+
+
+async def test_every_fetched_batch_is_shown_to_the_fetch_hooks_after_the_seeks() -> None:
+    """The guard's one wrapper of the fetch shows each batch, as fetched, to the hooks it was
+    given (the worker's keys read ahead), after it made the seeks asked for."""
+    consumer = Consumer({INPUT: [12, 13]}, {INPUT: [14]})
+    shown: list[tuple[int, list[int]]] = []
+    guard = StallGuard(SimpleNamespace(consumer=consumer), {INPUT.topic}, lambda: True)
+
+    def hook(records: Mapping[Any, Sequence[Any]]) -> None:
+        shown.append((len(consumer.seeks), [r.offset for r in records[INPUT]]))
+
+    guard.attach(hook)
+    guard.sought({INPUT: 10})
+    assert guard.handing(INPUT, 10)
+    assert not guard.handing(INPUT, 14)
+    await guard.check()
+    await fetch(consumer)
+    await fetch(consumer)
+    assert shown == [(1, [12, 13]), (1, [14])]
