@@ -165,13 +165,6 @@ def table(results: dict[str, Any]) -> str:
         f"{'scenario':<38} {'worker':>12} {'passthrough':>12} {'ratio':>6} "
         f"{'CPU us/event':>12} {'(passthrough)':>13} {'outputs/event':>13} {'RSS MiB':>8}",
     ]
-    if warm := results.get("warmup"):
-        lines.insert(
-            -1,
-            f"(before the headline, a warm-up not counted: {warm['events']:,} events, "
-            f"{warm['events_per_second']:,.0f}/s, {warm['worker_cpu_us_per_event']:,.0f} us CPU "
-            "per event)",
-        )
     for run in results["scenarios"]:
         live, ceil = run["live"], run["passthrough"]
         store = run["store"].split(":")[0]

@@ -11,9 +11,9 @@ same events): the in-memory store at the smallest population (the headline,
 with latency, the profile, replay and the subscribers), RocksDB at every
 population, RocksDB with every further number of councils, and the in-memory
 store at the largest population (for its memory). Right after the headline, the
-same scenario runs four times more: as configured, with verification off, with the stored
-profiles not sealed, and as configured again, for what each feature costs per event
-(``tests.perf.costs``), then twice again, with one
+same scenario runs in rounds as configured, with verification off and with the stored
+profiles not sealed, for what each feature costs per event (``tests.perf.costs``), then twice
+again, with one
 worker and with two workers of one group sharing the partitions (``tests.perf.scaleout``).
 Results go to
 ``--out`` (default ``artifacts/perf/<date>/``): ``results.json``,
@@ -59,11 +59,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--latency-runs", type=int, default=3, help="latency runs at each share of peak"
     )
     parser.add_argument(
-        "--warmup-events",
+        "--cost-rounds",
         type=int,
-        default=3_000,
-        help="events a first, unmeasured worker decides before the headline, so that the "
-        "broker's JVM and the host are warm (0: none)",
+        default=3,
+        help="rounds of the headline as configured, with verification off and with profile "
+        "sealing off, whose medians give each feature's cost",
     )
     parser.add_argument("--publish-events", type=int, default=20_000)
     parser.add_argument("--single", type=int, default=2_000, help="gateway: one a request")
@@ -206,8 +206,6 @@ async def _measure(
         results["scenarios"] = [await subscribers_only(base, shared, options, scratch)]
         results["seconds"] = round(time.perf_counter() - began, 1)
         return results
-    if options.warmup_events > 0:
-        results["warmup"] = await warm_up(base, shared, options, scratch)
     for plan in scenarios(options):
         headline = results["scenarios"][0] if results["scenarios"] else None
         results["scenarios"].append(await run_one(base, shared, plan, options, scratch, headline))
@@ -221,28 +219,6 @@ async def _measure(
     results["seconds"] = round(time.perf_counter() - began, 1)
     results["summary"] = summary(results)
     return results
-
-
-async def warm_up(
-    base: Settings, shared: Settings, options: argparse.Namespace, scratch: Path
-) -> dict[str, Any]:
-    """The headline scenario, short and unmeasured: the first worker on a freshly started
-    broker runs slower than the same worker minutes later. Its figures are kept, not used."""
-    plan = scenarios(options)[0]
-    print(f"-- {plan.name}, warm-up ({options.warmup_events:,} events, not counted)", flush=True)
-    began = time.perf_counter()
-    live = await scenario.short_run(
-        base, shared, plan, options.warmup_events, scratch, options.keep_topics
-    )
-    return {
-        "store": plan.store,
-        "residents": plan.residents,
-        "authorities": plan.authorities,
-        "events": live["events"],
-        "events_per_second": live["events_per_second"],
-        "worker_cpu_us_per_event": live["worker_cpu_us_per_event"],
-        "seconds": round(time.perf_counter() - began, 1),
-    }
 
 
 async def subscribers_only(
