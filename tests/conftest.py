@@ -30,13 +30,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 import infra
 from infra.postgres import is_managed
 from rps.settings import Settings
 from schemas.topics import Cleanup, TopicSpec
+from tests.databases import scratch_database
 
 _TESTS = Path(__file__).parent
 
@@ -117,17 +116,8 @@ def _postgres_server_url(base: Settings) -> str:
 @pytest.fixture
 async def postgres_url(local_services: Settings) -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database (``postgresql+asyncpg://``), dropped afterwards."""
-    server = _postgres_server_url(local_services)
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-        yield f"{server.rsplit('/', 1)[0]}/{name}"
-        async with admin.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    finally:
-        await admin.dispose()
+    async with scratch_database(_postgres_server_url(local_services), "t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ import infra
 from rps.keystore import SqlKeyStore
 from rps.logs import configure
 from rps.settings import Settings
-from tests.perf import databases
+from tests.databases import scratch_database
 
 
 async def _timed(work: Callable[[], Awaitable[object]], count: int) -> dict[str, float]:
@@ -74,7 +74,7 @@ async def _steps(store: SqlKeyStore, residents: int, batch: int) -> dict[str, di
 async def measure(base: Settings, residents: int, batch: int, scratch: Path) -> dict[str, Any]:
     """Every step on SQLite and on PostgreSQL: CPU and wall µs per resident."""
     results: dict[str, Any] = {}
-    async with databases.fresh_postgres(base) as postgresql:
+    async with scratch_database(infra.local_url(base), "perf") as postgresql:
         for kind, url in (
             ("sqlite", f"sqlite+aiosqlite:///{scratch / 'keys.db'}"),
             ("postgresql", postgresql),

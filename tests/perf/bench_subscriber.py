@@ -36,7 +36,8 @@ from consumers.subscriber import subscribe
 from rps.logs import configure
 from rps.settings import Settings
 from schemas.topics import Topics
-from tests.perf import broker, databases
+from tests.databases import scratch_database
+from tests.perf import broker
 from tests.unit.consumers.events import address, consent_ended, profile_updated
 
 AUTHORITY = "urn:org:bench"
@@ -89,7 +90,7 @@ async def rates(
     directory) and a fresh PostgreSQL database (on ``base``'s server): for each, records, time,
     rate and CPU per record; with ``profiles``, each run under cProfile, written there."""
     results: dict[str, Any] = {}
-    async with databases.fresh_postgres(base) as postgresql:
+    async with scratch_database(infra.local_url(base), "perf") as postgresql:
         sqlite = settings.state_dir / f"subscriber-{uuid.uuid4().hex[:12]}.db"
         for kind, url in (
             ("sqlite", f"sqlite+aiosqlite:///{sqlite}"),

@@ -1,4 +1,4 @@
-"""Scratch PostgreSQL databases for the benchmarks, on the local server of ``rps infra up``."""
+"""Scratch PostgreSQL databases for the tests and the benchmarks: made empty, dropped after."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-import infra
-from rps.settings import Settings
-
 
 @contextlib.asynccontextmanager
-async def fresh_postgres(base: Settings) -> AsyncIterator[str]:
-    """The URL of an empty database made on ``base``'s server, dropped afterwards."""
-    server = infra.local_url(base)
-    name = f"perf_{uuid.uuid4().hex[:12]}"
+async def scratch_database(server: str, prefix: str) -> AsyncIterator[str]:
+    """The URL of an empty database named ``<prefix>_<random>`` made on the PostgreSQL
+    ``server`` (a ``postgresql+asyncpg://`` URL), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as connection:
@@ -31,14 +28,14 @@ async def fresh_postgres(base: Settings) -> AsyncIterator[str]:
 
 
 async def _drop_database(admin: AsyncEngine, name: str) -> None:
-    """Drop the scratch database once its last connection has gone (without ``FORCE``, which
-    this role may not use on an autovacuum worker: the server stops those itself); a database
-    left behind never ends the run."""
+    """Drop the scratch database, ending the connections still open on it (``FORCE``). An
+    autovacuum worker the role may not end makes the drop fail until the server stops it
+    itself, so the drop is tried again a few times; a database left behind ends nothing."""
     for attempt in range(10):
         try:
             async with admin.connect() as connection:
-                await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+                await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             return
         except DBAPIError:
             await asyncio.sleep(0.5 * (attempt + 1))
-    print(f"   scratch database {name} left behind (still in use)", flush=True)
+    print(f"scratch database {name} left behind (still in use)", flush=True)
