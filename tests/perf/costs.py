@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rps.settings import Settings
-from tests.perf import scenario
+from tests.perf import scaleout, scenario
 
 AS_CONFIGURED = "as configured"
 WITHOUT_VERIFICATION = "verification off"
@@ -74,8 +74,9 @@ async def measure(
             settings = base.model_copy(update=update)
             print(f"-- {plan.name}, {name}, round {round_}", flush=True)
             began = time.perf_counter()
-            live = await scenario.short_run(
-                settings, shared, plan, head["events"], scratch, options.keep_topics
+            # one worker on fresh topics, as the scale-out's one-worker run
+            live = await scaleout.run(
+                settings, shared, plan, head["events"], 1, scratch, options.keep_topics
             )
             figures = _figures(name, settings, live, ceiling)
             figures["round"] = round_

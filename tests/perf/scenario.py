@@ -22,7 +22,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,30 +231,6 @@ async def measure(
         "worker_cpu_us_per_output": round(used / max(produced, 1) * 1e6, 1),
         "stamps": stamps,
     }
-
-
-async def short_run(
-    base: Settings,
-    shared: Settings,
-    plan: Scenario,
-    events: int,
-    scratch: Path,
-    keep_topics: bool = False,
-) -> dict[str, Any]:
-    """A fresh worker on fresh topics decides ``events`` events of the mix: its live figures."""
-    tag = uuid.uuid4().hex[:8]
-    running = await start(base, shared, plan, scratch, tag)
-    try:
-        topics = Topics(running.settings.topic_prefix)
-        records = workload.mix(events, plan.residents, running.councils, topics)
-        live = await measure(running, records)
-        live.pop("stamps")
-        live["worker_restarts"] = running.restarts
-        return live
-    finally:
-        stop(running)
-        if not keep_topics:
-            await broker.delete_prefixed(base, f"perf{tag}")
 
 
 async def ceiling(
